@@ -1,0 +1,5 @@
+"""``python -m nurture``."""
+
+from nurture.cli import main
+
+main()

@@ -1,0 +1,204 @@
+"""Contacts in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from nurture.adapters.db.tables import contacts, stage_history
+from nurture.domain.contacts import Bant, Consent, Contact, DealBand, Stage, Temperature
+from nurture.domain.lifecycle import StageChange
+from nurture.services.ports import StoredContact
+
+__all__ = ["ATTRIBUTE_COLUMNS", "SqlContacts", "contact_from_row"]
+
+#: What a contact is (as opposed to what nurture computed about it).
+ATTRIBUTE_COLUMNS = (
+    "id",
+    "external_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "company",
+    "role",
+    "sector",
+    "company_size",
+    "country",
+    "timezone",
+    "language",
+    "owner",
+    "deal_value",
+    "consent_email",
+    "consent_sms",
+    "custom",
+)
+
+_CHUNK = 500  # keys per IN (...) query: well under SQLite's and PostgreSQL's limits
+
+
+def contact_from_row(row: Mapping[str, Any]) -> Contact:
+    """A domain contact from a ``contacts`` row."""
+    bant = row.get("bant") or {}
+    return Contact(
+        id=row["id"],
+        external_id=row.get("external_id"),
+        email=row.get("email"),
+        phone=row.get("phone"),
+        first_name=row.get("first_name"),
+        last_name=row.get("last_name"),
+        company=row.get("company"),
+        role=row.get("role"),
+        sector=row.get("sector"),
+        company_size=row.get("company_size"),
+        country=row.get("country"),
+        timezone=row.get("timezone"),
+        language=row.get("language"),
+        owner=row.get("owner"),
+        deal_value=row.get("deal_value"),
+        custom=dict(row.get("custom") or {}),
+        consent=Consent(
+            email=bool(row.get("consent_email", True)), sms=bool(row.get("consent_sms", False))
+        ),
+        bant=Bant(
+            **{k: v for k, v in bant.items() if k in {"budget", "authority", "need", "timing"}}
+        ),
+        stage=Stage(row.get("stage") or "contact"),
+        score=int(row.get("score") or 0),
+        fit=float(row.get("fit") or 0.0),
+        interest=float(row.get("interest") or 0.0),
+        temperature=Temperature(row.get("temperature") or "cold"),
+        deal_band=DealBand(row.get("deal_band") or "medium"),
+        last_interest_at=row.get("last_interest_at"),
+    )
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class SqlContacts:
+    """The contact repository on a SQLAlchemy connection."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._db = connection
+
+    def find_existing(
+        self, *, emails: Sequence[str], external_ids: Sequence[str]
+    ) -> dict[tuple[str, str], StoredContact]:
+        c = contacts.c
+        columns = (c.id, c.email, c.external_id, c.row_hash, c.stage)
+        found: dict[tuple[str, str], StoredContact] = {}
+        for column, values in ((c.email, emails), (c.external_id, external_ids)):
+            for chunk in _chunks(sorted(set(values))):
+                for id_, email, external_id, row_hash, stage in self._db.execute(
+                    sa.select(*columns).where(column.in_(chunk))
+                ):
+                    stored = StoredContact(id_, email, external_id, row_hash, stage)
+                    if email:
+                        found[("email", email)] = stored
+                    if external_id:
+                        found[("external_id", external_id)] = stored
+        return found
+
+    def load_details(self, stored: Sequence[StoredContact]) -> dict[int, StoredContact]:
+        rows = self.rows_by_id([s.id for s in stored])
+        return {
+            id_: StoredContact(
+                id=id_,
+                email=row["email"],
+                external_id=row["external_id"],
+                row_hash=row["row_hash"],
+                stage=row["stage"],
+                interest_state=row["interest_state"] or {},
+                bant=row["bant"] or {},
+                attributes={name: row[name] for name in ATTRIBUTE_COLUMNS},
+            )
+            for id_, row in rows.items()
+        }
+
+    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self._db.execute(contacts.insert(), list(rows))
+
+    def update_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        # executemany needs the same keys in every row: group rows by their key set.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            keys = tuple(sorted(k for k in row if k != "id"))
+            groups.setdefault(keys, []).append({"_id": row["id"], **{k: row[k] for k in keys}})
+        for keys, group in groups.items():
+            statement = (
+                contacts.update()
+                .where(contacts.c.id == sa.bindparam("_id"))
+                .values({key: sa.bindparam(key) for key in keys})
+            )
+            self._db.execute(statement, group)
+
+    def get(self, ref: str) -> Contact | None:
+        row = self.get_row(ref)
+        return contact_from_row(row) if row is not None else None
+
+    def get_row(self, ref: str) -> dict[str, Any] | None:
+        """The stored row of a contact by id, email or external id."""
+        ref = ref.strip()
+        condition = sa.or_(contacts.c.email == ref.lower(), contacts.c.external_id == ref)
+        if ref.isdigit():
+            condition = sa.or_(condition, contacts.c.id == int(ref))
+        rows = self._db.execute(sa.select(contacts).where(condition)).mappings().all()
+        if not rows:
+            return None
+        # An id wins over an external id that happens to look like one.
+        rows = sorted(rows, key=lambda r: 0 if str(r["id"]) == ref else 1)
+        return dict(rows[0])
+
+    def rows_by_id(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Stored rows for ``ids``."""
+        out: dict[int, dict[str, Any]] = {}
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            for row in self._db.execute(sa.select(contacts).where(contacts.c.id.in_(chunk))):
+                out[row.id] = dict(row._mapping)
+        return out
+
+    def add_stage_changes(self, contact_id: int, changes: Sequence[StageChange]) -> None:
+        if not changes:
+            return
+        self._db.execute(
+            stage_history.insert(),
+            [
+                {
+                    "contact_id": contact_id,
+                    "from_stage": change.from_stage.value,
+                    "to_stage": change.to_stage.value,
+                    "reason": change.reason,
+                    "event": change.event,
+                    "at": change.at,
+                }
+                for change in changes
+            ],
+        )
+        last = changes[-1]
+        self._db.execute(
+            contacts.update()
+            .where(contacts.c.id == contact_id)
+            .values(stage=last.to_stage.value, stage_changed_at=last.at, updated_at=last.at)
+        )
+
+    def stage_history(self, contact_id: int) -> list[dict[str, Any]]:
+        """Every stage change of a contact, oldest first."""
+        query = (
+            sa.select(stage_history)
+            .where(stage_history.c.contact_id == contact_id)
+            .order_by(stage_history.c.at, stage_history.c.id)
+        )
+        return [dict(row) for row in self._db.execute(query).mappings()]
+
+    def count(self) -> int:
+        return int(self._db.execute(sa.select(sa.func.count()).select_from(contacts)).scalar_one())

@@ -1,0 +1,288 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations are checked against it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+__all__ = [
+    "UtcDateTime",
+    "call_tasks",
+    "contacts",
+    "enrollments",
+    "events",
+    "journal",
+    "metadata",
+    "runs",
+    "score_events",
+    "sequence_versions",
+    "stage_history",
+    "suppressions",
+    "touches",
+]
+
+_NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = sa.MetaData(naming_convention=_NAMING)
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: nurture stores aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ARG002
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+_Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", _Id, primary_key=True, autoincrement=True)
+
+
+def _contact_fk(*, nullable: bool = False) -> sa.Column[int]:
+    return sa.Column(
+        "contact_id",
+        _Id,
+        sa.ForeignKey("contacts.id", ondelete="CASCADE"),
+        nullable=nullable,
+        index=True,
+    )
+
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    _id(),
+    sa.Column("external_id", sa.String(128), unique=True),
+    sa.Column("email", sa.String(320), unique=True),
+    sa.Column("phone", sa.String(32), index=True),
+    sa.Column("first_name", sa.String(100)),
+    sa.Column("last_name", sa.String(100)),
+    sa.Column("company", sa.String(200)),
+    sa.Column("role", sa.String(200)),
+    sa.Column("sector", sa.String(100)),
+    sa.Column("company_size", sa.Integer),
+    sa.Column("country", sa.String(2)),
+    sa.Column("timezone", sa.String(64)),
+    sa.Column("language", sa.String(8)),
+    sa.Column("owner", sa.String(200), index=True),
+    sa.Column("deal_value", sa.Float),
+    sa.Column("consent_email", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("consent_sms", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("custom", sa.JSON, nullable=False, default=dict),
+    sa.Column("bant", sa.JSON, nullable=False, default=dict),
+    sa.Column("stage", sa.String(16), nullable=False, server_default="contact", index=True),
+    sa.Column("stage_changed_at", UtcDateTime),
+    sa.Column("fit", sa.Float, nullable=False, server_default="0"),
+    sa.Column("interest", sa.Float, nullable=False, server_default="0"),
+    sa.Column("score", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("temperature", sa.String(8), nullable=False, server_default="cold"),
+    sa.Column("deal_band", sa.String(8), nullable=False, server_default="medium"),
+    sa.Column("interest_state", sa.JSON, nullable=False, default=dict),
+    sa.Column("last_interest_at", UtcDateTime),
+    sa.Column("scored_at", UtcDateTime),
+    # Inputs changed (import, event, rep): the stage rules must look at it again.
+    sa.Column("rules_pending", sa.Boolean, nullable=False, server_default=sa.false(), index=True),
+    sa.Column("row_hash", sa.String(64)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+stage_history = sa.Table(
+    "stage_history",
+    metadata,
+    _id(),
+    _contact_fk(),
+    sa.Column("from_stage", sa.String(16), nullable=False),
+    sa.Column("to_stage", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("event", sa.String(32)),
+    sa.Column("at", UtcDateTime, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    _id(),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("provider_event_id", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    _contact_fk(nullable=True),
+    sa.Column("touch_id", _Id),
+    sa.Column("address", sa.String(320)),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False, default=dict),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("error", sa.Text),
+    sa.Column("applied_at", UtcDateTime),
+    sa.UniqueConstraint("provider", "provider_event_id"),
+    sa.Index("ix_events_status_id", "status", "id"),
+)
+
+score_events = sa.Table(
+    "score_events",
+    metadata,
+    _id(),
+    _contact_fk(),
+    sa.Column("event_id", _Id, sa.ForeignKey("events.id", ondelete="SET NULL")),
+    sa.Column("event_type", sa.String(32), nullable=False),
+    sa.Column("points", sa.Float, nullable=False),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+)
+
+sequence_versions = sa.Table(
+    "sequence_versions",
+    metadata,
+    _id(),
+    sa.Column("sequence_id", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("loaded_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("sequence_id", "version"),
+)
+
+enrollments = sa.Table(
+    "enrollments",
+    metadata,
+    _id(),
+    _contact_fk(),
+    sa.Column("sequence_id", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("exit_reason", sa.String(64)),
+    sa.Column("step_index", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_due_at", UtcDateTime),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("enrolled_at", UtcDateTime, nullable=False),
+    sa.Column("last_touch_at", UtcDateTime),
+    sa.Column("ended_at", UtcDateTime),
+    sa.Column("reason", sa.Text),
+    sa.Index("ix_enrollments_due", "status", "next_due_at"),
+    # One running enrollment per contact and sequence; finished ones are history.
+    sa.Index(
+        "uq_enrollments_running",
+        "contact_id",
+        "sequence_id",
+        unique=True,
+        sqlite_where=sa.text("status IN ('active', 'paused')"),
+        postgresql_where=sa.text("status IN ('active', 'paused')"),
+    ),
+)
+
+touches = sa.Table(
+    "touches",
+    metadata,
+    _id(),
+    sa.Column("touch_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("enrollment_id", _Id, sa.ForeignKey("enrollments.id", ondelete="CASCADE")),
+    _contact_fk(),
+    sa.Column("sequence_id", sa.String(100)),
+    sa.Column("version", sa.Integer),
+    sa.Column("step_id", sa.String(100), nullable=False),
+    sa.Column("step_index", sa.Integer),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("due_at", UtcDateTime, nullable=False),
+    sa.Column("deliver_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("claimed_at", UtcDateTime),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("sent_at", UtcDateTime),
+    sa.Column("provider", sa.String(16)),
+    sa.Column("provider_message_id", sa.String(200)),
+    sa.Column("address", sa.String(320)),
+    sa.Column("subject", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("run_id", sa.String(64)),
+    sa.Index("ix_touches_status_deliver", "status", "deliver_at"),
+    sa.Index("ix_touches_contact_deliver", "contact_id", "deliver_at"),
+)
+
+call_tasks = sa.Table(
+    "call_tasks",
+    metadata,
+    _id(),
+    sa.Column("touch_id", _Id, sa.ForeignKey("touches.id", ondelete="SET NULL"), unique=True),
+    _contact_fk(),
+    sa.Column("owner", sa.String(200)),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("script", sa.Text, nullable=False, server_default=""),
+    sa.Column("context", sa.JSON, nullable=False, default=dict),
+    sa.Column("due_at", UtcDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),
+    sa.Column("outcome", sa.String(32)),
+    sa.Column("note", sa.Text),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("logged_at", UtcDateTime),
+    sa.Index("ix_call_tasks_queue", "status", "owner", "due_at"),
+)
+
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    _id(),
+    sa.Column("channel", sa.String(8), nullable=False),
+    sa.Column("address", sa.String(320), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("event_id", _Id, sa.ForeignKey("events.id", ondelete="SET NULL")),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("channel", "address"),
+)
+
+journal = sa.Table(
+    "journal",
+    metadata,
+    _id(),
+    _contact_fk(nullable=True),
+    sa.Column("enrollment_id", _Id),
+    sa.Column("touch_id", _Id),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Index("ix_journal_kind_at", "kind", "at"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("as_of", UtcDateTime, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("dry_run", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("summary", sa.JSON, nullable=False, default=dict),
+)

@@ -1,0 +1,52 @@
+"""One database transaction, with the repositories that work inside it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from nurture.adapters.db.contacts import SqlContacts
+
+__all__ = ["SqlUnitOfWork"]
+
+
+class SqlUnitOfWork:
+    """``with uow: ...; uow.commit()``; leaving without a commit rolls back."""
+
+    contacts: SqlContacts
+    connection: sa.Connection
+
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+        self._engine = engine
+        self._read_only = read_only
+
+    def __enter__(self) -> Self:
+        connection = self._engine.connect()
+        if self._read_only:
+            connection = connection.execution_options(read_only=True)
+        self.connection = connection  # transactions begin on first use (autobegin)
+        self.contacts = SqlContacts(self.connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self.connection.in_transaction():
+                self.connection.rollback()
+        finally:
+            self.connection.close()
+
+    def commit(self) -> None:
+        """Make the work so far durable; the next statement starts a new transaction."""
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        """Forget the work since the last commit."""
+        self.connection.rollback()

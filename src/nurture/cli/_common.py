@@ -1,0 +1,65 @@
+"""Helpers shared by the commands: output, errors, ``--as-of``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from nurture.errors import InputError, NurtureError, SpecErrors
+
+__all__ = [
+    "console",
+    "err_console",
+    "fail",
+    "parse_as_of",
+    "print_json",
+    "reporting_errors",
+]
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def fail(message: str, *, code: int = 1) -> NoReturn:
+    """Print ``message`` on stderr and exit with ``code``."""
+    err_console.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def reporting_errors() -> Iterator[None]:
+    """Turn nurture's own errors into a clear message and exit code 1."""
+    try:
+        yield
+    except SpecErrors as exc:
+        for problem in exc.problems:
+            err_console.print(f"[bold red]error:[/] {problem}", markup=True)
+        raise typer.Exit(1) from exc
+    except (InputError, NurtureError) as exc:
+        fail(str(exc))
+
+
+def parse_as_of(value: str | None) -> datetime | None:
+    """``--as-of``: an ISO date or date-time; a naive one is read as UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of {value!r} is not an ISO date-time (e.g. 2026-03-02T08:00+01:00)")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+AsOf = Callable[[str | None], datetime | None]

@@ -1,0 +1,133 @@
+"""``nurture contacts`` and ``nurture contact``: the base of contacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nurture.bootstrap import bootstrap
+from nurture.cli._common import console, err_console, parse_as_of, print_json, reporting_errors
+from nurture.services.contact_import import import_contacts
+from nurture.services.contact_view import contact_view
+
+app = typer.Typer(help="Import and list contacts.", no_args_is_help=True)
+contact_app = typer.Typer(help="Look at one contact.", no_args_is_help=True)
+
+_AS_OF = typer.Option(None, "--as-of", help="Evaluate at this ISO date-time instead of now.")
+_JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="CSV file (comma or semicolon separated, UTF-8)."),
+    as_json: bool = _JSON,
+    as_of: str | None = _AS_OF,
+) -> None:
+    """Upsert contacts from FILE, matched on external_id, else email.
+
+    Emails are lower-cased and checked, phones written in E.164, time zones, countries and
+    languages checked. Every rejected row is reported with its row number and reason; the
+    other rows are imported. Importing the same file again changes nothing.
+    """
+    with reporting_errors():
+        application = bootstrap(as_of=parse_as_of(as_of))
+        total = _count_rows(file)
+        with _progress(disable=as_json) as progress:
+            task = progress.add_task("importing", total=total)
+            report = import_contacts(
+                path=file,
+                uow=application.uow(),
+                scoring=application.scoring,
+                defaults=application.row_defaults,
+                now=application.now(),
+                progress=lambda n: progress.advance(task, n),
+            )
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        console.print(
+            f"{report.rows} rows in {report.seconds:.1f} s: {report.created} created, "
+            f"{report.updated} updated, {report.unchanged} unchanged, "
+            f"{len(report.rejected)} rejected"
+        )
+        for rejection in report.rejected:
+            err_console.print(f"{file}:{rejection.row}: rejected: {rejection.reason}")
+    if report.rejected:
+        raise typer.Exit(3)
+
+
+def _count_rows(file: Path) -> int | None:
+    try:
+        with file.open("rb") as stream:
+            return max(sum(1 for _ in stream) - 1, 0)
+    except OSError:
+        return None
+
+
+def _progress(*, disable: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=disable,
+    )
+
+
+@contact_app.command("show")
+def show(
+    ref: str = typer.Argument(..., help="Contact id, email or external id."),
+    as_json: bool = _JSON,
+    as_of: str | None = _AS_OF,
+) -> None:
+    """Attributes, stage and its history, score with every rule's points, BANT."""
+    with reporting_errors():
+        application = bootstrap(as_of=parse_as_of(as_of))
+        with application.uow(read_only=True) as uow:
+            view = contact_view(
+                uow=uow, scoring=application.scoring, ref=ref, now=application.now()
+            )
+    if as_json:
+        print_json(view)
+    else:
+        _print_contact(view)
+
+
+def _print_contact(view: dict[str, Any]) -> None:
+    contact = view["contact"]
+    name = " ".join(p for p in (contact["first_name"], contact["last_name"]) if p)
+    console.print(f"[bold]{name or contact['email']}[/] (#{contact['id']})", markup=True)
+    attributes = Table(show_header=False, box=None)
+    for key, value in contact.items():
+        if value not in (None, "") and key != "id":
+            attributes.add_row(key, str(value))
+    for key, value in view["custom"].items():
+        attributes.add_row(f"custom.{key}", str(value))
+    attributes.add_row("consent", f"email {view['consent']['email']}, sms {view['consent']['sms']}")
+    console.print(attributes)
+    score = view["score"]
+    console.print(
+        f"\nstage [bold]{view['stage']}[/] · score [bold]{score['score']}[/] "
+        f"(fit {score['fit']:g} + interest {score['interest']:g}) · "
+        f"{view['temperature']} · deal band {view['deal_band']}",
+        markup=True,
+    )
+    breakdown = Table("part", "rule", "points", "why", title=f"why {score['score']}?")
+    for item in score["contributions"]:
+        breakdown.add_row(item["part"], item["rule"], f"{item['points']:+g}", item["detail"])
+    console.print(breakdown)
+    bant = ", ".join(f"{k}: {v or '—'}" for k, v in view["bant"].items())
+    console.print(f"BANT: {bant}")
+    if view["bant_missing_for_prospect"]:
+        missing = ", ".join(view["bant_missing_for_prospect"])
+        console.print(f"  missing to become a prospect: {missing}")
+    history = Table("at", "from", "to", "reason", title="stage history")
+    for change in view["stage_history"]:
+        history.add_row(change["at"], change["from"], change["to"], change["reason"])
+    console.print(history)

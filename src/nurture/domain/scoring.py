@@ -1,0 +1,415 @@
+"""Score = fit (who the contact is) + interest (what the contact did), 0 to 100.
+
+Fit rules are conditions on the contact's attributes; their points add up and are capped.
+Interest rules give points per event type; each point fades with the rule's half-life and
+each rule, and the interest as a whole, are capped. Penalties (negative points) never
+fade, so that time alone can only lower a score, never raise it.
+
+Every point is explained: :func:`score_card` lists the rule behind each one ("why 72?").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from nurture.domain.contacts import CONTACT_FIELDS, Contact, DealBand, Temperature
+from nurture.domain.events import EventType
+from nurture.domain.expressions import Expression, compile_expression
+from nurture.errors import ExpressionError
+
+__all__ = [
+    "Contribution",
+    "DealBands",
+    "FitRule",
+    "FitSpec",
+    "InterestRule",
+    "InterestSpec",
+    "InterestState",
+    "LeadRule",
+    "ProspectRule",
+    "RecycleRule",
+    "RuleState",
+    "ScoreCard",
+    "ScoringModel",
+    "StageRules",
+    "TemperatureBands",
+    "contact_env",
+    "fit_score",
+    "score_card",
+]
+
+_SECONDS_PER_DAY = 86400.0
+_PRECISION = 6  # rounding before the final integer, so that replay order never shows
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def contact_env(contact: Contact) -> dict[str, Any]:
+    """The names a contact expression can read."""
+    return {"contact": contact}
+
+
+class FitRule(_Spec):
+    """Points for contacts whose attributes match ``when``."""
+
+    id: str = Field(min_length=1)
+    when: str
+    points: float = Field(ge=-100, le=100)
+    description: str | None = None
+    _expression: Expression = PrivateAttr()
+
+    @field_validator("when")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        try:
+            compile_expression(value, roots={"contact": CONTACT_FIELDS})
+        except ExpressionError as exc:
+            raise ValueError(exc.reason) from exc
+        return value
+
+    def model_post_init(self, context: Any, /) -> None:  # noqa: ARG002 - pydantic's signature
+        self._expression = compile_expression(self.when, roots={"contact": CONTACT_FIELDS})
+
+    def matches(self, env: Mapping[str, Any]) -> bool:
+        """Whether the rule applies to the contact in ``env``."""
+        return self._expression(env)
+
+
+class FitSpec(_Spec):
+    """Who the contact is: sector, size, role, country."""
+
+    cap: float = Field(default=50, ge=0, le=100)
+    rules: list[FitRule] = Field(default_factory=list)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_ids(cls, rules: list[FitRule]) -> list[FitRule]:
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.id in seen:
+                raise ValueError(f"duplicate fit rule id {rule.id!r}")
+            seen.add(rule.id)
+        return rules
+
+
+class InterestRule(_Spec):
+    """Points per event of one type, fading with a half-life, capped."""
+
+    event: EventType
+    points: float = Field(ge=-100, le=100)
+    half_life_days: float | None = Field(default=None, gt=0)
+    cap: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _penalties_do_not_fade(self) -> Self:
+        if self.points < 0 and self.half_life_days is not None:
+            raise ValueError(
+                "a penalty (negative points) cannot have half_life_days: a fading penalty "
+                "would make time raise the score"
+            )
+        return self
+
+    def decay(self, seconds: float) -> float:
+        """The share of a point left after ``seconds``."""
+        if self.half_life_days is None or seconds <= 0:
+            return 1.0
+        return math.pow(0.5, seconds / (self.half_life_days * _SECONDS_PER_DAY))
+
+
+class InterestSpec(_Spec):
+    """What the contact did: opens, clicks, replies, downloads, meetings."""
+
+    cap: float = Field(default=50, ge=0, le=100)
+    rules: list[InterestRule] = Field(default_factory=list)
+
+    @field_validator("rules")
+    @classmethod
+    def _one_rule_per_event(cls, rules: list[InterestRule]) -> list[InterestRule]:
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.event in seen:
+                raise ValueError(f"two interest rules for event {rule.event.value!r}")
+            seen.add(rule.event)
+        return rules
+
+    def rule_for(self, event: str) -> InterestRule | None:
+        """The rule scoring ``event``, if any."""
+        for rule in self.rules:
+            if rule.event == event:
+                return rule
+        return None
+
+
+class TemperatureBands(_Spec):
+    """Lower bounds of the warm and hot bands; below ``warm`` is cold."""
+
+    warm: int = Field(default=40, ge=1, le=100)
+    hot: int = Field(default=70, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.warm >= self.hot:
+            raise ValueError(f"warm ({self.warm}) must be below hot ({self.hot})")
+        return self
+
+    def of(self, score: float) -> Temperature:
+        """The temperature of ``score``."""
+        if score >= self.hot:
+            return Temperature.HOT
+        if score >= self.warm:
+            return Temperature.WARM
+        return Temperature.COLD
+
+
+class DealBands(_Spec):
+    """Lower bounds of the medium and large bands on the estimated deal value."""
+
+    medium: float = Field(default=10_000, gt=0)
+    large: float = Field(default=50_000, gt=0)
+    unknown: DealBand = DealBand.MEDIUM
+    currency: str = "EUR"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.medium >= self.large:
+            raise ValueError(f"medium ({self.medium}) must be below large ({self.large})")
+        return self
+
+    def of(self, value: float | None) -> DealBand:
+        """The band of a deal worth ``value`` (``unknown`` when nobody has estimated it)."""
+        if value is None:
+            return self.unknown
+        if value >= self.large:
+            return DealBand.LARGE
+        if value >= self.medium:
+            return DealBand.MEDIUM
+        return DealBand.SMALL
+
+
+_DEFAULT_LEAD_EVENTS = [
+    EventType.EMAIL_CLICK,
+    EventType.REPLIED,
+    EventType.CONTENT_DOWNLOAD,
+    EventType.FORM_FILL,
+    EventType.WEBINAR_ATTENDED,
+    EventType.QUOTE_REQUEST,
+    EventType.DEMO_REQUEST,
+    EventType.MEETING_BOOKED,
+    EventType.CALL_CONNECTED,
+]
+
+
+class LeadRule(_Spec):
+    """A contact becomes a lead on its first sign of interest."""
+
+    on_events: list[EventType] = Field(default_factory=lambda: list(_DEFAULT_LEAD_EVENTS))
+
+
+BantFact = Literal["budget", "authority", "need", "timing"]
+
+
+def _default_bant() -> list[BantFact]:
+    return ["need", "authority"]
+
+
+class ProspectRule(_Spec):
+    """A lead becomes a prospect when qualified: score and explicit BANT facts."""
+
+    min_score: int = Field(default=70, ge=0, le=100)
+    require_bant: list[BantFact] = Field(default_factory=_default_bant)
+
+
+class RecycleRule(_Spec):
+    """A prospect with no interest event for this long goes back to nurturing."""
+
+    after_days_without_interest: int = Field(default=90, ge=1)
+
+
+class StageRules(_Spec):
+    """When contacts move through the lifecycle. ``customer`` needs a purchase, always."""
+
+    lead: LeadRule = Field(default_factory=LeadRule)
+    prospect: ProspectRule = Field(default_factory=ProspectRule)
+    recycle: RecycleRule = Field(default_factory=RecycleRule)
+
+
+class ScoringModel(_Spec):
+    """The whole of ``scoring.yaml``."""
+
+    fit: FitSpec = Field(default_factory=FitSpec)
+    interest: InterestSpec = Field(default_factory=InterestSpec)
+    temperature: TemperatureBands = Field(default_factory=TemperatureBands)
+    deal_bands: DealBands = Field(default_factory=DealBands)
+    stages: StageRules = Field(default_factory=StageRules)
+
+    def is_interest_signal(self, event: str) -> bool:
+        """Whether ``event`` is a sign of interest: it earns points or makes a lead."""
+        if event in self.stages.lead.on_events:
+            return True
+        rule = self.interest.rule_for(event)
+        return rule is not None and rule.points > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """Points one rule gave (a cap shows as a negative contribution)."""
+
+    part: Literal["fit", "interest"]
+    rule: str
+    points: float
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreCard:
+    """A score with every point explained."""
+
+    score: int
+    fit: float
+    interest: float
+    temperature: Temperature
+    contributions: tuple[Contribution, ...]
+
+    def explain(self) -> str:
+        """One line per contribution, for people."""
+        lines = [f"score {self.score} = fit {self.fit:g} + interest {self.interest:g}"]
+        lines += [
+            f"  {c.part:8} {c.points:+7.2f}  {c.rule}: {c.detail}" for c in self.contributions
+        ]
+        return "\n".join(lines)
+
+
+@dataclass(slots=True)
+class RuleState:
+    """Interest points of one event type, as of ``ref`` (seconds since the epoch).
+
+    Points of one half-life add up exactly: the value at ``ref`` carries every earlier
+    event, faded to ``ref``. An event earlier than ``ref`` is faded forward before it is
+    added, so the state does not depend on the order events arrive in.
+    """
+
+    value: float = 0.0
+    ref: float = 0.0
+    count: int = 0
+
+    def add(self, rule: InterestRule, at: float) -> None:
+        """Record one event of ``rule`` at ``at``."""
+        if self.count == 0:
+            self.value, self.ref = rule.points, at
+        elif at >= self.ref:
+            self.value = self.value * rule.decay(at - self.ref) + rule.points
+            self.ref = at
+        else:
+            self.value += rule.points * rule.decay(self.ref - at)
+        self.count += 1
+
+    def value_at(self, rule: InterestRule, at: float) -> float:
+        """The faded value at ``at`` (no fading before ``ref``: the state cannot forget)."""
+        return self.value * rule.decay(at - self.ref)
+
+
+class InterestState:
+    """The interest a contact has earned, one :class:`RuleState` per event type."""
+
+    __slots__ = ("rules",)
+
+    def __init__(self, rules: dict[str, RuleState] | None = None) -> None:
+        self.rules: dict[str, RuleState] = rules or {}
+
+    def record(self, model: ScoringModel, event: str, at: datetime) -> InterestRule | None:
+        """Add one event; returns the rule that scored it, or ``None`` when none does."""
+        rule = model.interest.rule_for(event)
+        if rule is None:
+            return None
+        self.rules.setdefault(event, RuleState()).add(rule, at.timestamp())
+        return rule
+
+    def contributions(self, model: ScoringModel, now: datetime) -> list[Contribution]:
+        """The interest points of each event type at ``now``, before the overall cap."""
+        at = now.timestamp()
+        out: list[Contribution] = []
+        for event in sorted(self.rules):
+            state = self.rules[event]
+            rule = model.interest.rule_for(event)
+            if rule is None:
+                continue
+            raw = state.value_at(rule, at)
+            points = raw if rule.cap is None else min(raw, rule.cap)
+            detail = f"{state.count} × {rule.points:g}"
+            if rule.half_life_days is not None:
+                detail += f", half-life {rule.half_life_days:g} d"
+            if rule.cap is not None and raw > rule.cap:
+                detail += f", capped at {rule.cap:g}"
+            out.append(Contribution("interest", event, round(points, _PRECISION), detail))
+        return out
+
+    def to_json(self) -> dict[str, list[float]]:
+        """A compact form for storage."""
+        return {k: [s.value, s.ref, s.count] for k, s in sorted(self.rules.items())}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> InterestState:
+        """The inverse of :meth:`to_json`."""
+        if not data:
+            return cls()
+        return cls({k: RuleState(float(v[0]), float(v[1]), int(v[2])) for k, v in data.items()})
+
+
+def fit_score(model: ScoringModel, contact: Contact) -> tuple[float, list[Contribution]]:
+    """The capped fit and the rules that produced it."""
+    env = contact_env(contact)
+    out = [
+        Contribution("fit", rule.id, rule.points, rule.description or rule.when)
+        for rule in model.fit.rules
+        if rule.matches(env)
+    ]
+    return _capped("fit", out, model.fit.cap)
+
+
+def _capped(
+    part: Literal["fit", "interest"], contributions: list[Contribution], cap: float
+) -> tuple[float, list[Contribution]]:
+    raw = round(sum(c.points for c in contributions), _PRECISION)
+    total = min(max(raw, 0.0), cap)
+    if total != raw:
+        why = f"{part} capped at {cap:g}" if raw > cap else f"{part} cannot go below 0"
+        contributions = [*contributions, Contribution(part, "cap", total - raw, why)]
+    return total, contributions
+
+
+def score_card(
+    model: ScoringModel, contact: Contact, interest: InterestState, now: datetime
+) -> ScoreCard:
+    """The contact's score at ``now``, with every contributing rule."""
+    fit, fit_parts = fit_score(model, contact)
+    return combine(model, fit, fit_parts, interest, now)
+
+
+def combine(
+    model: ScoringModel,
+    fit: float,
+    fit_parts: list[Contribution],
+    interest: InterestState,
+    now: datetime,
+) -> ScoreCard:
+    """Add a known fit to the interest at ``now``."""
+    interest_total, interest_parts = _capped(
+        "interest", interest.contributions(model, now), model.interest.cap
+    )
+    total = min(max(fit + interest_total, 0.0), 100.0)
+    score = math.floor(round(total, _PRECISION) + 0.5)
+    return ScoreCard(
+        score=score,
+        fit=round(fit, 2),
+        interest=round(interest_total, 2),
+        temperature=model.temperature.of(score),
+        contributions=tuple(fit_parts + interest_parts),
+    )

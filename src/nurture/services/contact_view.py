@@ -1,0 +1,81 @@
+"""``nurture contact show``: everything known about one contact, and why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from nurture.adapters.db.contacts import contact_from_row
+from nurture.adapters.db.uow import SqlUnitOfWork
+from nurture.domain.scoring import InterestState, ScoringModel, score_card
+from nurture.errors import NotFound
+
+__all__ = ["contact_view"]
+
+_ATTRIBUTES = (
+    "id",
+    "external_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "company",
+    "role",
+    "sector",
+    "company_size",
+    "country",
+    "timezone",
+    "language",
+    "owner",
+    "deal_value",
+)
+
+
+def contact_view(
+    *, uow: SqlUnitOfWork, scoring: ScoringModel, ref: str, now: datetime
+) -> dict[str, Any]:
+    """The contact ``ref`` (id, email or external id) as a JSON-ready mapping."""
+    row = uow.contacts.get_row(ref)
+    if row is None:
+        raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
+    contact = contact_from_row(row)
+    card = score_card(scoring, contact, InterestState.from_json(row["interest_state"]), now)
+    history = uow.contacts.stage_history(row["id"])
+    return {
+        "contact": {name: row[name] for name in _ATTRIBUTES},
+        "consent": {"email": contact.consent.email, "sms": contact.consent.sms},
+        "custom": contact.custom,
+        "stage": contact.stage.value,
+        "stage_since": _iso(row["stage_changed_at"]),
+        "stage_history": [
+            {
+                "from": change["from_stage"],
+                "to": change["to_stage"],
+                "reason": change["reason"],
+                "event": change["event"],
+                "at": _iso(change["at"]),
+            }
+            for change in history
+        ],
+        "score": {
+            "score": card.score,
+            "fit": card.fit,
+            "interest": card.interest,
+            "as_of": _iso(now),
+            "contributions": [
+                {"part": c.part, "rule": c.rule, "points": round(c.points, 2), "detail": c.detail}
+                for c in card.contributions
+            ],
+        },
+        "temperature": card.temperature.value,
+        "deal_band": scoring.deal_bands.of(contact.deal_value).value,
+        "bant": contact.bant.as_dict(),
+        "bant_missing_for_prospect": contact.bant.missing(
+            list(scoring.stages.prospect.require_bant)
+        ),
+        "last_interest_at": _iso(row["last_interest_at"]),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,136 @@
+"""Settings from the environment (prefix ``NURTURE_``), in nested groups.
+
+Each group reads its own variables; the provider credentials keep the names the
+providers document (``SENDGRID_API_KEY``, ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``).
+Only ``bootstrap`` reads a ``Settings``; the domain never sees one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "DatabaseSettings",
+    "EmailSettings",
+    "ProjectSettings",
+    "RunSettings",
+    "Settings",
+    "SmsSettings",
+    "WebhookSettings",
+]
+
+_COMMON = SettingsConfigDict(env_prefix="NURTURE_", extra="ignore", populate_by_name=True)
+
+
+class DatabaseSettings(BaseSettings):
+    """Where contacts, enrollments and the outbox live."""
+
+    model_config = _COMMON
+
+    database_url: str = "sqlite:///./nurture.db"
+
+
+class ProjectSettings(BaseSettings):
+    """The marketer's folder and the defaults applied to contacts."""
+
+    model_config = _COMMON
+
+    project_dir: Path = Path()
+    default_timezone: str = "Europe/Paris"
+    default_region: str = Field(
+        default="FR", description="Region used to read phone numbers written without +country"
+    )
+    default_language: str = "fr"
+
+
+class EmailSettings(BaseSettings):
+    """Email driver and SendGrid credentials."""
+
+    model_config = _COMMON
+
+    email_driver: Literal["sendgrid", "outbox"] | None = None
+    sendgrid_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SENDGRID_API_KEY", "sendgrid_api_key")
+    )
+    sendgrid_host: str = "https://api.sendgrid.com"
+    from_email: str = "hello@nurture.example"
+    from_name: str = "nurture"
+    unsubscribe_mailto: str | None = None
+    sendgrid_sandbox: bool = False
+
+    @property
+    def driver(self) -> Literal["sendgrid", "outbox"]:
+        """The driver asked for, or ``outbox`` when no credentials are set."""
+        if self.email_driver:
+            return self.email_driver
+        return "sendgrid" if self.sendgrid_api_key else "outbox"
+
+
+class SmsSettings(BaseSettings):
+    """SMS driver and Twilio credentials."""
+
+    model_config = _COMMON
+
+    sms_driver: Literal["twilio", "outbox"] | None = None
+    twilio_account_sid: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "twilio_account_sid")
+    )
+    twilio_auth_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "twilio_auth_token")
+    )
+    twilio_base_url: str | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+
+    @property
+    def driver(self) -> Literal["twilio", "outbox"]:
+        """The driver asked for, or ``outbox`` when no credentials are set."""
+        if self.sms_driver:
+            return self.sms_driver
+        return "twilio" if self.twilio_account_sid and self.twilio_auth_token else "outbox"
+
+
+class WebhookSettings(BaseSettings):
+    """Public links and webhook verification."""
+
+    model_config = _COMMON
+
+    public_url: str = "http://127.0.0.1:8765"
+    unsubscribe_secret: SecretStr = SecretStr("change-me-unsubscribe-secret")
+    sendgrid_webhook_public_key: str | None = None
+    sendgrid_webhook_max_age_seconds: int = 600
+
+
+class RunSettings(BaseSettings):
+    """How the daily run batches, paces and protects contacts."""
+
+    model_config = _COMMON
+
+    batch_size: int = Field(default=2000, ge=1)
+    max_parallel_batches: int = Field(default=2, ge=1)
+    send_concurrency: int = Field(default=16, ge=1)
+    max_touches_per_day: int = Field(default=1, ge=1)
+    max_touches_per_week: int = Field(default=3, ge=1)
+    handoff_sla_business_days: float = Field(default=1.0, gt=0)
+    provider_rate_per_second: float = Field(default=500.0, gt=0)
+    delivery_horizon_hours: int = Field(default=24, ge=1, le=72)
+
+
+class Settings(BaseModel):
+    """All of nurture's settings, in groups; each group reads its own variables."""
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    project: ProjectSettings = Field(default_factory=ProjectSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where the outbox drivers write messages."""
+        return self.project.project_dir / "outbox"
