@@ -13,7 +13,9 @@ from sqlalchemy.engine import Engine
 
 from nurture.adapters.db import migrate
 from nurture.adapters.db.engine import create_db_engine
+from nurture.bootstrap import App, bootstrap
 from nurture.domain.scoring import ScoringModel
+from nurture.settings import DatabaseSettings, ProjectSettings, Settings
 from nurture.specs.scoring import load_scoring
 from tests.support.postgres import PostgresCluster, find_bindir
 
@@ -63,6 +65,27 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     migrate.upgrade(db)
     yield db
     db.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL to an empty database on both backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'nurture.db'}"
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return cluster.create_database(f"t{os.getpid()}_{next(_db_names)}")
+
+
+@pytest.fixture
+def app(database_url: str, repo_dir: Path) -> Iterator[App]:
+    """The application on the sample project, at a fixed time (a Monday, 08:00 UTC)."""
+    settings = Settings(
+        database=DatabaseSettings(database_url=database_url),
+        project=ProjectSettings(project_dir=repo_dir),
+    )
+    application = bootstrap(settings, as_of=NOW)
+    yield application
+    application.engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

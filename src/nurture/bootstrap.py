@@ -16,8 +16,10 @@ from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.scoring import ScoringModel
 from nurture.errors import ConfigurationError
 from nurture.services.ports import Clock
+from nurture.services.rendering import Sender
 from nurture.settings import Settings
 from nurture.specs.contact_rows import RowDefaults
+from nurture.specs.project import Project, load_project
 from nurture.specs.scoring import load_scoring
 
 __all__ = ["App", "bootstrap"]
@@ -50,6 +52,25 @@ class App:
                 "project folder, or create one with `nurture init DIR`"
             )
         return load_scoring(path, display=_display(path, self.project_dir))
+
+    @cached_property
+    def project(self) -> Project:
+        """The whole project folder, checked (every problem raised at once)."""
+        if not (self.project_dir / "scoring.yaml").is_file():
+            _ = self.scoring  # raises the helpful "no scoring.yaml" error
+        return load_project(
+            self.project_dir, default_language=self.settings.project.default_language
+        )
+
+    @property
+    def sender(self) -> Sender:
+        """Who messages come from, and how links are signed."""
+        return Sender(
+            name=self.settings.email.from_name,
+            email=self.settings.email.from_email,
+            public_url=self.settings.webhooks.public_url,
+            link_secret=self.settings.webhooks.unsubscribe_secret.get_secret_value(),
+        )
 
     @property
     def row_defaults(self) -> RowDefaults:

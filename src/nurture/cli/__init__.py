@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nurture.cli import contacts, database, demo, project
+from nurture.cli import contacts, database, demo, project, sequences
 
 __all__ = ["app", "main"]
 
@@ -19,6 +19,7 @@ app.add_typer(database.app, name="db")
 app.add_typer(contacts.app, name="contacts")
 app.add_typer(contacts.contact_app, name="contact")
 project.register(app)
+sequences.register(app)
 app.command("demo")(demo.demo)
 
 

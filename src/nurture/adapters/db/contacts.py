@@ -200,5 +200,19 @@ class SqlContacts:
         )
         return [dict(row) for row in self._db.execute(query).mappings()]
 
+    def iter_contacts(self, *, batch: int = 5000) -> Iterator[Contact]:
+        """Every contact, by id, read ``batch`` rows at a time."""
+        last = 0
+        while True:
+            query = (
+                sa.select(contacts).where(contacts.c.id > last).order_by(contacts.c.id).limit(batch)
+            )
+            rows = self._db.execute(query).mappings().all()
+            if not rows:
+                return
+            for row in rows:
+                yield contact_from_row(dict(row))
+            last = rows[-1]["id"]
+
     def count(self) -> int:
         return int(self._db.execute(sa.select(sa.func.count()).select_from(contacts)).scalar_one())

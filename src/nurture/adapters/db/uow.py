@@ -9,6 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from nurture.adapters.db.contacts import SqlContacts
+from nurture.adapters.db.enrollments import SqlEnrollments
+from nurture.adapters.db.journal import SqlJournal
+from nurture.adapters.db.sequences import SqlSequenceVersions
+from nurture.adapters.db.suppressions import SqlSuppressions
 
 __all__ = ["SqlUnitOfWork"]
 
@@ -17,6 +21,10 @@ class SqlUnitOfWork:
     """``with uow: ...; uow.commit()``; leaving without a commit rolls back."""
 
     contacts: SqlContacts
+    enrollments: SqlEnrollments
+    journal: SqlJournal
+    sequences: SqlSequenceVersions
+    suppressions: SqlSuppressions
     connection: sa.Connection
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
@@ -28,7 +36,11 @@ class SqlUnitOfWork:
         if self._read_only:
             connection = connection.execution_options(read_only=True)
         self.connection = connection  # transactions begin on first use (autobegin)
-        self.contacts = SqlContacts(self.connection)
+        self.contacts = SqlContacts(connection)
+        self.enrollments = SqlEnrollments(connection)
+        self.journal = SqlJournal(connection)
+        self.sequences = SqlSequenceVersions(connection)
+        self.suppressions = SqlSuppressions(connection)
         return self
 
     def __exit__(

@@ -1,0 +1,80 @@
+"""Enrollments: one contact in one sequence at a pinned version."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from nurture.adapters.db.tables import enrollments
+
+__all__ = ["RUNNING", "SqlEnrollments"]
+
+RUNNING = ("active", "paused")
+_CHUNK = 500
+
+
+class SqlEnrollments:
+    """Enrollment rows."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._db = connection
+
+    def running_contacts(self, sequence_id: str, contact_ids: Iterable[int]) -> set[int]:
+        """Which of ``contact_ids`` are enrolled in ``sequence_id`` right now."""
+        ids = sorted(set(contact_ids))
+        found: set[int] = set()
+        for start in range(0, len(ids), _CHUNK):
+            query = sa.select(enrollments.c.contact_id).where(
+                enrollments.c.sequence_id == sequence_id,
+                enrollments.c.status.in_(RUNNING),
+                enrollments.c.contact_id.in_(ids[start : start + _CHUNK]),
+            )
+            found.update(row.contact_id for row in self._db.execute(query))
+        return found
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert enrollments; returns their ids in order."""
+        ids = []
+        for row in rows:
+            result = self._db.execute(enrollments.insert().values(**row))
+            key = result.inserted_primary_key
+            assert key is not None
+            ids.append(int(key[0]))
+        return ids
+
+    def running_in(self, sequence_id: str) -> list[dict[str, Any]]:
+        """Every running enrollment of ``sequence_id``."""
+        query = (
+            sa.select(enrollments)
+            .where(enrollments.c.sequence_id == sequence_id, enrollments.c.status.in_(RUNNING))
+            .order_by(enrollments.c.id)
+        )
+        return [dict(row) for row in self._db.execute(query).mappings()]
+
+    def for_contact(self, contact_id: int) -> list[dict[str, Any]]:
+        """Every enrollment of a contact, newest first."""
+        query = (
+            sa.select(enrollments)
+            .where(enrollments.c.contact_id == contact_id)
+            .order_by(enrollments.c.enrolled_at.desc(), enrollments.c.id.desc())
+        )
+        return [dict(row) for row in self._db.execute(query).mappings()]
+
+    def move(self, enrollment_id: int, *, version: int, step_index: int) -> None:
+        """Pin an enrollment to another version, at ``step_index``."""
+        self._db.execute(
+            enrollments.update()
+            .where(enrollments.c.id == enrollment_id)
+            .values(version=version, step_index=step_index)
+        )
+
+    def end(self, enrollment_id: int, *, status: str, reason: str | None, at: datetime) -> None:
+        """Finish an enrollment (``completed`` or ``exited``)."""
+        self._db.execute(
+            enrollments.update()
+            .where(enrollments.c.id == enrollment_id)
+            .values(status=status, exit_reason=reason, ended_at=at, next_due_at=None)
+        )

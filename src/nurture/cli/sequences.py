@@ -1,0 +1,259 @@
+"""Sequence commands: ``validate``, ``enroll``, ``preview``, ``simulate``, ``sequences``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from nurture.bootstrap import bootstrap
+from nurture.cli._common import (
+    console,
+    err_console,
+    fail,
+    parse_as_of,
+    print_json,
+    reporting_errors,
+)
+from nurture.errors import NotFound
+from nurture.services.enrollment import enroll as enroll_service
+from nurture.services.preview import preview as preview_service
+from nurture.services.simulate import simulate as simulate_service
+from nurture.services.versions import migrate_enrollments
+from nurture.settings import ProjectSettings
+from nurture.specs.project import check_project
+
+app = typer.Typer(help="List sequences and migrate running enrollments.", no_args_is_help=True)
+
+_JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
+_AS_OF = typer.Option(None, "--as-of", help="Act as if it were this ISO date-time.")
+
+
+def validate(
+    paths: list[Path] = typer.Argument(
+        None, help="Files or folders to report on (default: the whole project)."
+    ),
+) -> None:
+    """Check sequences, scoring, templates and the content catalog.
+
+    Every error names its file, line and field; the exit status is 1 if there is any.
+    """
+    settings = ProjectSettings()
+    root = settings.project_dir
+    check = check_project(root, default_language=settings.default_language)
+    wanted = [p.resolve() for p in paths or []]
+    failed = False
+    for report in check.files:
+        path = (root / report.file).resolve()
+        if wanted and not any(path == w or w in path.parents for w in wanted):
+            continue
+        if report.problems:
+            failed = True
+            for problem in report.problems:
+                err_console.print(f"[bold red]error:[/] {problem}", markup=True)
+        else:
+            console.print(f"{report.file}: ok — {report.summary}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def enroll(
+    sequence: str = typer.Argument(..., help="Sequence id."),
+    contact: str | None = typer.Option(None, "--contact", help="Contact id, email or external id."),
+    where: str | None = typer.Option(
+        None, "--where", help="Condition on contacts, e.g. \"contact.sector == 'industry'\"."
+    ),
+    as_json: bool = _JSON,
+    as_of: str | None = _AS_OF,
+) -> None:
+    """Enroll contacts in SEQUENCE; who cannot be enrolled is listed with the reason.
+
+    A contact is never enrolled twice in the same sequence at once; a suppressed contact or
+    one outside the audience is refused.
+    """
+    if (contact is None) == (where is None):
+        fail("give exactly one of --contact ID or --where EXPR")
+    with reporting_errors():
+        application = bootstrap(as_of=parse_as_of(as_of))
+        with application.uow() as uow:
+            report = enroll_service(
+                uow=uow,
+                project=application.project,
+                sequence_id=sequence,
+                now=application.now(),
+                contact_ref=contact,
+                where=where,
+            )
+    data = report.as_dict()
+    if as_json:
+        print_json(data)
+        return
+    console.print(
+        f"{data['enrolled']} enrolled in {sequence} v{report.version}, {data['refused']} refused"
+    )
+    for reason, count in data["refused_by_reason"].items():
+        console.print(f"  {count} × {reason}")
+    if contact is not None and report.refused:
+        raise typer.Exit(1)
+
+
+def preview(
+    sequence: str = typer.Argument(..., help="Sequence id."),
+    contact: str = typer.Option(..., "--contact", help="Contact id, email or external id."),
+    as_json: bool = _JSON,
+) -> None:
+    """Render every step of SEQUENCE for one contact: subject, HTML, text, SMS, call script."""
+    with reporting_errors():
+        application = bootstrap()
+        with application.uow(read_only=True) as uow:
+            found = uow.contacts.get(contact)
+        if found is None:
+            raise NotFound(f"no contact {contact!r}")
+        data = preview_service(
+            project=application.project,
+            sender=application.sender,
+            contact=found,
+            sequence_id=sequence,
+        )
+    if as_json:
+        print_json(data)
+        return
+    _print_preview(data)
+
+
+def _print_preview(data: dict[str, Any]) -> None:
+    console.print(f"[bold]{data['sequence']} v{data['version']}[/] for {data['contact']['email']}")
+    if data["audience_refusal"]:
+        console.print(f"[yellow]outside the audience:[/] {data['audience_refusal']}")
+    for number, step in enumerate(data["steps"], start=1):
+        header = f"\n[bold]{number}. {step['step']}[/] ({step['channel']}, {step['template']})"
+        console.print(header, markup=True)
+        if not step["applies"]:
+            console.print(f"  skipped for this contact: when {step['when']}")
+        if "error" in step:
+            console.print(f"  [red]error:[/] {step['error']}")
+            continue
+        if "subject" in step:
+            console.print(f"  subject: {step['subject']}", markup=False)
+            console.print(_indent(step["text"]), markup=False)
+        elif "sms" in step:
+            sms = step["sms"]
+            console.print(_indent(step["text"]), markup=False)
+            console.print(f"  ({sms['length']} {sms['encoding']} units, {sms['segments']} SMS)")
+        else:
+            console.print(_indent(step["script"]), markup=False)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  │ " + line for line in text.splitlines())
+
+
+def simulate(
+    sequence: str = typer.Argument(..., help="Sequence id."),
+    days: int = typer.Option(30, "--days", min=1, max=800, help="Days to forecast."),
+    sample: int | None = typer.Option(
+        None, "--sample", min=1, help="Forecast on N generated sample contacts instead."
+    ),
+    as_json: bool = _JSON,
+    as_of: str | None = _AS_OF,
+) -> None:
+    """Forecast touches per day and channel for the current contacts. Sends nothing."""
+    with reporting_errors():
+        application = bootstrap(as_of=parse_as_of(as_of))
+        with application.uow(read_only=True) as uow:
+            data = simulate_service(
+                uow=uow,
+                project=application.project,
+                sequence_id=sequence,
+                days=days,
+                now=application.now(),
+                defaults=application.row_defaults,
+                sample=sample,
+            )
+    if as_json:
+        print_json(data)
+        return
+    channels = ["email", "sms", "call", "content"]
+    table = Table(
+        "date",
+        *channels,
+        "total",
+        title=f"{sequence}: {data['contacts']} contacts ({data['source']}), {days} days",
+    )
+    for day in data["by_day"]:
+        counts = [day.get(c, 0) for c in channels]
+        table.add_row(day["date"], *(str(n) for n in counts), str(sum(counts)))
+    totals = [data["totals"].get(c, 0) for c in channels]
+    table.add_row("total", *(str(n) for n in totals), str(sum(totals)), style="bold")
+    console.print(table)
+
+
+@app.command("list")
+def list_sequences(as_json: bool = _JSON) -> None:
+    """Sequences in the project, with their version and steps."""
+    with reporting_errors():
+        application = bootstrap(upgrade_schema=False)
+        project = application.project
+    rows = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "version": s.version,
+            "steps": len(s.steps),
+            "priority": s.priority,
+            "file": project.sequence_files.get(s.id),
+        }
+        for s in project.sequences.values()
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "version", "steps", "priority", "name")
+    for row in rows:
+        table.add_row(*(str(row[k]) for k in ("id", "version", "steps", "priority", "name")))
+    console.print(table)
+
+
+@app.command("migrate")
+def migrate(
+    sequence: str = typer.Argument(..., help="Sequence id."),
+    to: int = typer.Option(..., "--to", help="Version to move running enrollments to."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say who would move."),
+    as_json: bool = _JSON,
+) -> None:
+    """Move running enrollments to another version, matching the id of their next step."""
+    with reporting_errors():
+        application = bootstrap()
+        with application.uow() as uow:
+            report = migrate_enrollments(
+                uow=uow,
+                project=application.project,
+                sequence_id=sequence,
+                to_version=to,
+                now=application.now(),
+                dry_run=dry_run,
+            )
+    data = report.as_dict()
+    if as_json:
+        print_json(data)
+        return
+    verb = "would move" if dry_run else "moved"
+    console.print(
+        f"{data['moved']} {verb} to v{to}, {data['cannot_move']} cannot move, "
+        f"{data['already_there']} already there"
+    )
+    for move in report.moves:
+        console.print(f"  contact {move['contact_id']}: {move['from']} → {move['to']}")
+    for item in report.stuck:
+        console.print(f"  contact {item['contact_id']}: cannot move: {item['reason']}")
+
+
+def register(root: typer.Typer) -> None:
+    """Add the sequence commands to the main app."""
+    root.command("validate")(validate)
+    root.command("enroll")(enroll)
+    root.command("preview")(preview)
+    root.command("simulate")(simulate)
+    root.add_typer(app, name="sequences")

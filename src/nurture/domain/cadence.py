@@ -1,0 +1,137 @@
+"""When the next touch is due: business days, send windows, time zones and holidays.
+
+All datetimes in and out are aware; arithmetic on days happens in the contact's wall-clock
+time, so "two business days later at the same hour" survives a daylight-saving change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from nurture.domain.contacts import DealBand, Temperature
+from nurture.domain.sequences import Cadence, SendWindow
+
+__all__ = ["Calendar", "HolidayCheck", "calendar_for", "due_after"]
+
+HolidayCheck = Callable[[date], bool]
+
+_HORIZON_DAYS = 400  # a window that never opens within this is a configuration error
+
+
+def _no_holidays(_day: date) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """One contact's send window: time zone, allowed days and hours, public holidays."""
+
+    zone: ZoneInfo
+    window: SendWindow
+    is_holiday: HolidayCheck = _no_holidays
+
+    def is_business_day(self, day: date) -> bool:
+        """Monday to Friday, not a public holiday: what gaps are counted in."""
+        return day.weekday() < 5 and not self.is_holiday(day)
+
+    def is_open_day(self, day: date) -> bool:
+        """A day of the send window that is not a public holiday: when touches may land."""
+        return day.weekday() in self.window.weekdays and not self.is_holiday(day)
+
+    def _bounds(self, day: date) -> tuple[datetime, datetime]:
+        start = _localise(datetime.combine(day, self.window.start), self.zone)
+        end_time = self.window.end
+        if end_time is None:
+            end = _localise(datetime.combine(day + timedelta(days=1), time()), self.zone)
+        else:
+            end = _localise(datetime.combine(day, end_time), self.zone)
+        return start, end
+
+    def in_window(self, at: datetime) -> bool:
+        """Whether ``at`` lies inside the window (on a business day, within the hours)."""
+        local = at.astimezone(self.zone)
+        if not self.is_open_day(local.date()):
+            return False
+        start, end = self._bounds(local.date())
+        return start <= at < end
+
+    def next_open(self, at: datetime) -> datetime:
+        """The earliest moment at or after ``at`` inside the window (UTC)."""
+        day = at.astimezone(self.zone).date()
+        for _ in range(_HORIZON_DAYS):
+            if self.is_open_day(day):
+                start, end = self._bounds(day)
+                candidate = max(at, start)
+                if candidate < end:
+                    return candidate.astimezone(UTC)
+            day += timedelta(days=1)
+        raise ValueError(f"send window {self.window.hours} never opens within a year")
+
+    def add_business_days(self, at: datetime, days: float) -> datetime:
+        """``at`` plus ``days`` business days (Monday to Friday, holidays skipped); the
+        fraction is added as wall-clock hours."""
+        if days < 0:
+            raise ValueError("cannot go back in business days")
+        local = at.astimezone(self.zone).replace(tzinfo=None)
+        whole = math.floor(days)
+        fraction = days - whole
+        day = local.date()
+        while whole > 0:
+            day += timedelta(days=1)
+            if self.is_business_day(day):
+                whole -= 1
+        wall = datetime.combine(day, local.time()) + timedelta(hours=24 * fraction)
+        return _localise(wall, self.zone).astimezone(UTC)
+
+
+def _localise(wall: datetime, zone: ZoneInfo) -> datetime:
+    """Attach ``zone`` to a wall-clock time; a time skipped by a DST change moves forward."""
+    aware = wall.replace(tzinfo=zone, fold=0)
+    round_trip = aware.astimezone(UTC).astimezone(zone)
+    if round_trip.replace(tzinfo=None) != wall:  # in a spring-forward gap
+        return round_trip
+    return aware
+
+
+def due_after(
+    done_at: datetime,
+    *,
+    cadence: Cadence,
+    step_gap: float,
+    temperature: Temperature,
+    band: DealBand,
+    calendar: Calendar,
+) -> datetime:
+    """When a step is due, given that the previous touch was done at ``done_at``.
+
+    The gap comes from the contact's temperature and deal band *now*, so a contact that
+    heats up is followed up sooner; the result lies inside the contact's send window.
+    """
+    days = cadence.gap_days(temperature, band, step_gap)
+    return calendar.next_open(calendar.add_business_days(done_at, days))
+
+
+def calendar_for(
+    window: SendWindow,
+    *,
+    contact_timezone: str | None,
+    contact_country: str | None,
+    default_timezone: str,
+    default_country: str | None,
+    holidays: Callable[[str | None], HolidayCheck],
+) -> Calendar:
+    """The calendar a sequence's window gives one contact.
+
+    ``timezone: contact`` uses the contact's own time zone (else the default);
+    ``holidays: contact`` uses the contact's country (else the default country).
+    """
+    zone_name = window.timezone if window.timezone != "contact" else contact_timezone
+    zone = ZoneInfo(zone_name or default_timezone)
+    region = window.holidays
+    if region == "contact":
+        region = contact_country or default_country
+    return Calendar(zone=zone, window=window, is_holiday=holidays(region))

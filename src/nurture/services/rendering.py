@@ -1,0 +1,114 @@
+"""What templates see, and rendering one step for one contact."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nurture.adapters.templates import TemplateStore
+from nurture.domain.contacts import Contact
+from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
+from nurture.domain.sequences import Channel, Sequence, Step
+from nurture.specs.catalog import Asset
+from nurture.tokens import sign_token
+
+__all__ = ["Sender", "owner_view", "render_step", "touch_context"]
+
+Rendered = RenderedEmail | RenderedSms | RenderedCall
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sends, and how links back to nurture are built."""
+
+    name: str
+    email: str
+    public_url: str
+    link_secret: str
+
+    def unsubscribe_url(self, contact_id: int | None, touch_id: int | None) -> str:
+        """One-click unsubscribe link (RFC 8058 POST target and confirmation page)."""
+        token = sign_token(self.link_secret, "unsubscribe", {"c": contact_id, "t": touch_id})
+        return f"{self.public_url.rstrip('/')}/u/{token}"
+
+    def content_url(self, contact_id: int | None, touch_id: int | None, asset_id: str) -> str:
+        """Tracked link to a content asset."""
+        token = sign_token(
+            self.link_secret, "content", {"c": contact_id, "t": touch_id, "a": asset_id}
+        )
+        return f"{self.public_url.rstrip('/')}/c/{token}"
+
+
+def owner_view(owner: str | None) -> dict[str, str]:
+    """The contact's owner (a rep's email) as templates see it."""
+    if not owner:
+        return {"email": "", "name": "", "first_name": ""}
+    local = owner.split("@", 1)[0]
+    words = [w.capitalize() for w in local.replace("_", ".").replace("-", ".").split(".") if w]
+    return {"email": owner, "name": " ".join(words), "first_name": words[0] if words else ""}
+
+
+def _contact_view(contact: Contact) -> dict[str, Any]:
+    return {
+        "id": contact.id,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "full_name": contact.full_name,
+        "email": contact.email,
+        "phone": contact.phone,
+        "company": contact.company,
+        "role": contact.role,
+        "sector": contact.sector,
+        "company_size": contact.company_size,
+        "country": contact.country,
+        "language": contact.language,
+        "deal_value": contact.deal_value,
+        "custom": dict(contact.custom),
+        "stage": contact.stage.value,
+        "score": contact.score,
+        "temperature": contact.temperature.value,
+        "bant": contact.bant.as_dict(),
+    }
+
+
+def touch_context(
+    *,
+    contact: Contact,
+    sequence: Sequence,
+    step: Step,
+    sender: Sender,
+    touch_id: int | None,
+    asset: Asset | None = None,
+) -> dict[str, Any]:
+    """Everything a template may use (and nothing else: undefined names are errors)."""
+    context: dict[str, Any] = {
+        "contact": _contact_view(contact),
+        "owner": owner_view(contact.owner),
+        "sender": {"name": sender.name, "email": sender.email},
+        "sequence": {"id": sequence.id, "name": sequence.name, "version": sequence.version},
+        "step": {"id": step.id, "channel": step.channel.value},
+        "unsubscribe_url": sender.unsubscribe_url(contact.id, touch_id),
+        "content": None,
+    }
+    if asset is not None:
+        context["content"] = {
+            "id": asset.id,
+            "title": asset.title,
+            "topic": asset.topic,
+            "kind": asset.kind,
+            "summary": asset.summary or "",
+            "url": sender.content_url(contact.id, touch_id, asset.id),
+        }
+    return context
+
+
+def render_step(
+    store: TemplateStore, step: Step, *, contact: Contact, context: dict[str, Any]
+) -> Rendered:
+    """Render ``step`` for ``contact``; a :class:`TemplateError` fails this touch only."""
+    name = step.carrier_template
+    if step.channel == Channel.CALL:
+        return store.render_call(name, language=contact.language, context=context)
+    if step.sends_on == "sms":
+        return store.render_sms(name, language=contact.language, context=context)
+    return store.render_email(name, language=contact.language, context=context)
