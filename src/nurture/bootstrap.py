@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -13,16 +13,21 @@ from nurture.adapters.clock import FixedClock, SystemClock
 from nurture.adapters.db import migrate
 from nurture.adapters.db.engine import create_db_engine
 from nurture.adapters.db.uow import SqlUnitOfWork
+from nurture.adapters.email import OutboxEmail, SendGridEmail
+from nurture.adapters.sms import OutboxSms, TwilioSms
 from nurture.domain.scoring import ScoringModel
 from nurture.errors import ConfigurationError
-from nurture.services.ports import Clock
+from nurture.services.delivery import Delivery, RateLimiter
+from nurture.services.lifecycle import RunContext
+from nurture.services.planner import Budget
+from nurture.services.ports import Clock, EmailSender, SmsSender
 from nurture.services.rendering import Sender
 from nurture.settings import Settings
 from nurture.specs.contact_rows import RowDefaults
 from nurture.specs.project import Project, load_project
 from nurture.specs.scoring import load_scoring
 
-__all__ = ["App", "bootstrap"]
+__all__ = ["App", "bootstrap", "build_email_sender", "build_sms_sender"]
 
 
 @dataclass
@@ -86,6 +91,49 @@ class App:
         """The time services should use."""
         return self.clock.now()
 
+    @cached_property
+    def delivery(self) -> Delivery:
+        """The email and SMS drivers, paced and retried as the settings say.
+
+        A driver that is asked for but lacks credentials is a start-up error: nothing is
+        silently dropped.
+        """
+        settings = self.settings
+        public = settings.webhooks.public_url.rstrip("/")
+        run = settings.run
+        return Delivery(
+            email=build_email_sender(settings),
+            sms=build_sms_sender(settings),
+            concurrency=run.send_concurrency,
+            email_rate=RateLimiter(run.provider_rate_per_second),
+            sms_rate=RateLimiter(run.provider_rate_per_second),
+            status_callback_url=f"{public}/webhooks/twilio/status",
+            unsubscribe_mailto=settings.email.unsubscribe_mailto,
+        )
+
+    def run_context(self, *, run_id: str | None = None) -> RunContext:
+        """What the services of one run share."""
+        project = self.settings.project
+        return RunContext(
+            project=self.project,
+            sender=self.sender,
+            now=self.now(),
+            run_id=run_id,
+            default_timezone=project.default_timezone,
+            default_region=project.default_region,
+            handoff_sla_business_days=self.settings.run.handoff_sla_business_days,
+        )
+
+    @property
+    def budget(self) -> Budget:
+        """The per-contact pressure budget."""
+        run = self.settings.run
+        return Budget(
+            per_day=run.max_touches_per_day,
+            per_week=run.max_touches_per_week,
+            horizon=timedelta(hours=run.delivery_horizon_hours),
+        )
+
 
 def bootstrap(
     settings: Settings | None = None,
@@ -99,7 +147,45 @@ def bootstrap(
     if upgrade_schema:
         migrate.upgrade(engine)
     clock: Clock = FixedClock(as_of) if as_of is not None else SystemClock()
-    return App(settings=settings, engine=engine, clock=clock)
+    application = App(settings=settings, engine=engine, clock=clock)
+    _ = application.delivery  # a driver asked for without credentials fails here, at start-up
+    return application
+
+
+def build_email_sender(settings: Settings) -> EmailSender:
+    """The email driver the settings ask for (``outbox`` when no credentials are set)."""
+    email = settings.email
+    if email.driver == "sendgrid":
+        if email.sendgrid_api_key is None:
+            raise ConfigurationError(
+                "NURTURE_EMAIL_DRIVER=sendgrid needs SENDGRID_API_KEY (or use the outbox driver)"
+            )
+        return SendGridEmail(
+            api_key=email.sendgrid_api_key.get_secret_value(),
+            host=email.sendgrid_host,
+            timeout=settings.run.provider_timeout_seconds,
+        )
+    return OutboxEmail(settings.outbox_dir)
+
+
+def build_sms_sender(settings: Settings) -> SmsSender:
+    """The SMS driver the settings ask for (``outbox`` when no credentials are set)."""
+    sms = settings.sms
+    if sms.driver == "twilio":
+        if not sms.twilio_account_sid or sms.twilio_auth_token is None:
+            raise ConfigurationError(
+                "NURTURE_SMS_DRIVER=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN "
+                "(or use the outbox driver)"
+            )
+        return TwilioSms(
+            account_sid=sms.twilio_account_sid,
+            auth_token=sms.twilio_auth_token.get_secret_value(),
+            base_url=sms.twilio_base_url,
+            from_number=sms.twilio_from,
+            messaging_service_sid=sms.twilio_messaging_service_sid,
+            timeout=settings.run.provider_timeout_seconds,
+        )
+    return OutboxSms(settings.outbox_dir)
 
 
 def _display(path: Path, root: Path) -> str:

@@ -15,8 +15,10 @@
     │   ├── EnrollmentRefused     a contact that cannot join a sequence, with the reason
     │   └── NotFound              a contact, sequence, task or touch that does not exist
     └── DeliveryError             a provider did not take a message
-        ├── TransientDeliveryError   429, 5xx, timeouts: retried with backoff
-        └── PermanentDeliveryError   other 4xx: recorded on the touch, never retried
+        ├── TransientDeliveryError   429, 5xx, refused connections: retried with backoff
+        ├── PermanentDeliveryError   other 4xx: recorded on the touch, never retried
+        └── UnknownDeliveryOutcome   a timeout after the request went out: the provider may
+                                     have the message; reconciled, never resent blindly
 
 Adapters translate vendor exceptions into these with ``raise ... from exc``; only
 ``TransientDeliveryError`` is ever retried.
@@ -44,6 +46,7 @@ __all__ = [
     "SpecErrors",
     "TemplateError",
     "TransientDeliveryError",
+    "UnknownDeliveryOutcome",
 ]
 
 
@@ -153,3 +156,11 @@ class TransientDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """The provider refused the message for good; recorded on the touch."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: int | None = None) -> None:
+        self.code = code
+        super().__init__(message, status=status)
+
+
+class UnknownDeliveryOutcome(DeliveryError):
+    """The request went out but no answer came back: the message may have been taken."""

@@ -117,6 +117,7 @@ class RunSettings(BaseSettings):
     max_touches_per_week: int = Field(default=3, ge=1)
     handoff_sla_business_days: float = Field(default=1.0, gt=0)
     provider_rate_per_second: float = Field(default=500.0, gt=0)
+    provider_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     delivery_horizon_hours: int = Field(default=24, ge=1, le=72)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nurture.cli import contacts, database, demo, project, sequences
+from nurture.cli import channels, contacts, database, demo, project, run, sequences
 
 __all__ = ["app", "main"]
 
@@ -20,6 +20,8 @@ app.add_typer(contacts.app, name="contacts")
 app.add_typer(contacts.contact_app, name="contact")
 project.register(app)
 sequences.register(app)
+run.register(app)
+channels.register(app)
 app.command("demo")(demo.demo)
 
 

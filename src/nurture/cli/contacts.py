@@ -131,3 +131,18 @@ def _print_contact(view: dict[str, Any]) -> None:
     for change in view["stage_history"]:
         history.add_row(change["at"], change["from"], change["to"], change["reason"])
     console.print(history)
+    if view["enrollments"]:
+        enrolled = Table("sequence", "version", "status", "next step", "due", title="sequences")
+        for e in view["enrollments"]:
+            enrolled.add_row(
+                e["sequence"],
+                str(e["version"]),
+                e["status"],
+                str(e["step"] + 1),
+                e["next_due_at"] or "—",
+            )
+        console.print(enrolled)
+    timeline = Table("at", "kind", "what", "detail", title="timeline (newest first)")
+    for item in view["timeline"][:40]:
+        timeline.add_row(item["at"] or "", item["kind"], item["what"], item["detail"])
+    console.print(timeline)

@@ -74,7 +74,50 @@ def contact_view(
             list(scoring.stages.prospect.require_bant)
         ),
         "last_interest_at": _iso(row["last_interest_at"]),
+        "enrollments": [
+            {
+                "id": e["id"],
+                "sequence": e["sequence_id"],
+                "version": e["version"],
+                "status": f"exited:{e['exit_reason']}" if e["status"] == "exited" else e["status"],
+                "step": e["step_index"],
+                "next_due_at": _iso(e["next_due_at"]),
+                "enrolled_at": _iso(e["enrolled_at"]),
+            }
+            for e in uow.enrollments.for_contact(row["id"])
+        ],
+        "timeline": _timeline(uow, row["id"]),
     }
+
+
+def _timeline(uow: SqlUnitOfWork, contact_id: int) -> list[dict[str, Any]]:
+    """Touches, events, decisions and stage changes, newest first."""
+    items: list[dict[str, Any]] = []
+    for touch in uow.touches.for_contact(contact_id):
+        detail = touch["subject"] or touch["reason"] or ""
+        items.append(
+            {
+                "at": touch["deliver_at"],
+                "kind": f"touch {touch['status']}",
+                "what": f"{touch['channel']} {touch['sequence_id']}/{touch['step_id']}",
+                "detail": detail,
+            }
+        )
+    for event in uow.events.for_contact(contact_id):
+        items.append(
+            {
+                "at": event["occurred_at"],
+                "kind": "event",
+                "what": event["type"],
+                "detail": f"{event['provider']} {event['status']}",
+            }
+        )
+    for entry in uow.journal.for_contact(contact_id):
+        items.append(
+            {"at": entry["at"], "kind": entry["kind"], "what": "", "detail": entry["reason"]}
+        )
+    items.sort(key=lambda item: item["at"], reverse=True)
+    return [{**item, "at": _iso(item["at"])} for item in items[:200]]
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -11,7 +11,17 @@ from typing import Any, Protocol, Self
 from nurture.domain.contacts import Contact
 from nurture.domain.lifecycle import StageChange
 
-__all__ = ["Clock", "ContactRepository", "StoredContact", "UnitOfWork"]
+__all__ = [
+    "Clock",
+    "ContactRepository",
+    "EmailSender",
+    "OutgoingEmail",
+    "OutgoingSms",
+    "SendReceipt",
+    "SmsSender",
+    "StoredContact",
+    "UnitOfWork",
+]
 
 
 class Clock(Protocol):
@@ -90,3 +100,79 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEmail:
+    """One email to hand to a provider."""
+
+    touch_id: int
+    contact_id: int
+    to: str
+    to_name: str | None
+    from_email: str
+    from_name: str
+    subject: str
+    html: str
+    text: str
+    unsubscribe_url: str
+    unsubscribe_mailto: str | None = None
+    reply_to: str | None = None
+    categories: tuple[str, ...] = ()
+    send_at: datetime | None = None
+    batch_id: str | None = None
+    sandbox: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingSms:
+    """One SMS to hand to a provider."""
+
+    touch_id: int
+    contact_id: int
+    to: str
+    body: str
+    status_callback: str | None = None
+    send_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendReceipt:
+    """What a provider said when it took a message."""
+
+    provider: str
+    message_id: str | None
+
+
+class EmailSender(Protocol):
+    """Sends emails (SendGrid, or the local outbox)."""
+
+    provider: str
+
+    def send(self, email: OutgoingEmail) -> SendReceipt:
+        """Hand ``email`` over; raises a :class:`~nurture.errors.DeliveryError` subclass."""
+        ...
+
+    def find(self, touch_id: int) -> list[str] | None:
+        """Provider ids of messages already taken for ``touch_id``; ``None`` if it cannot
+        tell (reconciliation of unknown outcomes)."""
+        ...
+
+
+class SmsSender(Protocol):
+    """Sends SMS (Twilio, or the local outbox)."""
+
+    provider: str
+
+    def send(self, sms: OutgoingSms) -> SendReceipt:
+        """Hand ``sms`` over; raises a :class:`~nurture.errors.DeliveryError` subclass."""
+        ...
+
+    def find(self, sms: OutgoingSms, *, since: datetime) -> list[str] | None:
+        """Provider ids of messages like ``sms`` taken since ``since``; ``None`` if it
+        cannot tell."""
+        ...
+
+    def cancel(self, message_id: str) -> None:
+        """Cancel a message scheduled for later delivery."""
+        ...

@@ -74,10 +74,10 @@ def _contact_view(contact: Contact) -> dict[str, Any]:
 def touch_context(
     *,
     contact: Contact,
-    sequence: Sequence,
-    step: Step,
     sender: Sender,
     touch_id: int | None,
+    sequence: Sequence | None = None,
+    step: Step | None = None,
     asset: Asset | None = None,
 ) -> dict[str, Any]:
     """Everything a template may use (and nothing else: undefined names are errors)."""
@@ -85,8 +85,12 @@ def touch_context(
         "contact": _contact_view(contact),
         "owner": owner_view(contact.owner),
         "sender": {"name": sender.name, "email": sender.email},
-        "sequence": {"id": sequence.id, "name": sequence.name, "version": sequence.version},
-        "step": {"id": step.id, "channel": step.channel.value},
+        "sequence": (
+            {"id": sequence.id, "name": sequence.name, "version": sequence.version}
+            if sequence
+            else None
+        ),
+        "step": {"id": step.id, "channel": step.channel.value} if step else None,
         "unsubscribe_url": sender.unsubscribe_url(contact.id, touch_id),
         "content": None,
     }

@@ -107,6 +107,8 @@ contacts = sa.Table(
     sa.Column("scored_at", UtcDateTime),
     # Inputs changed (import, event, rep): the stage rules must look at it again.
     sa.Column("rules_pending", sa.Boolean, nullable=False, server_default=sa.false(), index=True),
+    # Event types seen since the stage rules last ran (a first click makes a lead).
+    sa.Column("pending_events", sa.JSON, nullable=False, default=list),
     sa.Column("row_hash", sa.String(64)),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
@@ -132,7 +134,7 @@ events = sa.Table(
     sa.Column("provider_event_id", sa.String(200), nullable=False),
     sa.Column("type", sa.String(32), nullable=False),
     _contact_fk(nullable=True),
-    sa.Column("touch_id", _Id),
+    sa.Column("touch_id", _Id, index=True),
     sa.Column("address", sa.String(320)),
     sa.Column("occurred_at", UtcDateTime, nullable=False),
     sa.Column("received_at", UtcDateTime, nullable=False),
@@ -217,13 +219,18 @@ touches = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("sent_at", UtcDateTime),
     sa.Column("provider", sa.String(16)),
-    sa.Column("provider_message_id", sa.String(200)),
+    sa.Column("provider_message_id", sa.String(200), index=True),
+    sa.Column("provider_batch_id", sa.String(100)),
     sa.Column("address", sa.String(320)),
     sa.Column("subject", sa.Text),
-    sa.Column("error", sa.Text),
+    # sha256 of the rendered message: reconciliation matches it against the provider's copy.
+    sa.Column("content_hash", sa.String(64)),
+    # Why it was skipped, cancelled or failed (the provider's words for a refusal).
+    sa.Column("reason", sa.Text),
     sa.Column("run_id", sa.String(64)),
     sa.Index("ix_touches_status_deliver", "status", "deliver_at"),
     sa.Index("ix_touches_contact_deliver", "contact_id", "deliver_at"),
+    sa.Index("ix_touches_enrollment", "enrollment_id"),
 )
 
 call_tasks = sa.Table(
@@ -285,4 +292,8 @@ runs = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("dry_run", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("summary", sa.JSON, nullable=False, default=dict),
+    # Who runs it, so that another run can tell a crashed run from a live one.
+    sa.Column("hostname", sa.String(255)),
+    sa.Column("pid", sa.Integer),
+    sa.Column("heartbeat_at", UtcDateTime),
 )

@@ -10,9 +10,13 @@ from sqlalchemy.engine import Engine
 
 from nurture.adapters.db.contacts import SqlContacts
 from nurture.adapters.db.enrollments import SqlEnrollments
+from nurture.adapters.db.events import SqlEvents
 from nurture.adapters.db.journal import SqlJournal
+from nurture.adapters.db.runs import SqlRuns
 from nurture.adapters.db.sequences import SqlSequenceVersions
 from nurture.adapters.db.suppressions import SqlSuppressions
+from nurture.adapters.db.tasks import SqlCallTasks
+from nurture.adapters.db.touches import SqlTouches
 
 __all__ = ["SqlUnitOfWork"]
 
@@ -22,6 +26,10 @@ class SqlUnitOfWork:
 
     contacts: SqlContacts
     enrollments: SqlEnrollments
+    events: SqlEvents
+    runs: SqlRuns
+    tasks: SqlCallTasks
+    touches: SqlTouches
     journal: SqlJournal
     sequences: SqlSequenceVersions
     suppressions: SqlSuppressions
@@ -38,6 +46,10 @@ class SqlUnitOfWork:
         self.connection = connection  # transactions begin on first use (autobegin)
         self.contacts = SqlContacts(connection)
         self.enrollments = SqlEnrollments(connection)
+        self.events = SqlEvents(connection)
+        self.runs = SqlRuns(connection)
+        self.tasks = SqlCallTasks(connection)
+        self.touches = SqlTouches(connection)
         self.journal = SqlJournal(connection)
         self.sequences = SqlSequenceVersions(connection)
         self.suppressions = SqlSuppressions(connection)

@@ -62,6 +62,7 @@ def upgrade() -> None:
             "scored_at", nurture.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
         ),
         sa.Column("rules_pending", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("pending_events", sa.JSON(), nullable=False),
         sa.Column("row_hash", sa.String(length=64), nullable=True),
         sa.Column(
             "created_at", nurture.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
@@ -95,6 +96,11 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("dry_run", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=False),
+        sa.Column("hostname", sa.String(length=255), nullable=True),
+        sa.Column("pid", sa.Integer(), nullable=True),
+        sa.Column(
+            "heartbeat_at", nurture.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_runs")),
     )
     op.create_table(
@@ -206,6 +212,7 @@ def upgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_events_contact_id"), ["contact_id"], unique=False)
         batch_op.create_index("ix_events_status_id", ["status", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_events_touch_id"), ["touch_id"], unique=False)
 
     op.create_table(
         "journal",
@@ -368,9 +375,11 @@ def upgrade() -> None:
         sa.Column("sent_at", nurture.adapters.db.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("provider", sa.String(length=16), nullable=True),
         sa.Column("provider_message_id", sa.String(length=200), nullable=True),
+        sa.Column("provider_batch_id", sa.String(length=100), nullable=True),
         sa.Column("address", sa.String(length=320), nullable=True),
         sa.Column("subject", sa.Text(), nullable=True),
-        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("content_hash", sa.String(length=64), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("run_id", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["contact_id"],
@@ -392,6 +401,10 @@ def upgrade() -> None:
             "ix_touches_contact_deliver", ["contact_id", "deliver_at"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_touches_contact_id"), ["contact_id"], unique=False)
+        batch_op.create_index("ix_touches_enrollment", ["enrollment_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_touches_provider_message_id"), ["provider_message_id"], unique=False
+        )
         batch_op.create_index("ix_touches_status_deliver", ["status", "deliver_at"], unique=False)
 
     op.create_table(
@@ -449,6 +462,8 @@ def downgrade() -> None:
     op.drop_table("call_tasks")
     with op.batch_alter_table("touches", schema=None) as batch_op:
         batch_op.drop_index("ix_touches_status_deliver")
+        batch_op.drop_index(batch_op.f("ix_touches_provider_message_id"))
+        batch_op.drop_index("ix_touches_enrollment")
         batch_op.drop_index(batch_op.f("ix_touches_contact_id"))
         batch_op.drop_index("ix_touches_contact_deliver")
 
@@ -468,6 +483,7 @@ def downgrade() -> None:
 
     op.drop_table("journal")
     with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_events_touch_id"))
         batch_op.drop_index("ix_events_status_id")
         batch_op.drop_index(batch_op.f("ix_events_contact_id"))
 

@@ -1,0 +1,78 @@
+"""Call tasks: the reps' queues."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from nurture.adapters.db.tables import call_tasks, contacts
+
+__all__ = ["SqlCallTasks"]
+
+
+class SqlCallTasks:
+    """Call task rows."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._db = connection
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Create tasks."""
+        if rows:
+            self._db.execute(call_tasks.insert(), list(rows))
+
+    def queue(
+        self, *, owner: str | None = None, status: str | None = "open", limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Tasks by due time, with the contact's name, company and phone."""
+        query = (
+            sa.select(
+                call_tasks,
+                contacts.c.first_name,
+                contacts.c.last_name,
+                contacts.c.company,
+                contacts.c.phone,
+                contacts.c.email,
+                contacts.c.score,
+                contacts.c.temperature,
+            )
+            .join(contacts, contacts.c.id == call_tasks.c.contact_id)
+            .order_by(call_tasks.c.due_at, call_tasks.c.id)
+            .limit(limit)
+        )
+        if owner is not None:
+            query = query.where(call_tasks.c.owner == owner)
+        if status is not None:
+            query = query.where(call_tasks.c.status == status)
+        return [dict(row) for row in self._db.execute(query).mappings()]
+
+    def get(self, task_id: int) -> dict[str, Any] | None:
+        """One task."""
+        row = self._db.execute(sa.select(call_tasks).where(call_tasks.c.id == task_id)).first()
+        return dict(row._mapping) if row else None
+
+    def close(self, task_id: int, *, outcome: str, note: str | None, at: datetime) -> None:
+        """Record a call outcome on a task."""
+        self._db.execute(
+            call_tasks.update()
+            .where(call_tasks.c.id == task_id)
+            .values(status="done", outcome=outcome, note=note, logged_at=at)
+        )
+
+    def cancel_open(self, contact_id: int, *, touch_ids: Sequence[int], at: datetime) -> int:
+        """Cancel open tasks of a contact created by ``touch_ids``."""
+        if not touch_ids:
+            return 0
+        result = self._db.execute(
+            call_tasks.update()
+            .where(
+                call_tasks.c.contact_id == contact_id,
+                call_tasks.c.status == "open",
+                call_tasks.c.touch_id.in_(list(touch_ids)),
+            )
+            .values(status="cancelled", logged_at=at)
+        )
+        return int(result.rowcount or 0)

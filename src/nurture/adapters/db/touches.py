@@ -1,0 +1,157 @@
+"""Touches: the outbox. One row per execution of a step for a contact, under a unique key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from nurture.adapters.db.tables import touches
+
+__all__ = ["COUNTED", "SqlTouches", "touch_key"]
+
+#: Statuses that count against a contact's pressure budget.
+COUNTED = ("scheduled", "sending", "sent", "unknown")
+_CHUNK = 500
+
+
+def touch_key(enrollment_id: int, step_id: str, version: int) -> str:
+    """The unique key of a touch: the same step of the same enrollment is sent once."""
+    return f"{enrollment_id}:{step_id}:v{version}"
+
+
+class SqlTouches:
+    """Touch rows."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._db = connection
+
+    def insert_new(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Insert touches whose key is new; returns the id of every row's key."""
+        if not rows:
+            return {}
+        dialect = self._db.dialect.name
+        module: Any = postgresql if dialect == "postgresql" else sqlite
+        statement = module.insert(touches).on_conflict_do_nothing(index_elements=["touch_key"])
+        self._db.execute(statement, list(rows))
+        keys = [row["touch_key"] for row in rows]
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), _CHUNK):
+            query = sa.select(touches.c.touch_key, touches.c.id).where(
+                touches.c.touch_key.in_(keys[start : start + _CHUNK])
+            )
+            found.update({row.touch_key: row.id for row in self._db.execute(query)})
+        return found
+
+    def counted_since(
+        self, contact_ids: Iterable[int], since: datetime
+    ) -> dict[int, list[datetime]]:
+        """Delivery times of touches that count against each contact's budget."""
+        ids = sorted(set(contact_ids))
+        out: dict[int, list[datetime]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            query = sa.select(touches.c.contact_id, touches.c.deliver_at).where(
+                touches.c.contact_id.in_(ids[start : start + _CHUNK]),
+                touches.c.deliver_at >= since,
+                touches.c.status.in_(COUNTED),
+            )
+            for contact_id, deliver_at in self._db.execute(query):
+                out.setdefault(contact_id, []).append(deliver_at)
+        return out
+
+    def claim(
+        self, *, worker: str, due_by: datetime, claimed_at: datetime, limit: int
+    ) -> list[dict[str, Any]]:
+        """Take up to ``limit`` scheduled touches due by ``due_by`` for ``worker``.
+
+        On PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``, so workers
+        running at the same time take disjoint touches; SQLite serialises writers.
+        """
+        pick = (
+            sa.select(touches.c.id)
+            .where(touches.c.status == "scheduled", touches.c.deliver_at <= due_by)
+            .order_by(touches.c.priority.desc(), touches.c.deliver_at, touches.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            touches.update()
+            .where(touches.c.id.in_(pick.scalar_subquery()))
+            .values(
+                status="sending",
+                claimed_by=worker,
+                claimed_at=claimed_at,
+                attempts=touches.c.attempts + 1,
+            )
+            .returning(*touches.c)
+        )
+        rows = [dict(row) for row in self._db.execute(statement).mappings()]
+        rows.sort(key=lambda r: r["id"])
+        return rows
+
+    def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Update touches by ``id`` (rows grouped by their set of keys)."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            keys = tuple(sorted(k for k in row if k != "id"))
+            groups.setdefault(keys, []).append({"_id": row["id"], **{k: row[k] for k in keys}})
+        for keys, group in groups.items():
+            statement = (
+                touches.update()
+                .where(touches.c.id == sa.bindparam("_id"))
+                .values({key: sa.bindparam(key) for key in keys})
+            )
+            self._db.execute(statement, group)
+
+    def scheduled(
+        self,
+        *,
+        enrollment_ids: Iterable[int] | None = None,
+        contact_id: int | None = None,
+        channel: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Touches still waiting for their delivery time."""
+        query = sa.select(touches).where(touches.c.status == "scheduled")
+        if enrollment_ids is not None:
+            query = query.where(touches.c.enrollment_id.in_(sorted(set(enrollment_ids))))
+        if contact_id is not None:
+            query = query.where(touches.c.contact_id == contact_id)
+        if channel is not None:
+            query = query.where(touches.c.channel == channel)
+        return [dict(row) for row in self._db.execute(query).mappings()]
+
+    def with_status(self, status: str, *, limit: int = 10_000) -> list[dict[str, Any]]:
+        """Touches in ``status``, oldest first."""
+        query = (
+            sa.select(touches).where(touches.c.status == status).order_by(touches.c.id).limit(limit)
+        )
+        return [dict(row) for row in self._db.execute(query).mappings()]
+
+    def by_provider_id(self, message_id: str) -> dict[str, Any] | None:
+        """The touch a provider message id belongs to."""
+        row = (
+            self._db.execute(sa.select(touches).where(touches.c.provider_message_id == message_id))
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def get(self, touch_id: int) -> dict[str, Any] | None:
+        """One touch."""
+        row = (
+            self._db.execute(sa.select(touches).where(touches.c.id == touch_id)).mappings().first()
+        )
+        return dict(row) if row else None
+
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+        """A contact's touches, newest first."""
+        query = (
+            sa.select(touches)
+            .where(touches.c.contact_id == contact_id)
+            .order_by(touches.c.deliver_at.desc(), touches.c.id.desc())
+            .limit(limit)
+        )
+        return [dict(row) for row in self._db.execute(query).mappings()]

@@ -1,0 +1,203 @@
+"""``nurture webhooks``, ``nurture events`` and ``nurture calls``: what comes back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from nurture.bootstrap import bootstrap
+from nurture.cli._common import (
+    console,
+    err_console,
+    fail,
+    parse_as_of,
+    print_json,
+    reporting_errors,
+)
+from nurture.domain.events import CALL_OUTCOMES
+from nurture.errors import InputError, Location
+from nurture.inbound import read_event_file
+from nurture.services.calls import dial, log_call
+from nurture.services.events import apply_pending, store_events
+
+webhooks_app = typer.Typer(help="The HTTP receiver for SendGrid and Twilio.", no_args_is_help=True)
+events_app = typer.Typer(help="Inbound events from files (backfills).", no_args_is_help=True)
+calls_app = typer.Typer(help="The reps' call queues.", no_args_is_help=True)
+
+_JSON = typer.Option(False, "--json", help="Print JSON.")
+_AS_OF = typer.Option(None, "--as-of", help="Act as if it were this ISO date-time.")
+
+
+@webhooks_app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8765, help="Port to listen on."),
+) -> None:
+    """Serve /webhooks/sendgrid, /webhooks/twilio/status, /webhooks/twilio/inbound,
+    one-click unsubscribe (/u/…) and tracked content links (/c/…).
+
+    Set NURTURE_PUBLIC_URL to the address the providers call (Twilio signs the full URL).
+    """
+    import uvicorn
+
+    from nurture.web.app import create_app
+
+    with reporting_errors():
+        application = bootstrap()
+        asgi = create_app(application)
+    uvicorn.run(asgi, host=host, port=port, log_level="info")
+
+
+@events_app.command("ingest")
+def ingest(
+    file: Path = typer.Argument(
+        ...,
+        help="SendGrid JSON, Twilio callback JSON lines, or "
+        "generic JSON lines ({id, type, contact, occurred_at, data}).",
+    ),
+    as_json: bool = _JSON,
+    as_of: str | None = _AS_OF,
+) -> None:
+    """Store events from FILE (duplicates are recognised by provider event id) and apply them.
+
+    Lines that cannot be read are reported with their number; the others are ingested.
+    """
+    with reporting_errors():
+        application = bootstrap(as_of=parse_as_of(as_of))
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", Location(str(file))) from exc
+        try:
+            events, errors = read_event_file(text, source=str(file), now=application.now())
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not JSON: {exc.msg}", Location(str(file), exc.lineno)) from exc
+        with application.uow() as uow:
+            new, duplicates = store_events(uow=uow, events=events, now=application.now())
+            uow.commit()
+            applied = apply_pending(uow=uow, ctx=application.run_context())
+    result: dict[str, Any] = {
+        "file": str(file),
+        "events": len(events),
+        "new": new,
+        "duplicates": duplicates,
+        "rejected": [str(e) for e in errors],
+        **applied.as_dict(),
+    }
+    if as_json:
+        print_json(result)
+    else:
+        console.print(
+            f"{len(events)} events: {new} new, {duplicates} already known; "
+            f"{applied.applied} applied, {applied.unmatched} without a contact"
+        )
+        for error in errors:
+            err_console.print(f"rejected: {error}")
+    if errors:
+        raise typer.Exit(3)
+
+
+@calls_app.command("list")
+def list_calls(
+    owner: str | None = typer.Option(None, "--owner", help="Only this rep's queue."),
+    show_all: bool = typer.Option(False, "--all", help="Include done and cancelled tasks."),
+    as_json: bool = _JSON,
+) -> None:
+    """The call queue: due time, contact, why, and the script to read."""
+    with reporting_errors():
+        application = bootstrap()
+        with application.uow(read_only=True) as uow:
+            tasks = uow.tasks.queue(owner=owner, status=None if show_all else "open")
+    if as_json:
+        print_json(tasks)
+        return
+    table = Table("task", "due", "owner", "contact", "phone", "score", "title", "status")
+    for task in tasks:
+        name = " ".join(p for p in (task["first_name"], task["last_name"]) if p) or task["email"]
+        table.add_row(
+            str(task["id"]),
+            task["due_at"].strftime("%Y-%m-%d %H:%M"),
+            task["owner"] or "—",
+            name or "—",
+            task["phone"] or "—",
+            f"{task['score']} {task['temperature']}",
+            task["title"],
+            task["status"],
+        )
+    console.print(table)
+
+
+def _bant(values: list[str]) -> dict[str, str]:
+    facts: dict[str, str] = {}
+    for value in values:
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            key, sep, fact = part.partition("=")
+            if not sep or key.strip() not in {"need", "authority", "budget", "timing"}:
+                fail(f"--bant {part!r}: expected need=…, authority=…, budget=… or timing=…")
+            facts[key.strip()] = fact.strip()
+    return facts
+
+
+@calls_app.command("log")
+def log(
+    task: int = typer.Argument(..., help="Task id (see `nurture calls list`)."),
+    outcome: str = typer.Option(..., "--outcome", help=" | ".join(CALL_OUTCOMES)),
+    bant: list[str] = typer.Option(
+        [], "--bant", help="Facts learnt: need=…,authority=…,budget=…,timing=… (repeatable)."
+    ),
+    note: str | None = typer.Option(None, "--note", help="What was said."),
+    as_json: bool = _JSON,
+    as_of: str | None = _AS_OF,
+) -> None:
+    """Record a call's outcome: it is scored, may end sequences (meeting booked), and sets
+    BANT facts."""
+    if outcome not in CALL_OUTCOMES:
+        fail(f"--outcome {outcome!r}: expected one of {', '.join(CALL_OUTCOMES)}")
+    facts = _bant(bant)
+    with reporting_errors():
+        application = bootstrap(as_of=parse_as_of(as_of))
+        with application.uow() as uow:
+            result = log_call(
+                uow=uow,
+                ctx=application.run_context(),
+                task_id=task,
+                outcome=outcome,
+                bant=facts,
+                note=note,
+            )
+    if as_json:
+        print_json(result)
+    else:
+        console.print(
+            f"task {task}: {outcome} logged for contact {result['contact_id']}; "
+            f"score {result['score']} ({result['temperature']}), "
+            f"stage {result['stage']}"
+        )
+        for reason, count in result["exits"].items():
+            console.print(f"  left {count} sequence(s): {reason}")
+
+
+@calls_app.command("dial")
+def dial_command(
+    task: int = typer.Argument(..., help="Task id."),
+    rep_phone: str = typer.Option(..., "--rep-phone", help="The rep's phone (E.164)."),
+) -> None:
+    """Click-to-call: Twilio rings the rep, then bridges them to the contact."""
+    with reporting_errors():
+        application = bootstrap()
+        with application.uow(read_only=True) as uow:
+            sid = dial(uow=uow, app=application, task_id=task, rep_phone=rep_phone)
+    console.print(f"calling {rep_phone}, then the contact (Twilio call {sid})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the channel commands to the main app."""
+    app.add_typer(webhooks_app, name="webhooks")
+    app.add_typer(events_app, name="events")
+    app.add_typer(calls_app, name="calls")

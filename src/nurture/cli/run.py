@@ -1,0 +1,112 @@
+"""``nurture run``, ``nurture dispatch`` and ``nurture serve``: the flows, from the shell."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from nurture.cli._common import console, parse_as_of, print_json, reporting_errors
+
+_JSON = typer.Option(False, "--json", help="Print the run summary as JSON.")
+_AS_OF = typer.Option(
+    None, "--as-of", help="Run as if it were this ISO date-time (reproducible runs)."
+)
+
+
+def _quiet_prefect(as_json: bool) -> None:
+    # Prefect logs to the console; with --json, stdout carries the summary only.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if as_json:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def run(
+    as_of: str | None = _AS_OF,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Plan and render what is due; send nothing, change nothing."
+    ),
+    as_json: bool = _JSON,
+) -> None:
+    """Run the daily flow once: ingest, score, plan, execute in batches, report.
+
+    It is the same flow the deployment schedules; without a Prefect server it runs on
+    Prefect's ephemeral API.
+    """
+    _quiet_prefect(as_json)
+    moment = parse_as_of(as_of)
+    with reporting_errors():
+        from nurture.orchestration.flows import daily_run
+
+        summary = daily_run(as_of=moment.isoformat() if moment else None, dry_run=dry_run)
+    if as_json:
+        print_json(summary)
+    elif dry_run:
+        _print_dry_run(summary)
+    else:
+        print_summary(summary)
+
+
+def dispatch(as_of: str | None = _AS_OF, as_json: bool = _JSON) -> None:
+    """Release touches whose delivery time has come (the flow a schedule runs every few
+    minutes)."""
+    _quiet_prefect(as_json)
+    moment = parse_as_of(as_of)
+    with reporting_errors():
+        from nurture.orchestration.flows import dispatch as dispatch_flow
+
+        summary = dispatch_flow(as_of=moment.isoformat() if moment else None)
+    if as_json:
+        print_json(summary)
+    else:
+        print_summary(summary)
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """The run summary as tables."""
+    executed, delivery, effects = summary["execute"], summary["delivery"], summary["effects"]
+    console.print(f"[bold]{summary['run_id']}[/] as of {summary['as_of']}", markup=True)
+    table = Table("what", "count", title="touches")
+    for channel, count in sorted(executed["sent"].items()):
+        table.add_row(f"sent: {channel}", str(count))
+    for reason, count in sorted(executed["failed"].items()):
+        table.add_row(f"failed: {reason}", str(count))
+    for reason, count in sorted(delivery.get("cancelled_by_reason", {}).items()):
+        table.add_row(f"cancelled: {reason}", str(count))
+    for reason, count in sorted(delivery["deferred"].items()):
+        table.add_row(f"deferred: {reason}", str(count))
+    for hour, count in delivery["scheduled_later_today_by_hour"].items():
+        table.add_row(f"scheduled for {hour}", str(count))
+    table.add_row("held for a later run", str(delivery["held_for_later_run"]))
+    table.add_row("unknown outcome (reconciling)", str(executed["unknown_outcome"]))
+    console.print(table)
+    console.print(
+        f"stage changes {effects['stage_changes'] or '—'} · exits {effects['exits'] or '—'} · "
+        f"hand-off tasks {effects['handoff_tasks']} · call tasks {executed['call_tasks']}"
+    )
+    timings = ", ".join(f"{k} {v:.2f}s" for k, v in summary["timings"].items() if v is not None)
+    console.print(f"timings: {timings}")
+
+
+def _print_dry_run(summary: dict[str, Any]) -> None:
+    console.print("[bold]dry run[/]: nothing sent, nothing changed", markup=True)
+    console.print(f"would send now: {dict(summary['would_send']) or 'nothing'}")
+    plan = summary["plan"]
+    console.print(
+        f"planned {plan['planned']}, deferred {plan['deferred']}, held {plan['held_for_later_run']}"
+    )
+    for failure in summary["would_fail"]:
+        console.print(
+            f"  would not go: {failure['touch']} contact {failure['contact_id']}: "
+            f"{failure['reason']}"
+        )
+    if summary["sandbox_checked"]:
+        console.print(f"{summary['sandbox_checked']} emails checked by SendGrid in sandbox mode")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the run commands to the main app."""
+    app.command("run")(run)
+    app.command("dispatch")(dispatch)

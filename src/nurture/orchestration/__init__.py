@@ -1,0 +1,1 @@
+"""Prefect flows and the run phases they call (thin: no business decision here)."""

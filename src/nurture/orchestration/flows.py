@@ -1,0 +1,325 @@
+"""Prefect flows: ``daily-run`` (the morning schedule) and ``dispatch`` (every few minutes).
+
+Flows are thin: each task calls one phase over a batch of contacts or touches; retries
+live on the decorators and only cover a database that is briefly unavailable. One task per
+batch of touches (``NURTURE_BATCH_SIZE``, hundreds to thousands), never one per contact.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import UTC, datetime
+from typing import Any, cast
+from uuid import UUID
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from sqlalchemy.exc import OperationalError
+
+from nurture.bootstrap import App, bootstrap
+from nurture.orchestration import phases
+from nurture.settings import RunSettings
+
+__all__ = ["daily_run", "dispatch"]
+
+_apps: dict[str, App] = {}
+_apps_lock = threading.Lock()
+
+
+def _app(as_of: str) -> App:
+    """One application per process and moment (tasks in threads share it)."""
+    with _apps_lock:
+        if as_of not in _apps:
+            _apps[as_of] = bootstrap(as_of=datetime.fromisoformat(as_of))
+        return _apps[as_of]
+
+
+def _pin(as_of: str | None) -> str:
+    moment = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.isoformat()
+
+
+def _database_unavailable(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Retry only when the database was briefly unavailable (locked, connection lost)."""
+    try:
+        state.result()
+    except OperationalError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+_RETRIES = 3
+_RETRY_DELAYS: list[float] = [1.0, 5.0, 15.0]
+
+
+@task(
+    name="ingest-events",
+    retries=_RETRIES,
+    retry_delay_seconds=_RETRY_DELAYS,
+    retry_condition_fn=_database_unavailable,
+)
+def ingest_events(run_id: str, as_of: str) -> dict[str, Any]:
+    """Apply pending inbound events: interest, BANT, opt-outs, exits."""
+    result = phases.ingest(_app(as_of), run_id)
+    get_run_logger().info(
+        "run %s: applied %s events (%s unmatched)", run_id, result["applied"], result["unmatched"]
+    )
+    return result
+
+
+@task(
+    name="score-and-stage-rules",
+    retries=_RETRIES,
+    retry_delay_seconds=_RETRY_DELAYS,
+    retry_condition_fn=_database_unavailable,
+)
+def score_contacts(run_id: str, as_of: str) -> dict[str, Any]:
+    """Re-score changed contacts, let interest fade, promote, recycle."""
+    result = phases.score(_app(as_of), run_id)
+    stages = result["effects"]["stage_changes"]
+    get_run_logger().info(
+        "run %s: %s contacts evaluated, stage changes %s",
+        run_id,
+        result["evaluated"],
+        stages or "none",
+    )
+    return result
+
+
+@task(
+    name="plan-touches",
+    retries=_RETRIES,
+    retry_delay_seconds=_RETRY_DELAYS,
+    retry_condition_fn=_database_unavailable,
+)
+def plan_touches(run_id: str, as_of: str) -> dict[str, Any]:
+    """Give every due step a delivery time, within each contact's budget."""
+    result = phases.plan(_app(as_of), run_id)
+    get_run_logger().info(
+        "run %s: planned %s, %s to deliver now, deferred %s, held %s",
+        run_id,
+        result["planned"],
+        result["deliver_now"],
+        result["deferred"] or "none",
+        result["held_for_later_run"],
+    )
+    return result
+
+
+@task(
+    name="reconcile-unknown",
+    retries=_RETRIES,
+    retry_delay_seconds=_RETRY_DELAYS,
+    retry_condition_fn=_database_unavailable,
+)
+def reconcile_unknown(run_id: str, as_of: str) -> dict[str, Any]:
+    """Ask providers about touches whose outcome is unknown."""
+    result = phases.reconcile_unknown(_app(as_of), run_id)
+    if result["still_unknown"]:
+        get_run_logger().warning(
+            "run %s: %s touches still unknown, to check by hand: %s",
+            run_id,
+            result["still_unknown"],
+            [t["touch_id"] for t in result["unknown_touches"]],
+        )
+    return result
+
+
+@task(
+    name="execute-batch",
+    retries=_RETRIES,
+    retry_delay_seconds=_RETRY_DELAYS,
+    retry_condition_fn=_database_unavailable,
+)
+def execute_batch(run_id: str, as_of: str, worker: str, progress: dict[str, Any]) -> dict[str, Any]:
+    """Send one batch of due touches (or, with ``sweep``, every batch left)."""
+    app = _app(as_of)
+    logger = get_run_logger()
+    result = phases.execute(
+        app, run_id, worker=worker, max_batches=None if progress.get("sweep") else 1
+    )
+    for failure in result["failures"]:
+        logger.warning(
+            "touch %s contact %s %s/%s failed: %s",
+            failure["touch_id"],
+            failure["contact_id"],
+            failure["sequence"],
+            failure["step"],
+            failure["reason"],
+        )
+    if progress.get("artifact") and progress.get("total"):
+        remaining = phases.count_due_now(app)
+        done = max(0.0, 1.0 - remaining / progress["total"])
+        update_progress_artifact(progress["artifact"], progress=round(100 * done, 1))
+    logger.info(
+        "run %s %s: sent %s, failed %s, cancelled %s",
+        run_id,
+        worker,
+        result["sent"],
+        result["failed"] or "none",
+        result["cancelled"] or "none",
+    )
+    return result
+
+
+@task(name="report")
+def report(
+    run_id: str, as_of: str, parts: dict[str, dict[str, Any]], executions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Summarise the run, publish the artifacts ops read, and record the run."""
+    app = _app(as_of)
+    summary = phases.summarize(app, run_id, phases=parts, executions=executions)
+    _publish(summary)
+    phases.finish(app, run_id, summary)
+    return summary
+
+
+def _publish(summary: dict[str, Any]) -> None:
+    executed = summary["execute"]
+    rows = [
+        {"channel": channel, "status": "sent", "touches": n}
+        for channel, n in sorted(executed["sent"].items())
+    ]
+    rows += [
+        {"channel": "*", "status": f"failed: {reason}", "touches": n}
+        for reason, n in sorted(executed["failed"].items())
+    ]
+    rows += [
+        {"channel": "*", "status": f"cancelled: {reason}", "touches": n}
+        for reason, n in sorted(summary["delivery"].get("cancelled_by_reason", {}).items())
+    ]
+    rows += [
+        {"channel": "*", "status": f"deferred: {reason}", "touches": n}
+        for reason, n in sorted(summary["delivery"]["deferred"].items())
+    ]
+    rows.append(
+        {
+            "channel": "*",
+            "status": "held for a later run",
+            "touches": summary["delivery"]["held_for_later_run"],
+        }
+    )
+    rows.append(
+        {
+            "channel": "*",
+            "status": "unknown outcome (reconcile)",
+            "touches": executed["unknown_outcome"],
+        }
+    )
+    create_table_artifact(
+        key="run-summary",
+        table=rows,
+        description=f"Touches of run {summary['run_id']} by channel and status",
+    )
+    create_table_artifact(
+        key="funnel",
+        table=summary["funnel"]["rows"],
+        description="Contacts by stage and temperature",
+    )
+    effects = summary["effects"]
+    lines = [f"# Run {summary['run_id']} (as of {summary['as_of']})", ""]
+    lines += [
+        f"- delivered now: **{summary['delivery']['delivered_now']}**",
+        f"- scheduled later today: {summary['delivery']['scheduled_later_today_by_hour']}",
+        f"- stage changes: {effects['stage_changes'] or 'none'}",
+        f"- exits: {effects['exits'] or 'none'}",
+        f"- enrolled: {effects['enrolled'] or 'none'}",
+        f"- hand-off tasks: {effects['handoff_tasks']}",
+        "",
+    ]
+    if effects["promotions"]:
+        lines += ["## Promotions", "", "| contact | owner | score | reason |", "|---|---|---|---|"]
+        lines += [
+            f"| {p['contact_id']} | {p['owner'] or ''} | {p['score']} | {p['reason']} |"
+            for p in effects["promotions"][:50]
+        ]
+    if executed["failures"]:
+        lines += ["", "## Failures", "", "| touch | contact | step | reason |", "|---|---|---|---|"]
+        lines += [
+            f"| {f['touch_id']} | {f['contact_id']} | {f['sequence']}/{f['step']} | {f['reason']} |"
+            for f in executed["failures"][:50]
+        ]
+    create_markdown_artifact(
+        key="run-details",
+        markdown="\n".join(lines),
+        description="Promotions, exits and failures of the run",
+    )
+
+
+@flow(
+    name="daily-run",
+    task_runner=cast(
+        "TaskRunner[Any]", ThreadPoolTaskRunner(max_workers=RunSettings().max_parallel_batches)
+    ),
+    log_prints=False,
+)
+def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """ingest → score and stage rules → plan → execute in batches → report."""
+    pinned = _pin(as_of)
+    app = _app(pinned)
+    try:
+        if dry_run:
+            return phases.dry_run(app)
+        run_id = phases.start(app)
+        try:
+            parts: dict[str, dict[str, Any]] = {}
+            parts["ingest"] = ingest_events(run_id, pinned)
+            parts["score"] = score_contacts(run_id, pinned)
+            parts["plan"] = plan_touches(run_id, pinned)
+            parts["reconcile"] = reconcile_unknown(run_id, pinned)
+            executions = _execute_all(app, run_id, pinned)
+            return report(run_id, pinned, parts, executions)
+        except BaseException:
+            phases.finish(app, run_id, {}, status="failed")
+            raise
+    finally:
+        _release(pinned)
+
+
+def _release(as_of: str) -> None:
+    with _apps_lock:
+        app = _apps.pop(as_of, None)
+    if app is not None:
+        app.engine.dispose()
+
+
+def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
+    due = phases.count_due_now(app)
+    batches = math.ceil(due / app.settings.run.batch_size)
+    artifact = cast(
+        "UUID", create_progress_artifact(progress=0.0, description=f"Touches sent by {run_id}")
+    )
+    progress = {"artifact": artifact, "total": due}
+    futures = [execute_batch.submit(run_id, as_of, f"b{i}", progress) for i in range(batches)]
+    executions = [future.result() for future in futures]
+    # Whatever is left (requeued after a transient failure, or planned meanwhile).
+    executions.append(execute_batch(run_id, as_of, "sweep", {**progress, "sweep": True}))
+    update_progress_artifact(artifact, progress=100.0)
+    return executions
+
+
+@flow(name="dispatch", log_prints=False)
+def dispatch(as_of: str | None = None) -> dict[str, Any]:
+    """Release touches whose delivery time has come (runs every few minutes)."""
+    pinned = _pin(as_of)
+    app = _app(pinned)
+    try:
+        run_id = phases.start(app, kind="dispatch")
+        parts = {"reconcile": reconcile_unknown(run_id, pinned)}
+        executions = [execute_batch(run_id, pinned, "dispatch", {"sweep": True})]
+        summary = phases.summarize(app, run_id, phases=parts, executions=executions)
+        phases.finish(app, run_id, summary)
+        return summary
+    finally:
+        _release(pinned)

@@ -1,0 +1,289 @@
+"""The phases of the daily run, as plain services; the Prefect flow is a thin shell over them.
+
+ingest → score and stage rules → plan → reconcile → execute in batches → report.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from nurture.adapters.db.tables import touches
+from nurture.bootstrap import App
+from nurture.services.events import apply_pending
+from nurture.services.executor import BatchReport, execute_batch, prepare
+from nurture.services.lifecycle import (
+    RunContext,
+    evaluate_contacts,
+    pending_rules,
+    refresh_decay,
+    stale_prospects,
+)
+from nurture.services.planner import plan_due
+from nurture.services.reconcile import reconcile
+from nurture.services.reports import funnel
+
+__all__ = [
+    "count_due_now",
+    "dry_run",
+    "execute",
+    "finish",
+    "ingest",
+    "plan",
+    "reconcile_unknown",
+    "score",
+    "start",
+    "summarize",
+]
+
+
+def _wall() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def _timed(out: dict[str, Any]) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    out["seconds"] = round(time.perf_counter() - started, 3)
+
+
+def start(app: App, *, kind: str = "daily", dry_run: bool = False) -> str:
+    """Record a new run and return its id."""
+    run_id = f"{kind}-{app.now().strftime('%Y%m%dT%H%M')}-{uuid.uuid4().hex[:8]}"
+    with app.uow() as uow:
+        uow.runs.start(run_id, kind=kind, as_of=app.now(), started_at=_wall(), dry_run=dry_run)
+        uow.commit()
+    return run_id
+
+
+def _phase(
+    app: App, run_id: str, work: Callable[[Any, RunContext], dict[str, Any]]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with _timed(out), app.uow() as uow:
+        ctx = app.run_context(run_id=run_id)
+        out.update(work(uow, ctx))
+        uow.runs.beat(run_id, at=_wall())
+        uow.commit()
+        out["effects"] = ctx.effects.as_dict()
+    return out
+
+
+def ingest(app: App, run_id: str) -> dict[str, Any]:
+    """Apply every pending inbound event (webhook inbox, backfills)."""
+    return _phase(app, run_id, lambda uow, ctx: apply_pending(uow=uow, ctx=ctx).as_dict())
+
+
+def score(app: App, run_id: str) -> dict[str, Any]:
+    """Re-score contacts whose inputs changed, let interest fade, apply the stage rules."""
+
+    def work(uow: Any, ctx: RunContext) -> dict[str, Any]:
+        changed = pending_rules(uow=uow)
+        stale = stale_prospects(uow=uow, ctx=ctx)
+        evaluate_contacts(uow=uow, contact_ids=changed + stale, ctx=ctx)
+        uow.commit()
+        decayed = refresh_decay(uow=uow, ctx=ctx)
+        return {
+            "evaluated": len(set(changed + stale)),
+            "recycle_checked": len(stale),
+            "decay_changed": decayed,
+        }
+
+    return _phase(app, run_id, work)
+
+
+def plan(app: App, run_id: str) -> dict[str, Any]:
+    """Turn due steps into touches with a delivery time, within each contact's budget."""
+    return _phase(
+        app, run_id, lambda uow, ctx: plan_due(uow=uow, ctx=ctx, budget=app.budget).as_dict()
+    )
+
+
+def reconcile_unknown(app: App, run_id: str) -> dict[str, Any]:
+    """Settle touches whose outcome is unknown by asking the providers."""
+    return _phase(
+        app,
+        run_id,
+        lambda uow, ctx: reconcile(
+            uow=uow, ctx=ctx, delivery=app.delivery, wall_now=_wall()
+        ).as_dict(),
+    )
+
+
+def count_due_now(app: App) -> int:
+    """Touches waiting to be sent now."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(touches)
+        .where(touches.c.status == "scheduled", touches.c.deliver_at <= app.now())
+    )
+    with app.engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def execute(
+    app: App,
+    run_id: str,
+    *,
+    worker: str,
+    max_batches: int | None = None,
+    on_batch: Callable[[BatchReport], None] | None = None,
+) -> dict[str, Any]:
+    """Execute due touches batch after batch (at most ``max_batches``)."""
+    total = BatchReport()
+    out: dict[str, Any] = {}
+    with _timed(out):
+        batches = 0
+        ctx = app.run_context(run_id=run_id)
+        while max_batches is None or batches < max_batches:
+            with app.uow() as uow:
+                report = execute_batch(
+                    uow=uow,
+                    ctx=ctx,
+                    delivery=app.delivery,
+                    worker=f"{run_id}/{worker}",
+                    batch_size=app.settings.run.batch_size,
+                    heartbeat=_wall(),
+                )
+            if not report.claimed:
+                break
+            batches += 1
+            total.add(report)
+            if on_batch is not None:
+                on_batch(report)
+        out.update(total.as_dict())
+        out["batches"] = batches
+        out["effects"] = ctx.effects.as_dict()
+    return out
+
+
+def finish(app: App, run_id: str, summary: dict[str, Any], *, status: str = "completed") -> None:
+    """Record the run's outcome."""
+    with app.uow() as uow:
+        uow.runs.finish(run_id, status=status, at=_wall(), summary=summary)
+        uow.commit()
+
+
+def _merge_effects(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {
+        "stage_changes": Counter(),
+        "exits": Counter(),
+        "enrolled": Counter(),
+        "cancelled": Counter(),
+        "promotions": [],
+        "handoff_tasks": 0,
+        "rescored": 0,
+    }
+    for part in parts:
+        effects = part.get("effects") or {}
+        for key in ("stage_changes", "exits", "enrolled", "cancelled"):
+            merged[key].update(effects.get(key) or {})
+        merged["promotions"] += effects.get("promotions") or []
+        merged["handoff_tasks"] += effects.get("handoff_tasks") or 0
+        merged["rescored"] += effects.get("rescored") or 0
+    return {k: dict(v) if isinstance(v, Counter) else v for k, v in merged.items()}
+
+
+def summarize(
+    app: App,
+    run_id: str,
+    *,
+    phases: dict[str, dict[str, Any]],
+    executions: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The run summary: what was sent by channel, failures, deferrals, promotions, exits,
+    delivery times, and the funnel."""
+    execution = BatchReport()
+    seconds = 0.0
+    for part in executions:
+        seconds = max(seconds, part.get("seconds", 0.0))
+        execution.claimed += part.get("claimed", 0)
+        execution.sent.update(part.get("sent") or {})
+        execution.failed.update(part.get("failed") or {})
+        execution.failures += part.get("failures") or []
+        execution.cancelled.update(part.get("cancelled") or {})
+        execution.unknown += part.get("unknown_outcome", 0)
+        execution.requeued += part.get("requeued", 0)
+        execution.retried += part.get("retried", 0)
+        execution.tasks += part.get("call_tasks", 0)
+        execution.completed += part.get("completed_enrollments", 0)
+    planned = phases.get("plan", {})
+    effects = _merge_effects([*phases.values(), *executions])
+    with app.engine.connect() as connection:
+        funnel_rows = funnel(connection)
+    delivered_now = sum(execution.sent.values())
+    return {
+        "run_id": run_id,
+        "as_of": app.now().isoformat(),
+        "timings": {name: part.get("seconds") for name, part in phases.items()}
+        | {"execute": round(seconds, 3)},
+        "ingest": {k: v for k, v in phases.get("ingest", {}).items() if k != "effects"},
+        "score": {k: v for k, v in phases.get("score", {}).items() if k != "effects"},
+        "plan": {k: v for k, v in planned.items() if k != "effects"},
+        "reconcile": {k: v for k, v in phases.get("reconcile", {}).items() if k != "effects"},
+        "execute": execution.as_dict(),
+        "delivery": {
+            "delivered_now": delivered_now,
+            "scheduled_later_today_by_hour": planned.get("later_today_by_hour", {}),
+            "held_for_later_run": planned.get("held_for_later_run", 0),
+            "cancelled": sum(execution.cancelled.values()) + sum(effects["cancelled"].values()),
+            "cancelled_by_reason": dict(
+                Counter(execution.cancelled) + Counter(effects["cancelled"])
+            ),
+            "deferred": planned.get("deferred", {}),
+        },
+        "effects": effects,
+        "funnel": funnel_rows,
+    }
+
+
+def dry_run(app: App) -> dict[str, Any]:
+    """What a run would do now: plan and render everything due, send nothing, write
+    nothing (emails go to SendGrid in sandbox mode when that driver is in use)."""
+    out: dict[str, Any] = {}
+    with _timed(out), app.uow() as uow:
+        ctx = app.run_context(run_id=None)
+        planned = plan_due(uow=uow, ctx=ctx, budget=app.budget, commit=False)
+        due = [
+            dict(row)
+            for row in uow.connection.execute(
+                sa.select(touches).where(
+                    touches.c.status == "scheduled", touches.c.deliver_at <= ctx.now
+                )
+            ).mappings()
+        ]
+        delivery = replace(app.delivery, sandbox=True)
+        items = prepare(uow=uow, ctx=ctx, delivery=delivery, touches=due)
+        checked = 0
+        if delivery.email.provider == "sendgrid":
+            for item in items:
+                if item.email is not None and item.outcome is None:
+                    delivery.email.send(item.email)  # sandbox: validated, never delivered
+                    checked += 1
+        uow.rollback()
+    failures = [
+        {
+            "touch": f"{i.touch['sequence_id']}/{i.touch['step_id']}",
+            "contact_id": i.touch["contact_id"],
+            "reason": i.reason,
+        }
+        for i in items
+        if i.outcome in ("failed", "cancelled")
+    ]
+    out.update(
+        dry_run=True,
+        plan=planned.as_dict(),
+        would_send=Counter(i.touch["channel"] for i in items if i.outcome is None),
+        would_fail=failures[:100],
+        sandbox_checked=checked,
+    )
+    return out

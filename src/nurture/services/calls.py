@@ -1,0 +1,75 @@
+"""Call tasks: logging outcomes (they are events) and click-to-call."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nurture.adapters.db.uow import SqlUnitOfWork
+from nurture.adapters.sms import TwilioSms
+from nurture.domain.events import CALL_OUTCOMES
+from nurture.errors import ConfigurationError, NotFound
+from nurture.inbound import InboundEvent
+from nurture.services.events import apply_pending, store_events
+from nurture.services.lifecycle import RunContext
+
+if TYPE_CHECKING:
+    from nurture.bootstrap import App
+
+__all__ = ["dial", "log_call"]
+
+
+def log_call(
+    *,
+    uow: SqlUnitOfWork,
+    ctx: RunContext,
+    task_id: int,
+    outcome: str,
+    bant: dict[str, str],
+    note: str | None,
+) -> dict[str, Any]:
+    """Close a task with its outcome and apply the outcome as an event."""
+    task = uow.tasks.get(task_id)
+    if task is None:
+        raise NotFound(f"no call task {task_id} (see `nurture calls list`)")
+    event = InboundEvent(
+        provider="rep",
+        provider_event_id=f"task:{task_id}",
+        type=CALL_OUTCOMES[outcome],
+        occurred_at=ctx.now,
+        contact_id=task["contact_id"],
+        touch_id=task["touch_id"],
+        payload={"data": {"bant": bant, "note": note, "owner": task["owner"], "task": task_id}},
+    )
+    store_events(uow=uow, events=[event], now=ctx.now)
+    uow.tasks.close(task_id, outcome=outcome, note=note, at=ctx.now)
+    apply_pending(uow=uow, ctx=ctx, commit=False)
+    uow.commit()
+    contact = uow.contacts.get(str(task["contact_id"]))
+    assert contact is not None
+    return {
+        "task": task_id,
+        "contact_id": contact.id,
+        "outcome": outcome,
+        "score": contact.score,
+        "temperature": contact.temperature.value,
+        "stage": contact.stage.value,
+        "bant": contact.bant.as_dict(),
+        "exits": dict(ctx.effects.exits),
+    }
+
+
+def dial(*, uow: SqlUnitOfWork, app: App, task_id: int, rep_phone: str) -> str:
+    """Ring the rep, then bridge them to the task's contact; returns the Twilio call sid."""
+    task = uow.tasks.get(task_id)
+    if task is None:
+        raise NotFound(f"no call task {task_id}")
+    contact = uow.contacts.get(str(task["contact_id"]))
+    if contact is None or not contact.phone:
+        raise NotFound(f"task {task_id}: the contact has no phone number")
+    sms = app.delivery.sms
+    caller_id = app.settings.sms.twilio_from
+    if not isinstance(sms, TwilioSms) or not caller_id:
+        raise ConfigurationError(
+            "click-to-call needs the twilio driver and NURTURE_TWILIO_FROM (a voice number)"
+        )
+    return sms.dial(rep_phone=rep_phone, contact_phone=contact.phone, caller_id=caller_id)

@@ -1,0 +1,444 @@
+"""Execute due touches in batches: exactly once, whatever happens.
+
+The protocol, per batch:
+
+1. **claim** — due touches go from ``scheduled`` to ``sending`` under this worker's name,
+   committed before anything leaves (on PostgreSQL with ``FOR UPDATE SKIP LOCKED``);
+2. **check again** at delivery time — suppressed, exited or out-of-audience contacts get
+   nothing (the touch is cancelled with the reason);
+3. **render and send** — one failure fails that touch only; 429/5xx are retried with
+   backoff; a timeout after the request went out is an *unknown* outcome;
+4. **record** — provider ids, call tasks, re-scores and the next step's due time are
+   committed together.
+
+A crash between 1 and 4 leaves touches in ``sending``; :mod:`nurture.services.reconcile`
+asks the provider what it got before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from nurture.adapters.db.contacts import contact_from_row
+from nurture.adapters.db.tables import enrollments
+from nurture.adapters.db.uow import SqlUnitOfWork
+from nurture.domain.contacts import Contact
+from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
+from nurture.domain.scoring import InterestState, combine, fit_score
+from nurture.domain.sequences import Sequence, Step
+from nurture.errors import (
+    PermanentDeliveryError,
+    TemplateError,
+    TransientDeliveryError,
+    UnknownDeliveryOutcome,
+)
+from nurture.services.delivery import Delivery, send_with_retries
+from nurture.services.lifecycle import RunContext
+from nurture.services.ports import OutgoingEmail, OutgoingSms, SendReceipt
+from nurture.services.rendering import render_step, touch_context
+from nurture.services.steps import Calendars, Progress, advance, next_step
+
+__all__ = ["BatchReport", "Prepared", "execute_batch", "prepare", "rescore"]
+
+_REQUEUE_DELAY = timedelta(minutes=5)
+
+
+@dataclass
+class BatchReport:
+    """What one or more batches did."""
+
+    claimed: int = 0
+    sent: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    cancelled: Counter[str] = field(default_factory=Counter)
+    unknown: int = 0
+    requeued: int = 0
+    retried: int = 0
+    tasks: int = 0
+    completed: int = 0
+
+    def add(self, other: BatchReport) -> None:
+        """Fold ``other`` into this report."""
+        self.claimed += other.claimed
+        self.sent.update(other.sent)
+        self.failed.update(other.failed)
+        self.failures += other.failures
+        self.cancelled.update(other.cancelled)
+        self.unknown += other.unknown
+        self.requeued += other.requeued
+        self.retried += other.retried
+        self.tasks += other.tasks
+        self.completed += other.completed
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "claimed": self.claimed,
+            "sent": dict(self.sent),
+            "failed": dict(self.failed),
+            "failures": self.failures[:100],
+            "cancelled": dict(self.cancelled),
+            "unknown_outcome": self.unknown,
+            "requeued": self.requeued,
+            "retried": self.retried,
+            "call_tasks": self.tasks,
+            "completed_enrollments": self.completed,
+        }
+
+
+@dataclass
+class Prepared:
+    """One claimed touch, checked and rendered: ready to send, or already decided."""
+
+    touch: dict[str, Any]
+    contact: Contact
+    interest_state: dict[str, Any] = field(default_factory=dict)
+    sequence: Sequence | None = None
+    step: Step | None = None
+    email: OutgoingEmail | None = None
+    sms: OutgoingSms | None = None
+    task: dict[str, Any] | None = None
+    outcome: str | None = None  # sent, failed, cancelled, unknown, requeued
+    reason: str | None = None
+    receipt: SendReceipt | None = None
+    subject: str | None = None
+    content_hash: str | None = None
+    retried: int = 0
+
+
+def execute_batch(
+    *,
+    uow: SqlUnitOfWork,
+    ctx: RunContext,
+    delivery: Delivery,
+    worker: str,
+    batch_size: int,
+    heartbeat: datetime | None = None,
+) -> BatchReport:
+    """Claim up to ``batch_size`` due touches and execute them; returns what happened."""
+    report = BatchReport()
+    claimed = uow.touches.claim(worker=worker, due_by=ctx.now, claimed_at=ctx.now, limit=batch_size)
+    if ctx.run_id and heartbeat is not None:
+        uow.runs.beat(ctx.run_id, at=heartbeat)
+    uow.commit()  # claimed before anything leaves: a rerun will not take these again
+    if not claimed:
+        return report
+    report.claimed = len(claimed)
+    items = prepare(uow=uow, ctx=ctx, delivery=delivery, touches=claimed)
+    _send(items, delivery)
+    _record(uow=uow, ctx=ctx, items=items, delivery=delivery, report=report)
+    uow.commit()
+    return report
+
+
+def prepare(
+    *, uow: SqlUnitOfWork, ctx: RunContext, delivery: Delivery, touches: list[dict[str, Any]]
+) -> list[Prepared]:
+    """Check each touch again and render it; decided touches carry their outcome."""
+    contact_rows = uow.contacts.rows_by_id([t["contact_id"] for t in touches])
+    people = {cid: contact_from_row(row) for cid, row in contact_rows.items()}
+    status = _enrollment_status(uow, [t["enrollment_id"] for t in touches if t["enrollment_id"]])
+    suppressed = {
+        "email": uow.suppressions.active("email", [t["address"] for t in touches]),
+        "sms": uow.suppressions.active("sms", [t["address"] for t in touches]),
+    }
+    items = []
+    for touch in touches:
+        item = Prepared(
+            touch,
+            people[touch["contact_id"]],
+            contact_rows[touch["contact_id"]]["interest_state"] or {},
+        )
+        items.append(item)
+        sequence = ctx.sequence(uow, touch["sequence_id"], touch["version"])
+        if sequence is None or touch["step_index"] >= len(sequence.steps):
+            item.outcome, item.reason = "failed", "its sequence version is unknown"
+            continue
+        item.sequence, item.step = sequence, sequence.steps[touch["step_index"]]
+        blocked = _blocked(item, status.get(touch["enrollment_id"]), suppressed)
+        if blocked is not None:
+            item.outcome, item.reason = "cancelled", blocked
+            continue
+        try:
+            _render(item, ctx, delivery)
+        except TemplateError as exc:
+            item.outcome, item.reason = "failed", f"template: {exc}"
+    return items
+
+
+def _enrollment_status(uow: SqlUnitOfWork, ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    out: dict[int, tuple[str, str | None]] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 500):
+        query = sa.select(enrollments.c.id, enrollments.c.status, enrollments.c.exit_reason).where(
+            enrollments.c.id.in_(unique[start : start + 500])
+        )
+        out.update({row.id: (row.status, row.exit_reason) for row in uow.connection.execute(query)})
+    return out
+
+
+def _blocked(
+    item: Prepared, enrollment: tuple[str, str | None] | None, suppressed: dict[str, dict[str, str]]
+) -> str | None:
+    """Why this touch must not go out any more, checked at delivery time."""
+    assert item.step is not None
+    assert item.sequence is not None
+    if enrollment is not None and enrollment[0] not in ("active", "paused"):
+        reason = enrollment[1] or enrollment[0]
+        return f"enrollment {enrollment[0]}" + (f": {reason}" if enrollment[1] else "")
+    medium = item.step.sends_on
+    address = item.touch["address"]
+    if medium in suppressed and address in suppressed[medium]:
+        return f"suppressed: {suppressed[medium][address]}"
+    refusal = item.sequence.audience.refusal(item.contact)
+    if refusal is not None:
+        return f"left the audience: {refusal}"
+    return None
+
+
+def _render(item: Prepared, ctx: RunContext, delivery: Delivery) -> None:
+    assert item.step is not None
+    assert item.sequence is not None
+    contact, step, touch = item.contact, item.step, item.touch
+    asset = ctx.project.catalog.get(step.content) if step.content else None
+    context = touch_context(
+        contact=contact,
+        sequence=item.sequence,
+        step=step,
+        sender=ctx.sender,
+        touch_id=touch["id"],
+        asset=asset,
+    )
+    rendered = render_step(ctx.project.templates, step, contact=contact, context=context)
+    if isinstance(rendered, RenderedEmail):
+        item.subject = rendered.subject
+        item.content_hash = _hash(rendered.subject + "\n" + rendered.text)
+        item.email = OutgoingEmail(
+            touch_id=touch["id"],
+            contact_id=touch["contact_id"],
+            to=touch["address"],
+            to_name=contact.full_name if contact.first_name or contact.last_name else None,
+            from_email=ctx.sender.email,
+            from_name=ctx.sender.name,
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
+            unsubscribe_url=context["unsubscribe_url"],
+            unsubscribe_mailto=delivery.unsubscribe_mailto,
+            reply_to=contact.owner,
+            categories=(item.sequence.id, f"{item.sequence.id}/{step.id}"),
+            sandbox=delivery.sandbox,
+        )
+    elif isinstance(rendered, RenderedSms):
+        item.content_hash = _hash(rendered.text)
+        callback = delivery.status_callback_url
+        item.sms = OutgoingSms(
+            touch_id=touch["id"],
+            contact_id=touch["contact_id"],
+            to=touch["address"],
+            body=rendered.text,
+            status_callback=callback,
+        )
+    elif isinstance(rendered, RenderedCall):
+        item.task = _call_task(item, rendered, ctx)
+
+
+def _call_task(item: Prepared, rendered: RenderedCall, ctx: RunContext) -> dict[str, Any]:
+    contact, touch = item.contact, item.touch
+    assert item.step is not None
+    assert item.sequence is not None
+    card = combine(
+        ctx.project.scoring, *fit_score(ctx.project.scoring, contact), InterestState(), ctx.now
+    )
+    name = contact.full_name or contact.email or f"#{contact.id}"
+    return {
+        "touch_id": touch["id"],
+        "contact_id": contact.id,
+        "owner": contact.owner,
+        "kind": "sequence",
+        "title": f"Call {name}"
+        + (f" ({contact.company})" if contact.company else "")
+        + f" — {item.sequence.name}, step {item.step.id}",
+        "script": rendered.script,
+        "context": {
+            "sequence": item.sequence.id,
+            "step": item.step.id,
+            "phone": contact.phone,
+            "score": contact.score,
+            "temperature": contact.temperature.value,
+            "stage": contact.stage.value,
+            "bant": contact.bant.as_dict(),
+            "fit_rules": [c.rule for c in card.contributions if c.part == "fit"],
+        },
+        "due_at": touch["deliver_at"],
+        "status": "open",
+        "created_at": ctx.now,
+    }
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _send(items: list[Prepared], delivery: Delivery) -> None:
+    """Hand emails and SMS to their providers, in parallel when they go over the network."""
+    work = [item for item in items if item.outcome is None and (item.email or item.sms)]
+    if delivery.parallel and len(work) > 1:
+        with ThreadPoolExecutor(max_workers=min(delivery.concurrency, len(work))) as pool:
+            list(pool.map(lambda item: _send_one(item, delivery), work))
+    else:
+        for item in work:
+            _send_one(item, delivery)
+
+
+def _send_one(item: Prepared, delivery: Delivery) -> None:
+    if item.email is not None:
+        email = item.email
+
+        def call() -> SendReceipt:
+            if delivery.email_rate:
+                delivery.email_rate.acquire()
+            return delivery.email.send(email)
+    else:
+        assert item.sms is not None
+        sms = item.sms
+
+        def call() -> SendReceipt:
+            if delivery.sms_rate:
+                delivery.sms_rate.acquire()
+            return delivery.sms.send(sms)
+
+    try:
+        item.receipt, item.retried = send_with_retries(
+            call, policy=delivery.retry, sleep=delivery.sleep
+        )
+        item.outcome = "sent"
+    except TransientDeliveryError as exc:
+        item.outcome, item.reason = "requeued", str(exc)
+    except PermanentDeliveryError as exc:
+        item.outcome, item.reason = "failed", str(exc)
+    except UnknownDeliveryOutcome as exc:
+        item.outcome, item.reason = "unknown", str(exc)
+
+
+def _record(
+    *,
+    uow: SqlUnitOfWork,
+    ctx: RunContext,
+    items: list[Prepared],
+    delivery: Delivery,
+    report: BatchReport,
+) -> None:
+    calendars = Calendars(ctx.default_timezone, ctx.default_region)
+    updates, tasks = [], []
+    progress: list[tuple[Progress, Sequence, Contact]] = []
+    rescored: dict[int, Contact] = {}
+    for item in items:
+        touch = item.touch
+        if item.task is not None and item.outcome is None:
+            item.outcome = "sent"
+            tasks.append(item.task)
+        update: dict[str, Any] = {"id": touch["id"], "status": item.outcome, "reason": item.reason}
+        if item.outcome == "sent":
+            receipt = item.receipt
+            update.update(
+                sent_at=ctx.now,
+                provider=receipt.provider if receipt else "tasks",
+                provider_message_id=receipt.message_id if receipt else None,
+                subject=item.subject,
+                content_hash=item.content_hash,
+            )
+            report.sent[touch["channel"]] += 1
+            report.retried += item.retried
+        elif item.outcome == "requeued":
+            exhausted = touch["attempts"] >= delivery.retry.max_attempts_per_touch
+            update["status"] = "failed" if exhausted else "scheduled"
+            if exhausted:
+                update["reason"] = (
+                    f"retries exhausted after {touch['attempts']} runs: {item.reason}"
+                )
+                report.failed["retries exhausted"] += 1
+            else:
+                # Back off across runs too: the next dispatch after this delay tries again.
+                update["deliver_at"] = ctx.now + _REQUEUE_DELAY * touch["attempts"]
+                report.requeued += 1
+        elif item.outcome == "failed":
+            report.failed[(item.reason or "failed").split(":")[0]] += 1
+            report.failures.append(
+                {
+                    "touch_id": touch["id"],
+                    "contact_id": touch["contact_id"],
+                    "sequence": touch["sequence_id"],
+                    "step": touch["step_id"],
+                    "reason": item.reason,
+                }
+            )
+        elif item.outcome == "cancelled":
+            report.cancelled[(item.reason or "").split(":")[0]] += 1
+        elif item.outcome == "unknown":
+            update["content_hash"] = item.content_hash
+            report.unknown += 1
+        updates.append(update)
+        if update["status"] in ("sent", "failed", "cancelled") and item.sequence is not None:
+            contact = rescored.get(item.contact.id or 0)
+            if contact is None:
+                contact = rescored[item.contact.id or 0] = rescore(item, ctx)
+            calendar = calendars.for_contact(item.sequence, contact)
+            progress.append(
+                (
+                    next_step(
+                        sequence=item.sequence,
+                        enrollment_id=touch["enrollment_id"],
+                        done_index=touch["step_index"],
+                        done_at=max(ctx.now, touch["deliver_at"]),
+                        contact=contact,
+                        calendar=calendar,
+                    ),
+                    item.sequence,
+                    contact,
+                )
+            )
+    uow.touches.update_many(updates)
+    uow.tasks.add_many(tasks)
+    report.tasks += len(tasks)
+    report.completed += advance(uow=uow, progress=progress, ctx=ctx, at=ctx.now)
+    _write_scores(uow, rescored.values(), ctx.now)
+
+
+def rescore(item: Prepared, ctx: RunContext) -> Contact:
+    """The contact re-scored after its touch (interest fades with time): the next step's
+    gap follows the temperature it has now."""
+    contact = item.contact
+    model = ctx.project.scoring
+    fit, parts = fit_score(model, contact)
+    card = combine(model, fit, parts, InterestState.from_json(item.interest_state), ctx.now)
+    contact.score, contact.interest, contact.temperature = (
+        card.score,
+        card.interest,
+        card.temperature,
+    )
+    return contact
+
+
+def _write_scores(uow: SqlUnitOfWork, people: Any, now: datetime) -> None:
+    """Store the scores re-computed after the touches."""
+    uow.contacts.update_many(
+        [
+            {
+                "id": c.id,
+                "score": c.score,
+                "interest": c.interest,
+                "temperature": c.temperature.value,
+                "scored_at": now,
+            }
+            for c in people
+        ]
+    )

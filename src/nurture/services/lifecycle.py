@@ -1,0 +1,403 @@
+"""What follows from a contact's changes: re-scoring, stage rules, exits, chained
+enrollments and the owner's hand-off task."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from nurture.adapters.db.contacts import contact_from_row
+from nurture.adapters.db.tables import contacts
+from nurture.adapters.db.uow import SqlUnitOfWork
+from nurture.adapters.holidays import holiday_check
+from nurture.domain.cadence import calendar_for
+from nurture.domain.contacts import Contact, Stage
+from nurture.domain.lifecycle import StageChange, stage_changes
+from nurture.domain.scoring import InterestState, combine, fit_score
+from nurture.domain.sequences import SendWindow, Sequence
+from nurture.errors import TemplateError
+from nurture.services.enrollment import enroll_contacts
+from nurture.services.rendering import Sender, owner_view, touch_context
+from nurture.specs.project import Project
+
+__all__ = [
+    "Effects",
+    "RunContext",
+    "cancel_touches",
+    "evaluate_contacts",
+    "exit_enrollments",
+    "pending_rules",
+    "refresh_decay",
+    "stale_prospects",
+]
+
+#: The exit reason each stage change gives running enrollments.
+_STAGE_EXIT = {
+    Stage.PROSPECT: "promoted",
+    Stage.CUSTOMER: "customer",
+    Stage.RECYCLED: "recycled",
+    Stage.DISQUALIFIED: "disqualified",
+}
+_OFFICE_HOURS = SendWindow(days=["mon", "tue", "wed", "thu", "fri"], hours="09:00-18:00")
+_CHUNK = 2000
+_HANDOFF_SCRIPT = "calls/handoff"
+
+
+@dataclass
+class Effects:
+    """What a run (or a webhook) changed, for summaries and artifacts."""
+
+    stage_changes: Counter[str] = field(default_factory=Counter)
+    promotions: list[dict[str, Any]] = field(default_factory=list)
+    exits: Counter[str] = field(default_factory=Counter)
+    enrolled: Counter[str] = field(default_factory=Counter)
+    cancelled: Counter[str] = field(default_factory=Counter)
+    handoff_tasks: int = 0
+    rescored: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "stage_changes": dict(self.stage_changes),
+            "promotions": self.promotions[:200],
+            "exits": dict(self.exits),
+            "enrolled": dict(self.enrolled),
+            "cancelled": dict(self.cancelled),
+            "handoff_tasks": self.handoff_tasks,
+            "rescored": self.rescored,
+        }
+
+
+@dataclass
+class RunContext:
+    """What the services of one run share."""
+
+    project: Project
+    sender: Sender
+    now: datetime
+    run_id: str | None = None
+    default_timezone: str = "Europe/Paris"
+    default_region: str = "FR"
+    handoff_sla_business_days: float = 1.0
+    effects: Effects = field(default_factory=Effects)
+
+    def sequence(self, uow: SqlUnitOfWork, sequence_id: str, version: int) -> Sequence | None:
+        """The version an enrollment is pinned to (the file's, if it is that one)."""
+        current = self.project.sequences.get(sequence_id)
+        if current is not None and current.version == version:
+            return current
+        return uow.sequences.get(sequence_id, version) or current
+
+
+def cancel_touches(
+    uow: SqlUnitOfWork, rows: Iterable[dict[str, Any]], *, reason: str, ctx: RunContext
+) -> int:
+    """Cancel scheduled touches (and the call tasks they made) with ``reason``."""
+    cancelled = [row for row in rows if row["status"] == "scheduled"]
+    if not cancelled:
+        return 0
+    uow.touches.update_many(
+        [{"id": row["id"], "status": "cancelled", "reason": reason} for row in cancelled]
+    )
+    for row in cancelled:
+        uow.journal.add(
+            "cancelled",
+            f"{row['channel']} {row['sequence_id']}/{row['step_id']} due "
+            f"{row['deliver_at'].isoformat()}: {reason}",
+            at=ctx.now,
+            contact_id=row["contact_id"],
+            enrollment_id=row["enrollment_id"],
+            touch_id=row["id"],
+            run_id=ctx.run_id,
+        )
+    ctx.effects.cancelled[reason.split(":", maxsplit=1)[0]] += len(cancelled)
+    return len(cancelled)
+
+
+def exit_enrollments(
+    *, uow: SqlUnitOfWork, contact: Contact, reason: str, ctx: RunContext
+) -> list[str]:
+    """End the contact's running enrollments whose sequence exits on ``reason``; cancel
+    their scheduled touches; enroll per ``on_exit``. Returns the sequences left."""
+    assert contact.id is not None
+    left = []
+    for enrollment in uow.enrollments.for_contact(contact.id):
+        if enrollment["status"] not in ("active", "paused"):
+            continue
+        sequence = ctx.sequence(uow, enrollment["sequence_id"], enrollment["version"])
+        if sequence is None or not sequence.exits_on(reason):
+            continue
+        uow.enrollments.end(enrollment["id"], status="exited", reason=reason, at=ctx.now)
+        cancel_touches(
+            uow,
+            uow.touches.scheduled(enrollment_ids=[enrollment["id"]]),
+            reason=f"exited: {reason}",
+            ctx=ctx,
+        )
+        uow.journal.add(
+            "exited",
+            f"{sequence.id} v{sequence.version}: exited:{reason}",
+            at=ctx.now,
+            contact_id=contact.id,
+            enrollment_id=enrollment["id"],
+            run_id=ctx.run_id,
+        )
+        ctx.effects.exits[reason] += 1
+        left.append(sequence.id)
+        chained = sequence.on_exit.get(reason)  # type: ignore[call-overload]
+        if chained is not None:
+            enroll_automatically(
+                uow=uow,
+                contact=contact,
+                sequence_id=chained.enroll,
+                reason=f"on_exit {reason} of {sequence.id}",
+                ctx=ctx,
+            )
+    return left
+
+
+def enroll_automatically(
+    *, uow: SqlUnitOfWork, contact: Contact, sequence_id: str, reason: str, ctx: RunContext
+) -> bool:
+    """Enroll ``contact`` in the current version of ``sequence_id``; refusals other than
+    "already enrolled" are journaled."""
+    sequence = ctx.project.sequences.get(sequence_id)
+    if sequence is None:
+        uow.journal.add(
+            "enroll_refused",
+            f"unknown sequence {sequence_id!r} ({reason})",
+            at=ctx.now,
+            contact_id=contact.id,
+            run_id=ctx.run_id,
+        )
+        return False
+    uow.sequences.register(sequence, now=ctx.now, file=ctx.project.sequence_files.get(sequence.id))
+    report = enroll_contacts(
+        uow=uow,
+        sequence=sequence,
+        contacts=[contact],
+        now=ctx.now,
+        reason=reason,
+        run_id=ctx.run_id,
+    )
+    for _, _, refusal in report.refused:
+        if not refusal.startswith("already enrolled"):
+            uow.journal.add(
+                "enroll_refused",
+                f"{sequence.id}: {refusal} ({reason})",
+                at=ctx.now,
+                contact_id=contact.id,
+                run_id=ctx.run_id,
+            )
+    if report.enrolled:
+        ctx.effects.enrolled[sequence.id] += 1
+    return bool(report.enrolled)
+
+
+def evaluate_contacts(*, uow: SqlUnitOfWork, contact_ids: Iterable[int], ctx: RunContext) -> None:
+    """Re-score contacts and apply the stage rules, with every consequence."""
+    ids = sorted(set(contact_ids))
+    model = ctx.project.scoring
+    for start in range(0, len(ids), _CHUNK):
+        rows = uow.contacts.rows_by_id(ids[start : start + _CHUNK])
+        updates = []
+        for contact_id in sorted(rows):
+            row = rows[contact_id]
+            contact = contact_from_row(row)
+            fit, fit_parts = fit_score(model, contact)
+            card = combine(
+                model, fit, fit_parts, InterestState.from_json(row["interest_state"]), ctx.now
+            )
+            contact.score, contact.fit, contact.interest = card.score, card.fit, card.interest
+            contact.temperature = card.temperature
+            contact.deal_band = model.deal_bands.of(contact.deal_value)
+            update: dict[str, Any] = {
+                "id": contact_id,
+                "fit": card.fit,
+                "interest": card.interest,
+                "score": card.score,
+                "temperature": card.temperature.value,
+                "deal_band": contact.deal_band.value,
+                "scored_at": ctx.now,
+                "rules_pending": False,
+                "pending_events": [],
+            }
+            changes = stage_changes(
+                stage=contact.stage,
+                score=card.score,
+                bant=contact.bant,
+                new_events=row["pending_events"] or [],
+                last_interest_at=row["last_interest_at"],
+                stage_since=row["stage_changed_at"],
+                now=ctx.now,
+                model=model,
+            )
+            if not changes:
+                updates.append(update)
+                continue
+            # Written now: the consequences (exits, enrollments) read the new stage and score.
+            uow.contacts.update_many([update])
+            uow.contacts.add_stage_changes(contact_id, changes)
+            for change in changes:
+                contact.stage = change.to_stage
+                _follow(uow=uow, contact=contact, change=change, card=card, ctx=ctx)
+        uow.contacts.update_many(updates)
+        ctx.effects.rescored += len(rows)
+
+
+def _follow(
+    *, uow: SqlUnitOfWork, contact: Contact, change: StageChange, card: Any, ctx: RunContext
+) -> None:
+    ctx.effects.stage_changes[change.to_stage.value] += 1
+    uow.journal.add(
+        "stage",
+        f"{change.from_stage.value} → {change.to_stage.value}: {change.reason}",
+        at=ctx.now,
+        contact_id=contact.id,
+        run_id=ctx.run_id,
+    )
+    reason = _STAGE_EXIT.get(change.to_stage)
+    if reason is not None:
+        exit_enrollments(uow=uow, contact=contact, reason=reason, ctx=ctx)
+    if change.to_stage == Stage.PROSPECT:
+        _handoff_task(uow=uow, contact=contact, change=change, card=card, ctx=ctx)
+        ctx.effects.promotions.append(
+            {
+                "contact_id": contact.id,
+                "email": contact.email,
+                "owner": contact.owner,
+                "score": card.score,
+                "reason": change.reason,
+            }
+        )
+    for sequence in ctx.project.sequences.values():
+        if change.to_stage in sequence.enroll_on:
+            enroll_automatically(
+                uow=uow,
+                contact=contact,
+                sequence_id=sequence.id,
+                reason=f"became {change.to_stage.value}",
+                ctx=ctx,
+            )
+
+
+def _handoff_task(
+    *, uow: SqlUnitOfWork, contact: Contact, change: StageChange, card: Any, ctx: RunContext
+) -> None:
+    """The owner's call, due within the hand-off SLA (business days, office hours)."""
+    calendar = calendar_for(
+        _OFFICE_HOURS,
+        contact_timezone=contact.timezone,
+        contact_country=contact.country,
+        default_timezone=ctx.default_timezone,
+        default_country=ctx.default_region,
+        holidays=holiday_check,
+    )
+    due = calendar.next_open(calendar.add_business_days(ctx.now, ctx.handoff_sla_business_days))
+    script = ""
+    if ctx.project.templates.resolve(_HANDOFF_SCRIPT, "md", contact.language):
+        context = touch_context(contact=contact, sender=ctx.sender, touch_id=None)
+        try:
+            script = ctx.project.templates.render_call(
+                _HANDOFF_SCRIPT, language=contact.language, context=context
+            ).script
+        except TemplateError as exc:
+            script = f"(the hand-off script could not be rendered: {exc})"
+    owner = owner_view(contact.owner)
+    name = contact.full_name or contact.email or f"#{contact.id}"
+    uow.tasks.add_many(
+        [
+            {
+                "touch_id": None,
+                "contact_id": contact.id,
+                "owner": contact.owner,
+                "kind": "handoff",
+                "title": f"Hand-off: call {name}"
+                + (f" ({contact.company})" if contact.company else "")
+                + f" — qualified, score {card.score}",
+                "script": script,
+                "context": {
+                    "reason": change.reason,
+                    "score": card.score,
+                    "temperature": card.temperature.value,
+                    "bant": contact.bant.as_dict(),
+                    "owner": owner,
+                    "breakdown": [
+                        {
+                            "part": c.part,
+                            "rule": c.rule,
+                            "points": round(c.points, 2),
+                            "detail": c.detail,
+                        }
+                        for c in card.contributions
+                    ],
+                },
+                "due_at": due,
+                "status": "open",
+                "created_at": ctx.now,
+            }
+        ]
+    )
+    ctx.effects.handoff_tasks += 1
+
+
+def refresh_decay(*, uow: SqlUnitOfWork, ctx: RunContext) -> int:
+    """Let interest fade: re-score contacts with interest points not scored today.
+
+    Only scores, interest and temperatures change (time alone never promotes); returns
+    how many contacts changed temperature or score.
+    """
+    model = ctx.project.scoring
+    cutoff = ctx.now - timedelta(hours=12)
+    changed = 0
+    last = 0
+    while True:
+        query = (
+            sa.select(
+                contacts.c.id,
+                contacts.c.fit,
+                contacts.c.interest_state,
+                contacts.c.score,
+                contacts.c.temperature,
+            )
+            .where(
+                contacts.c.id > last,
+                contacts.c.interest > 0,
+                sa.or_(contacts.c.scored_at.is_(None), contacts.c.scored_at < cutoff),
+            )
+            .order_by(contacts.c.id)
+            .limit(_CHUNK)
+        )
+        rows = uow.connection.execute(query).all()
+        if not rows:
+            return changed
+        updates = []
+        for contact_id, fit, state, score, temperature in rows:
+            card = combine(model, fit, [], InterestState.from_json(state), ctx.now)
+            update = {"id": contact_id, "interest": card.interest, "scored_at": ctx.now}
+            if card.score != score or card.temperature.value != temperature:
+                update.update(score=card.score, temperature=card.temperature.value)
+                changed += 1
+            updates.append(update)
+        uow.contacts.update_many(updates)
+        last = rows[-1][0]
+
+
+def stale_prospects(*, uow: SqlUnitOfWork, ctx: RunContext) -> list[int]:
+    """Prospects with no interest event for the recycle period."""
+    days = ctx.project.scoring.stages.recycle.after_days_without_interest
+    cutoff = ctx.now - timedelta(days=days)
+    since = sa.func.coalesce(contacts.c.last_interest_at, contacts.c.stage_changed_at)
+    query = sa.select(contacts.c.id).where(contacts.c.stage == Stage.PROSPECT.value, since < cutoff)
+    return [row.id for row in uow.connection.execute(query)]
+
+
+def pending_rules(*, uow: SqlUnitOfWork) -> list[int]:
+    """Contacts whose inputs changed since the stage rules last looked at them."""
+    query = sa.select(contacts.c.id).where(contacts.c.rules_pending.is_(True))
+    return [row.id for row in uow.connection.execute(query)]

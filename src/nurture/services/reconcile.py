@@ -1,0 +1,151 @@
+"""Touches whose outcome is unknown: ask the provider before anything is sent again.
+
+A touch stays in ``sending`` when its run died between the claim and the record (a crash,
+a SIGKILL), and becomes ``unknown`` when a provider did not answer after the request went
+out. For each one, the provider is asked whether it has the message:
+
+- it does → the touch is ``sent`` (with the provider's id) and the enrollment moves on;
+- it certainly does not → the touch goes back to ``scheduled`` and is sent once;
+- it cannot tell (no Email Activity add-on, an SMS body that differs) → the touch stays
+  ``unknown`` and is reported for a person to decide. Nothing is resent blindly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from nurture.adapters.db.tables import call_tasks
+from nurture.adapters.db.uow import SqlUnitOfWork
+from nurture.services.delivery import Delivery
+from nurture.services.executor import prepare, rescore
+from nurture.services.lifecycle import RunContext
+from nurture.services.ports import OutgoingSms
+from nurture.services.steps import Calendars, advance, next_step
+
+__all__ = ["ReconcileReport", "reconcile"]
+
+_STALE_AFTER = timedelta(minutes=10)
+
+
+@dataclass
+class ReconcileReport:
+    """What reconciliation concluded."""
+
+    confirmed_sent: int = 0
+    requeued: int = 0
+    still_unknown: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "confirmed_sent": self.confirmed_sent,
+            "requeued": self.requeued,
+            "still_unknown": len(self.still_unknown),
+            "unknown_touches": self.still_unknown[:100],
+        }
+
+
+def reconcile(
+    *, uow: SqlUnitOfWork, ctx: RunContext, delivery: Delivery, wall_now: datetime
+) -> ReconcileReport:
+    """Settle touches left in ``sending`` by dead runs, and ``unknown`` ones."""
+    report = ReconcileReport()
+    live = uow.runs.live(stale_before=wall_now - _STALE_AFTER)
+    orphans = [
+        t for t in uow.touches.with_status("sending") if _run_of(t["claimed_by"]) not in live
+    ]
+    pending = orphans + uow.touches.with_status("unknown")
+    if not pending:
+        return report
+    items = {
+        item.touch["id"]: item
+        for item in prepare(uow=uow, ctx=ctx, delivery=delivery, touches=pending)
+    }
+    calendars = Calendars(ctx.default_timezone, ctx.default_region)
+    updates = []
+    progress = []
+    for touch in pending:
+        found = _ask_provider(uow, touch, items.get(touch["id"]), delivery)
+        if found is None:
+            updates.append(
+                {
+                    "id": touch["id"],
+                    "status": "unknown",
+                    "reason": "outcome unknown: the provider cannot tell; check by hand",
+                }
+            )
+            report.still_unknown.append(
+                {
+                    "touch_id": touch["id"],
+                    "contact_id": touch["contact_id"],
+                    "channel": touch["channel"],
+                    "address": touch["address"],
+                }
+            )
+        elif found:
+            updates.append(
+                {
+                    "id": touch["id"],
+                    "status": "sent",
+                    "sent_at": touch["claimed_at"],
+                    "provider_message_id": found[0],
+                    "reason": "confirmed by the provider after an interruption",
+                }
+            )
+            report.confirmed_sent += 1
+            item = items.get(touch["id"])
+            if item is not None and item.sequence is not None:
+                contact = rescore(item, ctx)
+                progress.append(
+                    (
+                        next_step(
+                            sequence=item.sequence,
+                            enrollment_id=touch["enrollment_id"],
+                            done_index=touch["step_index"],
+                            done_at=ctx.now,
+                            contact=contact,
+                            calendar=calendars.for_contact(item.sequence, contact),
+                        ),
+                        item.sequence,
+                        contact,
+                    )
+                )
+        else:
+            updates.append(
+                {
+                    "id": touch["id"],
+                    "status": "scheduled",
+                    "claimed_by": None,
+                    "reason": "requeued: the provider never got it",
+                }
+            )
+            report.requeued += 1
+    uow.touches.update_many(updates)
+    advance(uow=uow, progress=progress, ctx=ctx, at=ctx.now)
+    uow.commit()
+    return report
+
+
+def _run_of(worker: str | None) -> str | None:
+    return worker.split("/", 1)[0] if worker else None
+
+
+def _ask_provider(
+    uow: SqlUnitOfWork, touch: dict[str, Any], item: Any, delivery: Delivery
+) -> list[str] | None:
+    """Provider ids for this touch, ``[]`` if certainly not taken, ``None`` if unknown."""
+    if touch["channel"] == "call":
+        # Call tasks are written in the same transaction as the touch: no task, no call.
+        query = sa.select(call_tasks.c.id).where(call_tasks.c.touch_id == touch["id"])
+        task = uow.connection.execute(query).first()
+        return [f"task-{task.id}"] if task else []
+    if "@" in (touch["address"] or ""):
+        return delivery.email.find(touch["id"])
+    if item is None or item.sms is None:
+        return None
+    sms: OutgoingSms = item.sms
+    return delivery.sms.find(sms, since=touch["claimed_at"] - timedelta(minutes=5))

@@ -1,0 +1,129 @@
+"""Moving an enrollment along: the next step's due time, completion and chaining."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from nurture.adapters.db.tables import enrollments
+from nurture.adapters.db.uow import SqlUnitOfWork
+from nurture.adapters.holidays import holiday_check
+from nurture.domain.cadence import Calendar, calendar_for, due_after
+from nurture.domain.contacts import Contact
+from nurture.domain.sequences import Sequence
+from nurture.services.lifecycle import RunContext, enroll_automatically
+
+__all__ = ["Calendars", "Progress", "advance"]
+
+
+@dataclass
+class Calendars:
+    """Calendars by (window, time zone, country): many contacts share one."""
+
+    default_timezone: str
+    default_region: str | None
+    _cache: dict[tuple[Any, ...], Calendar] = field(default_factory=dict)
+
+    def for_contact(self, sequence: Sequence, contact: Contact) -> Calendar:
+        """The calendar ``sequence``'s window gives ``contact``."""
+        key = (sequence.id, sequence.version, contact.timezone, contact.country)
+        calendar = self._cache.get(key)
+        if calendar is None:
+            calendar = calendar_for(
+                sequence.send_window,
+                contact_timezone=contact.timezone,
+                contact_country=contact.country,
+                default_timezone=self.default_timezone,
+                default_country=self.default_region,
+                holidays=holiday_check,
+            )
+            self._cache[key] = calendar
+        return calendar
+
+
+@dataclass
+class Progress:
+    """Where an enrollment goes after a step is done (or skipped)."""
+
+    enrollment_id: int
+    next_index: int
+    next_due_at: datetime | None
+    completed: bool
+
+
+def next_step(
+    *,
+    sequence: Sequence,
+    enrollment_id: int,
+    done_index: int,
+    done_at: datetime,
+    contact: Contact,
+    calendar: Calendar,
+) -> Progress:
+    """The due time of the step after ``done_index``, from the contact's temperature and
+    deal band now; or completion after the last step."""
+    following = done_index + 1
+    if following >= len(sequence.steps):
+        return Progress(enrollment_id, following, None, completed=True)
+    due = due_after(
+        done_at,
+        cadence=sequence.cadence,
+        step_gap=sequence.steps[following].gap,
+        temperature=contact.temperature,
+        band=contact.deal_band,
+        calendar=calendar,
+    )
+    return Progress(enrollment_id, following, due, completed=False)
+
+
+def advance(
+    *,
+    uow: SqlUnitOfWork,
+    progress: list[tuple[Progress, Sequence, Contact]],
+    ctx: RunContext,
+    at: datetime,
+) -> int:
+    """Write where enrollments go next; complete finished ones and follow ``on_complete``.
+
+    Returns how many enrollments completed.
+    """
+    due_rows = [
+        {"_id": p.enrollment_id, "next_due_at": p.next_due_at, "last_touch_at": at}
+        for p, _, _ in progress
+        if not p.completed
+    ]
+    if due_rows:
+        statement = (
+            enrollments.update()
+            .where(enrollments.c.id == sa.bindparam("_id"), enrollments.c.status == "active")
+            .values(
+                next_due_at=sa.bindparam("next_due_at"), last_touch_at=sa.bindparam("last_touch_at")
+            )
+        )
+        uow.connection.execute(statement, due_rows)
+    completed = 0
+    for item, sequence, contact in progress:
+        if not item.completed:
+            continue
+        uow.enrollments.end(item.enrollment_id, status="completed", reason=None, at=at)
+        uow.journal.add(
+            "completed",
+            f"{sequence.id} v{sequence.version}: all {len(sequence.steps)} steps done",
+            at=at,
+            contact_id=contact.id,
+            enrollment_id=item.enrollment_id,
+            run_id=ctx.run_id,
+        )
+        completed += 1
+        if sequence.on_complete is not None:
+            enroll_automatically(
+                uow=uow,
+                contact=contact,
+                sequence_id=sequence.on_complete.enroll,
+                reason=f"on_complete of {sequence.id}",
+                ctx=ctx,
+            )
+    return completed

@@ -1,0 +1,256 @@
+"""``nurture webhooks serve``: SendGrid and Twilio webhooks, one-click unsubscribe and
+tracked content links.
+
+Every event is verified (SendGrid ECDSA signature within a replay window, Twilio HMAC),
+stored once (deduplicated by provider event id) and then applied at once, so an opt-out
+cancels what was scheduled for later today. A bad signature gets 403 and nothing is
+stored; a body that cannot be read gets 400 with the reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import time
+from collections.abc import Callable
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+
+from nurture.bootstrap import App
+from nurture.domain.events import EventType
+from nurture.errors import PayloadError
+from nurture.inbound import InboundEvent, sendgrid_events, twilio_inbound, twilio_status
+from nurture.services.events import apply_pending, store_events
+from nurture.tokens import read_token
+
+__all__ = ["create_app"]
+
+_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
+_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
+_EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def create_app(app: App) -> Starlette:
+    """The webhook server for ``app``."""
+    server = _Server(app)
+    return Starlette(
+        routes=[
+            Route("/webhooks/sendgrid", server.sendgrid, methods=["POST"]),
+            Route("/webhooks/twilio/status", server.twilio_status, methods=["POST"]),
+            Route("/webhooks/twilio/inbound", server.twilio_inbound, methods=["POST"]),
+            Route("/u/{token}", server.unsubscribe, methods=["GET", "POST"]),
+            Route("/c/{token}", server.content, methods=["GET"]),
+            Route("/healthz", server.health, methods=["GET"]),
+        ]
+    )
+
+
+class _Server:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        settings = app.settings
+        self.secret = settings.webhooks.unsubscribe_secret.get_secret_value()
+        self.public_url = settings.webhooks.public_url.rstrip("/")
+        self.max_age = settings.webhooks.sendgrid_webhook_max_age_seconds
+        key = settings.webhooks.sendgrid_webhook_public_key
+        self.sendgrid_key = _load_key(key) if key else None
+        token = settings.sms.twilio_auth_token
+        self.twilio = RequestValidator(token.get_secret_value()) if token else None
+
+    # -- storing and applying ---------------------------------------------------------
+
+    def _ingest(self, events: list[InboundEvent]) -> dict[str, Any]:
+        now = self.app.now()
+        with self.app.uow() as uow:
+            new, duplicates = store_events(uow=uow, events=events, now=now)
+            uow.commit()  # stored first: a failure below still keeps the event
+            report = apply_pending(uow=uow, ctx=self.app.run_context(run_id=None))
+            uow.commit()
+        return {
+            "received": len(events),
+            "new": new,
+            "duplicates": duplicates,
+            "applied": report.applied,
+        }
+
+    async def _store(self, events: list[InboundEvent]) -> dict[str, Any]:
+        return await run_in_threadpool(self._ingest, events)
+
+    # -- SendGrid ---------------------------------------------------------------------
+
+    async def sendgrid(self, request: Request) -> Response:
+        body = await request.body()
+        refusal = self._check_sendgrid(request, body)
+        if refusal is not None:
+            return PlainTextResponse(refusal, status_code=403)
+        try:
+            events = sendgrid_events(body, source="sendgrid webhook")
+        except (PayloadError, ValueError) as exc:
+            return PlainTextResponse(f"bad request: {exc}", status_code=400)
+        return JSONResponse(await self._store(events))
+
+    def _check_sendgrid(self, request: Request, body: bytes) -> str | None:
+        if self.sendgrid_key is None:
+            return "signature verification is not configured (NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY)"
+        signature, stamp = request.headers.get(_SIGNATURE), request.headers.get(_TIMESTAMP)
+        if not signature or not stamp:
+            return "missing signature headers"
+        try:
+            age = abs(self.app.now().timestamp() - int(stamp))
+            raw = base64.b64decode(signature, validate=True)
+            self.sendgrid_key.verify(raw, stamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+        except (ValueError, binascii.Error, InvalidSignature):
+            return "signature does not match"
+        if age > self.max_age:
+            return f"timestamp outside the {self.max_age} s replay window"
+        return None
+
+    # -- Twilio -----------------------------------------------------------------------
+
+    async def _twilio_form(self, request: Request) -> tuple[dict[str, str] | None, Response | None]:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        if self.twilio is None:
+            return None, PlainTextResponse(
+                "Twilio signature verification is not configured", status_code=403
+            )
+        url = self.public_url + request.url.path
+        if request.url.query:
+            url += "?" + request.url.query
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not self.twilio.validate(url, form, signature):
+            return None, PlainTextResponse("signature does not match", status_code=403)
+        return form, None
+
+    async def twilio_status(self, request: Request) -> Response:
+        form, refusal = await self._twilio_form(request)
+        if refusal is not None or form is None:
+            return refusal or PlainTextResponse("", status_code=400)
+        return await self._twilio(form, twilio_status, empty=PlainTextResponse(""))
+
+    async def twilio_inbound(self, request: Request) -> Response:
+        form, refusal = await self._twilio_form(request)
+        if refusal is not None or form is None:
+            return refusal or PlainTextResponse("", status_code=400)
+        twiml = Response(_EMPTY_TWIML, media_type="application/xml")
+        return await self._twilio(form, twilio_inbound, empty=twiml)
+
+    async def _twilio(
+        self, form: dict[str, str], parse: Callable[..., list[InboundEvent]], *, empty: Response
+    ) -> Response:
+        try:
+            events = parse(form, now=self.app.now())
+        except PayloadError as exc:
+            return PlainTextResponse(f"bad request: {exc}", status_code=400)
+        if events:
+            await self._store(events)
+        return empty
+
+    # -- links ------------------------------------------------------------------------
+
+    async def unsubscribe(self, request: Request) -> Response:
+        try:
+            payload = read_token(self.secret, "unsubscribe", request.path_params["token"])
+        except PayloadError:
+            return HTMLResponse(
+                _page(
+                    "Lien invalide / Invalid link", "Ce lien de désinscription n'est pas valide."
+                ),
+                400,
+            )
+        if request.method == "GET":
+            return HTMLResponse(
+                _page(
+                    "Se désabonner / Unsubscribe",
+                    "Confirmez pour ne plus recevoir nos e-mails. / Confirm to stop receiving our "
+                    "emails.",
+                    form='<form method="post"><input type="hidden" name="List-Unsubscribe" '
+                    'value="One-Click"><button type="submit">Me désabonner / Unsubscribe'
+                    "</button></form>",
+                )
+            )
+        contact_id, touch_id = payload.get("c"), payload.get("t")
+        event = InboundEvent(
+            provider="nurture",
+            provider_event_id=f"unsubscribe:{contact_id}:{touch_id}",
+            type=EventType.UNSUBSCRIBE,
+            occurred_at=self.app.now(),
+            contact_id=contact_id,
+            touch_id=touch_id,
+            payload={
+                "via": "one-click"
+                if request.headers.get("content-type", "").startswith(
+                    "application/x-www-form-urlencoded"
+                )
+                else "link"
+            },
+        )
+        await self._store([event])
+        return HTMLResponse(
+            _page(
+                "C'est fait / Done",
+                "Vous ne recevrez plus nos e-mails. / You will not receive our emails any more.",
+            )
+        )
+
+    async def content(self, request: Request) -> Response:
+        try:
+            payload = read_token(self.secret, "content", request.path_params["token"])
+        except PayloadError:
+            return PlainTextResponse("invalid link", status_code=400)
+        asset = self.app.project.catalog.get(str(payload.get("a")))
+        if asset is None:
+            return PlainTextResponse("this content is no longer available", status_code=404)
+        contact_id, touch_id = payload.get("c"), payload.get("t")
+        key = (
+            f"content:{touch_id}:{asset.id}"
+            if touch_id
+            else (f"content:{contact_id}:{asset.id}:{int(time.time() // 86400)}")
+        )
+        event = InboundEvent(
+            provider="nurture",
+            provider_event_id=key,
+            type=EventType.CONTENT_DOWNLOAD,
+            occurred_at=self.app.now(),
+            contact_id=contact_id,
+            touch_id=touch_id,
+            payload={"asset": asset.id, "title": asset.title},
+        )
+        await self._store([event])
+        return RedirectResponse(asset.url, status_code=302)
+
+    async def health(self, _request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+
+def _load_key(text: str) -> ec.EllipticCurvePublicKey:
+    cleaned = "".join(line for line in text.strip().splitlines() if "PUBLIC KEY" not in line)
+    key = load_der_public_key(base64.b64decode(cleaned))
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise ValueError("NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY is not an ECDSA key")
+    return key
+
+
+def _page(title: str, message: str, *, form: str = "") -> str:
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><meta name='viewport' "
+        "content='width=device-width'><title>" + html.escape(title) + "</title></head>"
+        "<body style='font-family:sans-serif;max-width:32em;margin:4em auto'>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>{form}</body></html>"
+    )
