@@ -62,14 +62,16 @@ def test_429_with_a_rate_limit_reset_waits_until_the_reset(ready: Live) -> None:
     assert ready.sleeps == [7.0]
 
 
-def test_server_errors_are_retried_with_growing_backoff(ready: Live) -> None:
-    ready.sendgrid.behaviour.fail(500, count=4)  # each of the two emails fails twice
-    summary = run_once(ready.app)
-    assert summary["execute"]["sent"] == {"email": 2}
-    first, first_too, second, second_too = sorted(ready.sleeps)
-    assert all(0.3 < wait < 0.7 for wait in (first, first_too))
-    assert all(0.7 < wait < 1.3 for wait in (second, second_too))
-    assert len(ready.sendgrid.delivered()) == 2
+def test_server_errors_are_retried_with_growing_backoff(live: Live, tmp_path: Path) -> None:
+    import_people(live.app, tmp_path)
+    enroll_all(live.app, "channels-test", where="contact.email == 'jean@acme.fr'")
+    live.sendgrid.behaviour.fail(500, count=2)
+    summary = run_once(live.app)
+    assert summary["execute"]["sent"] == {"email": 1}
+    first, second = live.sleeps
+    assert 0.3 < first < 0.7
+    assert 0.7 < second < 1.3
+    assert len(live.sendgrid.delivered()) == 1
 
 
 def test_a_refusal_fails_that_touch_only_with_the_providers_reason(ready: Live) -> None:

@@ -1,0 +1,76 @@
+"""The daily-run flow on a real Prefect engine: the run completes and ops get artifacts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.sorting import FlowRunSort
+from typer.testing import CliRunner
+
+from nurture.cli import app as cli
+from nurture.orchestration.flows import daily_run
+from tests.conftest import NOW
+from tests.support.env import settings_env
+from tests.support.live import Live
+from tests.support.people import enroll_all, import_people
+
+pytestmark = pytest.mark.flows
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'nurture.db'}"
+
+
+@pytest.fixture
+def ready(live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Live:
+    for key, value in settings_env(live.app.settings).items():
+        monkeypatch.setenv(key, value)
+    import_people(live.app, tmp_path)
+    enroll_all(live.app, "channels-test")
+    return live
+
+
+async def _latest_run_and_artifacts() -> tuple[object, list[object]]:
+    async with get_client() as client:
+        [run] = await client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
+        )
+    return run, artifacts
+
+
+def test_the_daily_run_completes_and_publishes_its_artifacts(ready: Live) -> None:
+    summary = daily_run(as_of=NOW.isoformat())
+    assert summary["execute"]["sent"] == {"email": 2}
+    assert len(ready.sendgrid.delivered()) == 2
+    run, artifacts = asyncio.run(_latest_run_and_artifacts())
+    assert run.state.is_completed()  # type: ignore[attr-defined]
+    by_key = {a.key: a for a in artifacts if a.key}  # type: ignore[attr-defined]
+    assert {"run-summary", "funnel", "run-details"} <= set(by_key)
+    table = by_key["run-summary"].data  # type: ignore[attr-defined]
+    rows = json.loads(table) if isinstance(table, str) else table
+    assert {"channel": "email", "status": "sent", "touches": 2} in rows
+    assert any(a.type == "progress" for a in artifacts)  # type: ignore[attr-defined]
+
+
+def test_nurture_run_json_prints_only_the_summary(ready: Live) -> None:
+    result = CliRunner().invoke(cli, ["run", "--as-of", NOW.isoformat(), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["execute"]["sent"] == {"email": 2}
+    assert summary["delivery"]["delivered_now"] == 2
+    assert {row["stage"] for row in summary["funnel"]["rows"]} >= {"contact", "lead"}
+
+
+def test_a_dry_run_through_the_cli_changes_nothing(ready: Live) -> None:
+    result = CliRunner().invoke(cli, ["run", "--as-of", NOW.isoformat(), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "dry run" in result.stdout
+    assert "would send now: {'email': 2}" in result.stdout
+    assert ready.sendgrid.delivered() == []
