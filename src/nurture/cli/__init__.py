@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nurture.cli import channels, contacts, database, demo, project, run, sequences
+from nurture.cli import channels, contacts, database, demo, project, run, schedule, sequences
 
 __all__ = ["app", "main"]
 
@@ -22,6 +22,7 @@ project.register(app)
 sequences.register(app)
 run.register(app)
 channels.register(app)
+schedule.register(app)
 app.command("demo")(demo.demo)
 
 

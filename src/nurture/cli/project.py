@@ -20,7 +20,12 @@ def copy_project_template(target: Path) -> None:
     for entry in sorted(source.iterdir()):
         destination = target / entry.name
         if entry.is_dir():
-            shutil.copytree(entry, destination, dirs_exist_ok=True)
+            shutil.copytree(
+                entry,
+                destination,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
         else:
             shutil.copyfile(entry, destination)
 

@@ -1,0 +1,12 @@
+"""Entry point of the ``daily-run`` deployment (see ``deployments/prefect.yaml``).
+
+The flow lives in the package (``nurture.orchestration.flows``) so that ``nurture run``
+works wherever nurture is installed; this file only exposes it to Prefect.
+"""
+
+from nurture.orchestration.flows import daily_run
+
+__all__ = ["daily_run"]
+
+if __name__ == "__main__":
+    daily_run()

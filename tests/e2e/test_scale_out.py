@@ -1,0 +1,66 @@
+"""Scale-out: two `nurture run` processes at once on PostgreSQL send each touch once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import NOW
+from tests.e2e.conftest import PrefectServer
+from tests.support.env import settings_env
+from tests.support.live import Live
+from tests.support.people import enroll_all, import_people
+from tests.support.postgres import PostgresCluster
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+COUNT = 400
+
+
+@pytest.fixture
+def database_url(postgres: PostgresCluster) -> str:
+    return postgres.create_database(f"scale_{os.getpid()}")
+
+
+def test_two_runs_at_once_send_each_touch_exactly_once(
+    live: Live, tmp_path: Path, prefect_server: PrefectServer
+) -> None:
+    lines = ["external_id,email,first_name,country"]
+    lines += [f"s{i},scale{i}@crowd.fr,S{i},FR" for i in range(COUNT)]
+    import_people(live.app, tmp_path, "\n".join(lines) + "\n")
+    enroll_all(live.app, "channels-test")
+    live.sendgrid.behaviour.delay = 0.04  # slow enough for the two runs to overlap
+    env = {
+        **os.environ,
+        **settings_env(live.app.settings),
+        **prefect_server.env(),
+        "NURTURE_MAX_PARALLEL_BATCHES": "2",
+    }
+    nurture = str(Path(sys.executable).with_name("nurture"))
+    command = [nurture, "run", "--as-of", NOW.isoformat(), "--json"]
+    runs = [
+        subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    for run, (_, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, err[-3000:]
+    summaries = [json.loads(out) for out, _ in outputs]
+    sent = [s["execute"]["sent"].get("email", 0) for s in summaries]
+    per_touch = live.sendgrid.by_touch()
+    assert len(per_touch) == COUNT  # none lost
+    assert all(len(messages) == 1 for messages in per_touch.values())  # none twice
+    assert sum(sent) == COUNT
+    assert min(sent) > 0, f"the runs did not overlap: {sent}"
