@@ -26,7 +26,7 @@ from nurture.services.events import store_events
 from tests.conftest import NOW
 from tests.support.live import Live
 from tests.support.people import enroll_all, import_people
-from tests.support.run import run_once
+from tests.support.run import a_day_of_runs, run_once
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -194,8 +194,7 @@ def test_the_pressure_budget_defers_never_drops(live: Live, tmp_path: Path) -> N
     jean = _three_sequences(live, tmp_path)
     seen: list[tuple[int, str]] = []
     for day in range(14):
-        app = live.at(NOW + timedelta(days=day))
-        run_once(app)
+        a_day_of_runs(live.at, (NOW + timedelta(days=day)).date())
     sent = select(live.app, touches, touches.c.contact_id == jean, touches.c.status == "sent")
     by_day: dict[str, int] = {}
     for touch in sent:

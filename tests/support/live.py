@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from nurture.adapters.clock import FixedClock
 from nurture.bootstrap import App, bootstrap
 from nurture.settings import (
     DatabaseSettings,
@@ -68,10 +69,12 @@ class Live:
         return self.providers.twilio
 
     def at(self, moment: datetime) -> App:
-        """The same wiring at another moment (a later run)."""
-        app = bootstrap(self.app.settings, as_of=moment, upgrade_schema=False)
-        app.delivery.sleep = self.sleeps.append
-        return app
+        """The application at another moment (a later run): its clock moves, nothing else
+        is rebuilt (the webhook server sees the same clock)."""
+        clock = self.app.clock
+        assert isinstance(clock, FixedClock)
+        clock.at = moment
+        return self.app
 
 
 def settings_for(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from nurture.bootstrap import App
 from nurture.orchestration import phases
 
-__all__ = ["run_once"]
+__all__ = ["a_day_of_runs", "dispatch_once", "run_once"]
 
 
 def run_once(app: App) -> dict[str, Any]:
@@ -30,3 +33,31 @@ def run_once(app: App) -> dict[str, Any]:
         raise
     phases.finish(app, run_id, summary)
     return summary
+
+
+def dispatch_once(app: App) -> dict[str, Any]:
+    """The dispatch flow's work: reconcile, then release touches whose time has come."""
+    run_id = phases.start(app, kind="dispatch")
+    parts = {"reconcile": phases.reconcile_unknown(app, run_id)}
+    execution = phases.execute(app, run_id, worker="dispatch")
+    summary = phases.summarize(app, run_id, phases=parts, executions=[execution])
+    phases.finish(app, run_id, summary)
+    return summary
+
+
+def a_day_of_runs(
+    at: Callable[[datetime], App],
+    day: date,
+    *,
+    every: timedelta = timedelta(hours=1),
+    daily_at: time = time(8, 0),
+    zone: str = "Europe/Paris",
+) -> list[dict[str, Any]]:
+    """The daily run at 08:00 (Paris), then a dispatch every ``every`` until the next day."""
+    start = datetime.combine(day, daily_at, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    summaries = [run_once(at(start))]
+    moment = start + every
+    while moment < start + timedelta(days=1):
+        summaries.append(dispatch_once(at(moment)))
+        moment += every
+    return summaries

@@ -206,16 +206,7 @@ def summarize(
     seconds = 0.0
     for part in executions:
         seconds = max(seconds, part.get("seconds", 0.0))
-        execution.claimed += part.get("claimed", 0)
-        execution.sent.update(part.get("sent") or {})
-        execution.failed.update(part.get("failed") or {})
-        execution.failures += part.get("failures") or []
-        execution.cancelled.update(part.get("cancelled") or {})
-        execution.unknown += part.get("unknown_outcome", 0)
-        execution.requeued += part.get("requeued", 0)
-        execution.retried += part.get("retried", 0)
-        execution.tasks += part.get("call_tasks", 0)
-        execution.completed += part.get("completed_enrollments", 0)
+        execution.add(BatchReport.from_dict(part))
     planned = phases.get("plan", {})
     effects = _merge_effects([*phases.values(), *executions])
     with app.engine.connect() as connection:

@@ -64,6 +64,7 @@ class BatchReport:
     retried: int = 0
     tasks: int = 0
     completed: int = 0
+    rescheduled: int = 0
 
     def add(self, other: BatchReport) -> None:
         """Fold ``other`` into this report."""
@@ -77,6 +78,24 @@ class BatchReport:
         self.retried += other.retried
         self.tasks += other.tasks
         self.completed += other.completed
+        self.rescheduled += other.rescheduled
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BatchReport:
+        """The inverse of :meth:`as_dict` (reports travel between Prefect tasks as JSON)."""
+        return cls(
+            claimed=data.get("claimed", 0),
+            sent=Counter(data.get("sent") or {}),
+            failed=Counter(data.get("failed") or {}),
+            failures=list(data.get("failures") or []),
+            cancelled=Counter(data.get("cancelled") or {}),
+            unknown=data.get("unknown_outcome", 0),
+            requeued=data.get("requeued", 0),
+            retried=data.get("retried", 0),
+            tasks=data.get("call_tasks", 0),
+            completed=data.get("completed_enrollments", 0),
+            rescheduled=data.get("rescheduled_window_closed", 0),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -91,6 +110,7 @@ class BatchReport:
             "retried": self.retried,
             "call_tasks": self.tasks,
             "completed_enrollments": self.completed,
+            "rescheduled_window_closed": self.rescheduled,
         }
 
 
@@ -106,12 +126,13 @@ class Prepared:
     email: OutgoingEmail | None = None
     sms: OutgoingSms | None = None
     task: dict[str, Any] | None = None
-    outcome: str | None = None  # sent, failed, cancelled, unknown, requeued
+    outcome: str | None = None  # sent, failed, cancelled, unknown, requeued, rescheduled
     reason: str | None = None
     receipt: SendReceipt | None = None
     subject: str | None = None
     content_hash: str | None = None
     retried: int = 0
+    deliver_at: datetime | None = None  # a new delivery time, when the window was closed
 
 
 def execute_batch(
@@ -150,6 +171,7 @@ def prepare(
         "email": uow.suppressions.active("email", [t["address"] for t in touches]),
         "sms": uow.suppressions.active("sms", [t["address"] for t in touches]),
     }
+    calendars = Calendars(ctx.default_timezone, ctx.default_region)
     items = []
     for touch in touches:
         item = Prepared(
@@ -166,6 +188,13 @@ def prepare(
         blocked = _blocked(item, status.get(touch["enrollment_id"]), suppressed)
         if blocked is not None:
             item.outcome, item.reason = "cancelled", blocked
+            continue
+        calendar = calendars.for_contact(sequence, item.contact)
+        if not calendar.in_window(ctx.now):
+            # Windows hold at delivery time: a late release waits for the next opening.
+            item.deliver_at = calendar.next_open(ctx.now)
+            item.outcome = "rescheduled"
+            item.reason = f"window closed at release; next opening {item.deliver_at.isoformat()}"
             continue
         try:
             _render(item, ctx, delivery)
@@ -386,6 +415,13 @@ def _record(
         elif item.outcome == "unknown":
             update["content_hash"] = item.content_hash
             report.unknown += 1
+        elif item.outcome == "rescheduled":
+            update.update(
+                status="scheduled",
+                deliver_at=item.deliver_at,
+                attempts=max(touch["attempts"] - 1, 0),
+            )
+            report.rescheduled += 1
         updates.append(update)
         if update["status"] in ("sent", "failed", "cancelled") and item.sequence is not None:
             contact = rescored.get(item.contact.id or 0)
