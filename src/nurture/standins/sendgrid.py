@@ -9,6 +9,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,8 @@ class SendGridStandIn:
     sent: list[SentEmail] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     batches: dict[str, str] = field(default_factory=dict)
+    #: The stand-in's idea of now (Unix seconds): scheduled sends later than it can be cancelled.
+    clock: Callable[[], float] = time.time
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -160,7 +163,7 @@ class SendGridStandIn:
         batch_id, status = payload.get("batch_id"), payload.get("status")
         if batch_id not in self.batches or status not in {"cancel", "pause"}:
             return JSONResponse({"errors": [{"message": "unknown batch or status"}]}, 400)
-        now = time.time()
+        now = self.clock()
         with self._lock:
             self.batches[batch_id] = status
             for message in self.sent:
