@@ -43,9 +43,14 @@ def touches(count: int) -> list[tuple[int, str, datetime]]:
     out = []
     for index, persona in enumerate(generate_contacts(count), start=1):
         row = persona.row
-        calendar = calendar_for(WINDOW, contact_timezone=row["timezone"],
-                                contact_country=row["country"], default_timezone="Europe/Paris",
-                                default_country="FR", holidays=holiday_check)
+        calendar = calendar_for(
+            WINDOW,
+            contact_timezone=row["timezone"],
+            contact_country=row["country"],
+            default_timezone="Europe/Paris",
+            default_country="FR",
+            holidays=holiday_check,
+        )
         due = RUN_AT + timedelta(minutes=rng.randrange(-24 * 60, 24 * 60))
         deliver_at = calendar.next_open(max(due, RUN_AT))
         if deliver_at <= RUN_AT + timedelta(hours=24):
@@ -53,17 +58,31 @@ def touches(count: int) -> list[tuple[int, str, datetime]]:
     return out
 
 
-def email(touch_id: int, send_at: datetime | None = None, batch: str | None = None) -> OutgoingEmail:
+def email(
+    touch_id: int, send_at: datetime | None = None, batch: str | None = None
+) -> OutgoingEmail:
     return OutgoingEmail(
-        touch_id=touch_id, contact_id=touch_id, to=f"c{touch_id}@bench.example", to_name=None,
-        from_email="bonjour@vigie-cyber.example", from_name="Vigie Cyber", subject="Bench",
-        html="<p>Bonjour</p>", text="Bonjour", unsubscribe_url="https://u.example/u/x",
-        send_at=send_at, batch_id=batch,
+        touch_id=touch_id,
+        contact_id=touch_id,
+        to=f"c{touch_id}@bench.example",
+        to_name=None,
+        from_email="bonjour@vigie-cyber.example",
+        from_name="Vigie Cyber",
+        subject="Bench",
+        html="<p>Bonjour</p>",
+        text="Bonjour",
+        unsubscribe_url="https://u.example/u/x",
+        send_at=send_at,
+        batch_id=batch,
     )
 
 
-def dispatch_mode(planned: list[tuple[int, str, datetime]], sendgrid: SendGridEmail,
-                  every: timedelta, opt_outs: set[int]) -> dict[str, float]:
+def dispatch_mode(
+    planned: list[tuple[int, str, datetime]],
+    sendgrid: SendGridEmail,
+    every: timedelta,
+    opt_outs: set[int],
+) -> dict[str, float]:
     """Release due touches every ``every`` for 24 hours; opt-outs are dropped locally."""
     pending = sorted(planned, key=lambda t: t[2])
     lateness, calls, ticks, busy = [], 0, 0, 0
@@ -93,9 +112,13 @@ def dispatch_mode(planned: list[tuple[int, str, datetime]], sendgrid: SendGridEm
     }
 
 
-def provider_mode(planned: list[tuple[int, str, datetime]], sendgrid: SendGridEmail,
-                  twilio: TwilioSms, stand_in: SendGridStandIn,
-                  opt_outs: set[int]) -> dict[str, float]:
+def provider_mode(
+    planned: list[tuple[int, str, datetime]],
+    sendgrid: SendGridEmail,
+    twilio: TwilioSms,
+    stand_in: SendGridStandIn,
+    opt_outs: set[int],
+) -> dict[str, float]:
     """Hand every touch over at RUN_AT with send_at; cancel the opt-outs afterwards."""
     batches: dict[int, str] = {}
     calls = 0
@@ -112,8 +135,15 @@ def provider_mode(planned: list[tuple[int, str, datetime]], sendgrid: SendGridEm
     sms_started = time.perf_counter()
     for touch_id, _, deliver_at in planned[:200]:  # Twilio: a sample, with a 15 min lead
         send_at = max(deliver_at, RUN_AT + TWILIO_MIN_LEAD)
-        twilio.send(OutgoingSms(touch_id=touch_id, contact_id=touch_id, to="+33612345678",
-                                body="Bench", send_at=send_at))
+        twilio.send(
+            OutgoingSms(
+                touch_id=touch_id,
+                contact_id=touch_id,
+                to="+33612345678",
+                body="Bench",
+                send_at=send_at,
+            )
+        )
     sms_seconds = (time.perf_counter() - sms_started) / 200
     for touch_id in opt_outs:
         sendgrid.cancel_batch(batches[touch_id])
@@ -157,22 +187,31 @@ def main() -> None:
     parser.add_argument("--touches", type=int, default=2000)
     parser.add_argument("--opt-out-rate", type=float, default=0.05)
     parser.add_argument("--every-minutes", type=int, default=5)
-    parser.add_argument("--prefect", action="store_true",
-                        help="also time empty dispatch flow runs on Prefect's ephemeral API")
+    parser.add_argument(
+        "--prefect",
+        action="store_true",
+        help="also time empty dispatch flow runs on Prefect's ephemeral API",
+    )
     args = parser.parse_args()
     planned = touches(args.touches)
     rng = random.Random(3)
     opt_outs = {t[0] for t in planned if rng.random() < args.opt_out_rate}
     hours = sorted({t[2].strftime("%H:%MZ") for t in planned})
-    print(f"{len(planned)} touches planned at {RUN_AT.isoformat()} (08:00 Paris); "
-          f"delivery times {hours}; {len(opt_outs)} opt-outs after planning\n")
+    print(
+        f"{len(planned)} touches planned at {RUN_AT.isoformat()} (08:00 Paris); "
+        f"delivery times {hours}; {len(opt_outs)} opt-outs after planning\n"
+    )
     sendgrid_stand_in = SendGridStandIn(clock=lambda: RUN_AT.timestamp() + 60)
     twilio_stand_in = TwilioStandIn()
     with serve(sendgrid_stand_in.app) as sg_server, serve(twilio_stand_in.app) as tw_server:
         sendgrid = SendGridEmail(api_key=sendgrid_stand_in.api_key, host=sg_server.url)
-        twilio = TwilioSms(account_sid=twilio_stand_in.account_sid,
-                           auth_token=twilio_stand_in.auth_token, base_url=tw_server.url,
-                           from_number=None, messaging_service_sid="MG" + "0" * 32)
+        twilio = TwilioSms(
+            account_sid=twilio_stand_in.account_sid,
+            auth_token=twilio_stand_in.auth_token,
+            base_url=tw_server.url,
+            from_number=None,
+            messaging_service_sid="MG" + "0" * 32,
+        )
         outbox = dispatch_mode(planned, sendgrid, timedelta(minutes=args.every_minutes), opt_outs)
         sendgrid_stand_in.reset()
         provider = provider_mode(planned, sendgrid, twilio, sendgrid_stand_in, opt_outs)
@@ -184,7 +223,7 @@ def main() -> None:
     print(f"{'':40} {'outbox + dispatch':>20} {'provider-side':>16}")
     for key in sorted(set(outbox) | set(provider)):
         left, right = outbox.get(key, "—"), provider.get(key, "—")
-        fmt = (lambda v: f"{v:.3f}" if isinstance(v, float) else str(v))
+        fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)
         print(f"{key:40} {fmt(left):>20} {fmt(right):>16}")
 
 

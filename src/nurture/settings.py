@@ -135,3 +135,39 @@ class Settings(BaseModel):
     def outbox_dir(self) -> Path:
         """Where the outbox drivers write messages."""
         return self.project.project_dir / "outbox"
+
+    def environment(self) -> dict[str, str]:
+        """The environment variables that rebuild these settings in another process (a
+        Prefect flow run, a worker). Secrets are included: keep the result private."""
+        email, sms, hooks, run = self.email, self.sms, self.webhooks, self.run
+        env = {
+            "NURTURE_DATABASE_URL": self.database.database_url,
+            "NURTURE_PROJECT_DIR": str(self.project.project_dir),
+            "NURTURE_DEFAULT_TIMEZONE": self.project.default_timezone,
+            "NURTURE_DEFAULT_REGION": self.project.default_region,
+            "NURTURE_DEFAULT_LANGUAGE": self.project.default_language,
+            "NURTURE_FROM_EMAIL": email.from_email,
+            "NURTURE_FROM_NAME": email.from_name,
+            "NURTURE_SENDGRID_HOST": email.sendgrid_host,
+            "NURTURE_PUBLIC_URL": hooks.public_url,
+            "NURTURE_UNSUBSCRIBE_SECRET": hooks.unsubscribe_secret.get_secret_value(),
+            **{f"NURTURE_{name.upper()}": str(value) for name, value in run.model_dump().items()},
+        }
+        optional = {
+            "NURTURE_EMAIL_DRIVER": email.email_driver,
+            "SENDGRID_API_KEY": email.sendgrid_api_key.get_secret_value()
+            if email.sendgrid_api_key
+            else None,
+            "NURTURE_UNSUBSCRIBE_MAILTO": email.unsubscribe_mailto,
+            "NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY": hooks.sendgrid_webhook_public_key,
+            "NURTURE_SMS_DRIVER": sms.sms_driver,
+            "TWILIO_ACCOUNT_SID": sms.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": sms.twilio_auth_token.get_secret_value()
+            if sms.twilio_auth_token
+            else None,
+            "NURTURE_TWILIO_BASE_URL": sms.twilio_base_url,
+            "NURTURE_TWILIO_FROM": sms.twilio_from,
+            "NURTURE_TWILIO_MESSAGING_SERVICE_SID": sms.twilio_messaging_service_sid,
+        }
+        env.update({key: value for key, value in optional.items() if value})
+        return env

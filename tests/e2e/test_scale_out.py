@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -54,12 +55,15 @@ def test_two_runs_at_once_send_each_touch_exactly_once(
     lines += [f"s{i},scale{i}@crowd.fr,S{i},FR" for i in range(COUNT)]
     import_people(live.app, tmp_path, "\n".join(lines) + "\n")
     enroll_all(live.app, "channels-test")
-    live.sendgrid.behaviour.delay = 0.04  # slow enough for the two runs to overlap
+    # The provider stays very slow until both runs hold claims, so that they overlap
+    # whatever their start-up skew; then it answers at once.
+    live.sendgrid.behaviour.delay = 0.5
     env = {
         **os.environ,
         **settings_env(live.app.settings),
         **prefect_server.env(),
         "NURTURE_MAX_PARALLEL_BATCHES": "2",
+        "NURTURE_SEND_CONCURRENCY": "2",
     }
     nurture = str(Path(sys.executable).with_name("nurture"))
     command = [nurture, "run", "--as-of", NOW.isoformat(), "--json"]
@@ -74,6 +78,8 @@ def test_two_runs_at_once_send_each_touch_exactly_once(
         )
         for _ in range(2)
     ]
+    gate = threading.Thread(target=_open_when_both_claim, args=(live,), daemon=True)
+    gate.start()
     outputs = [run.communicate(timeout=600) for run in runs]
     for run, (_, err) in zip(runs, outputs, strict=True):
         assert run.returncode == 0, err[-3000:]
@@ -83,4 +89,5 @@ def test_two_runs_at_once_send_each_touch_exactly_once(
     assert len(per_touch) == COUNT  # none lost
     assert all(len(messages) == 1 for messages in per_touch.values())  # none twice
     assert sum(sent) == COUNT
-    assert min(sent) > 0, f"the runs did not overlap: {sent}"
+    details = [{k: s[k] for k in ("plan", "execute", "timings")} for s in summaries]
+    assert min(sent) > 0, f"the runs did not overlap: {sent} {details}"

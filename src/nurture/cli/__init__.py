@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from nurture.cli import channels, contacts, database, demo, project, run, schedule, sequences
+from nurture.cli import (
+    channels,
+    contacts,
+    database,
+    demo,
+    project,
+    report,
+    run,
+    schedule,
+    scoring,
+    sequences,
+)
 
 __all__ = ["app", "main"]
 
@@ -23,6 +34,8 @@ sequences.register(app)
 run.register(app)
 channels.register(app)
 schedule.register(app)
+report.register(app)
+scoring.register(app)
 app.command("demo")(demo.demo)
 
 

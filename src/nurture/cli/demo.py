@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
+import os
+import time
 from pathlib import Path
 
 import typer
-from rich.table import Table
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from nurture.bootstrap import bootstrap
-from nurture.cli._common import console, reporting_errors
-from nurture.cli.project import copy_project_template
-from nurture.domain.contacts import Temperature
-from nurture.samples import write_contacts_csv
-from nurture.services.contact_import import import_contacts
-from nurture.services.reports import funnel
-from nurture.settings import DatabaseSettings, ProjectSettings, Settings
+from nurture.cli._common import console, err_console, reporting_errors
+from nurture.cli.report import print_report
 
 
 def demo(
@@ -23,33 +18,45 @@ def demo(
         Path("nurture-demo"), "--dir", help="Folder for the demo project (recreated each run)."
     ),
     contacts: int = typer.Option(1000, "--contacts", min=10, help="Sample contacts."),
+    days: int = typer.Option(60, "--days", min=1, max=400, help="Days to simulate."),
+    seed: int = typer.Option(7, "--seed", help="Seed of the sample base and of the simulation."),
 ) -> None:
-    """Create a demo project, import sample contacts, score them and show the funnel."""
-    with reporting_errors():
-        if directory.exists():
-            shutil.rmtree(directory)
-        directory.mkdir(parents=True)
-        copy_project_template(directory)
-        csv_path = write_contacts_csv(directory / "contacts.csv", contacts)
-        settings = Settings(
-            database=DatabaseSettings(database_url=f"sqlite:///{directory / 'nurture.db'}"),
-            project=ProjectSettings(project_dir=directory),
+    """Simulate a team's first weeks: sample contacts, daily runs, engagement, the report.
+
+    Creates DIR with a project (sequences, scoring, templates), imports sample French and
+    English B2B contacts, runs the daily flow for each simulated day against local stand-ins
+    of SendGrid and Twilio (no account needed) while simulated contacts open, click, reply,
+    answer calls and sign, then prints the report and writes DIR/report.html.
+    """
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from nurture.demo.runner import DemoOptions, run_demo
+
+    started = time.perf_counter()
+    with (
+        reporting_errors(),
+        Progress(
+            TextColumn("[bold]simulating[/] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as progress,
+    ):
+        task = progress.add_task("setting up", total=days)
+        data = run_demo(
+            DemoOptions(directory=directory.resolve(), contacts=contacts, days=days, seed=seed),
+            progress=lambda n, what: progress.update(task, advance=n, description=what),
         )
-        application = bootstrap(settings)
-        report = import_contacts(
-            path=csv_path,
-            uow=application.uow(),
-            scoring=application.scoring,
-            defaults=application.row_defaults,
-            now=application.now(),
-        )
-        console.print(
-            f"imported {report.created} sample contacts into {directory / 'nurture.db'} "
-            f"({len(report.rejected)} rejected)"
-        )
-        with application.engine.connect() as connection:
-            result = funnel(connection)
-    table = Table("stage", *(t.value for t in Temperature), "total", title="funnel")
-    for row in result["rows"]:
-        table.add_row(row["stage"], *(str(row[t.value]) for t in Temperature), str(row["total"]))
-    console.print(table)
+    print_report(data)
+    stats = data["demo"]
+    console.print(
+        f"\n{days} days in {time.perf_counter() - started:.0f} s: {stats.get('emails', 0)} emails, "
+        f"{stats.get('sms', 0)} SMS, {stats.get('calls', 0)} calls logged, "
+        f"{stats.get('purchases', 0)} purchases."
+    )
+    console.print(f"HTML report: {directory / 'report.html'}")
+    console.print(
+        f"Look around: NURTURE_PROJECT_DIR={directory} NURTURE_DATABASE_URL="
+        f"sqlite:///{directory / 'nurture.db'} nurture contact show crm-000001"
+    )

@@ -303,8 +303,8 @@ def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
     progress = {"artifact": artifact, "total": due}
     futures = [execute_batch.submit(run_id, as_of, f"b{i}", progress) for i in range(batches)]
     executions = [future.result() for future in futures]
-    # Whatever is left (requeued after a transient failure, or planned meanwhile).
-    executions.append(execute_batch(run_id, as_of, "sweep", {**progress, "sweep": True}))
+    if phases.count_due_now(app):  # left over: planned meanwhile, or released late
+        executions.append(execute_batch(run_id, as_of, "sweep", {**progress, "sweep": True}))
     update_progress_artifact(artifact, progress=100.0)
     return executions
 

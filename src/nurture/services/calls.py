@@ -26,6 +26,7 @@ def log_call(
     outcome: str,
     bant: dict[str, str],
     note: str | None,
+    commit: bool = True,
 ) -> dict[str, Any]:
     """Close a task with its outcome and apply the outcome as an event."""
     task = uow.tasks.get(task_id)
@@ -43,7 +44,8 @@ def log_call(
     store_events(uow=uow, events=[event], now=ctx.now)
     uow.tasks.close(task_id, outcome=outcome, note=note, at=ctx.now)
     apply_pending(uow=uow, ctx=ctx, commit=False)
-    uow.commit()
+    if commit:
+        uow.commit()
     contact = uow.contacts.get(str(task["contact_id"]))
     assert contact is not None
     return {

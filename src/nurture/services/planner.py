@@ -105,16 +105,22 @@ def _due_contacts(uow: SqlUnitOfWork, now: datetime, *, after: int) -> list[int]
 
 
 def _lock(uow: SqlUnitOfWork, contact_ids: list[int]) -> list[int]:
-    """Contacts this planner may work on. PostgreSQL: row locks taken with SKIP LOCKED, so
-    two planners never plan for the same contact at once (the budget stays exact)."""
+    """Lock the contacts of a chunk (PostgreSQL row locks; SQLite serialises writers).
+
+    A second planner waits for the first one's chunk instead of skipping it: once the first
+    commits, the steps it planned are no longer due, so nothing is planned twice and the
+    budget stays exact, and the second run then finds the planned touches to share.
+    Sending, the slow part, is shared through SKIP LOCKED claims.
+    """
     if uow.connection.dialect.name != "postgresql":
         return contact_ids
     query = (
         sa.select(contacts.c.id)
         .where(contacts.c.id.in_(contact_ids))
-        .with_for_update(skip_locked=True)
+        .order_by(contacts.c.id)
+        .with_for_update()
     )
-    return sorted(row.id for row in uow.connection.execute(query))
+    return [row.id for row in uow.connection.execute(query)]
 
 
 def _plan_chunk(

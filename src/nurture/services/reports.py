@@ -1,15 +1,40 @@
-"""Reports: the funnel by stage and temperature, and more as the product grows."""
+"""Reports: the pipeline at a glance, and how each sequence and step performs."""
 
 from __future__ import annotations
 
+import statistics
+from collections import Counter, defaultdict
+from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import sqlalchemy as sa
 
-from nurture.adapters.db.tables import contacts
+from nurture.adapters.db.tables import (
+    contacts,
+    enrollments,
+    events,
+    journal,
+    stage_history,
+    touches,
+)
 from nurture.domain.contacts import Stage, Temperature
 
-__all__ = ["funnel"]
+__all__ = ["funnel", "report"]
+
+_LADDER = (Stage.CONTACT, Stage.LEAD, Stage.PROSPECT, Stage.CUSTOMER)
+#: Events counted per step, by the touch they answer (directly or the contact's last touch).
+_STEP_EVENTS = {
+    "email_delivered": "delivered",
+    "sms_delivered": "delivered",
+    "email_open": "opened",
+    "email_click": "clicked",
+    "content_download": "clicked",
+    "replied": "replied",
+    "meeting_booked": "meetings",
+    "unsubscribe": "unsubscribed",
+    "sms_stop": "unsubscribed",
+}
 
 
 def funnel(connection: sa.Connection) -> dict[str, Any]:
@@ -29,3 +54,211 @@ def funnel(connection: sa.Connection) -> dict[str, Any]:
         for stage in Stage
     ]
     return {"rows": rows, "total": sum(row["total"] for row in rows)}
+
+
+def report(connection: sa.Connection, *, since: datetime | None = None) -> dict[str, Any]:
+    """Everything ``nurture report`` shows, JSON-ready."""
+    return {
+        "since": since.isoformat() if since else None,
+        "funnel": funnel(connection),
+        "conversion": _conversion(connection, since),
+        "sequences": _sequences(connection, since),
+        "touches_per_day": _touches_per_day(connection, since),
+        "score_distribution": _score_distribution(connection),
+    }
+
+
+def _conversion(connection: sa.Connection, since: datetime | None) -> dict[str, Any]:
+    """Who reached each rung of the ladder, the rates between rungs, median days spent."""
+    created = dict(connection.execute(sa.select(contacts.c.id, contacts.c.created_at)).all())
+    if since is not None:
+        created = {cid: at for cid, at in created.items() if at >= since}
+    history: dict[int, list[tuple[datetime, str, str]]] = defaultdict(list)
+    query = sa.select(
+        stage_history.c.contact_id,
+        stage_history.c.at,
+        stage_history.c.from_stage,
+        stage_history.c.to_stage,
+    ).order_by(stage_history.c.at, stage_history.c.id)
+    for contact_id, at, from_stage, to_stage in connection.execute(query):
+        if contact_id in created:
+            history[contact_id].append((at, from_stage, to_stage))
+    reached: Counter[str] = Counter()
+    days: dict[str, list[float]] = defaultdict(list)
+    for contact_id, started in created.items():
+        reached[Stage.CONTACT.value] += 1
+        entered = {Stage.CONTACT.value: started}
+        for at, from_stage, to_stage in history.get(contact_id, []):
+            if from_stage in entered:
+                days[from_stage].append((at - entered[from_stage]).total_seconds() / 86400)
+            entered[to_stage] = at
+        for stage in entered:
+            if stage in {s.value for s in _LADDER} and stage != Stage.CONTACT.value:
+                reached[stage] += 1
+    steps = []
+    for lower, upper in pairwise(_LADDER):
+        base = reached[lower.value]
+        steps.append(
+            {
+                "from": lower.value,
+                "to": upper.value,
+                "reached": reached[upper.value],
+                "rate": round(reached[upper.value] / base, 4) if base else None,
+                "median_days_in_from": round(statistics.median(days[lower.value]), 1)
+                if days[lower.value]
+                else None,
+            }
+        )
+    return {"contacts": len(created), "reached": dict(reached), "steps": steps}
+
+
+class _Steps:
+    """Counters per (sequence, step), filled from touches, events and the journal."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        self.order: dict[tuple[str, str], tuple[int, str]] = {}
+        self.by_touch: dict[int, tuple[str, str]] = {}
+        self.sent_to: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
+
+    def add_touches(self, connection: sa.Connection, since: datetime | None) -> None:
+        t = touches.c
+        query = sa.select(
+            t.id,
+            t.contact_id,
+            t.sequence_id,
+            t.step_id,
+            t.channel,
+            t.status,
+            t.sent_at,
+            t.step_index,
+        )
+        if since is not None:
+            query = query.where(t.deliver_at >= since)
+        for row in connection.execute(query):
+            key = (row.sequence_id or "?", row.step_id)
+            self.order.setdefault(key, (row.step_index or 0, row.channel))
+            self.counts[key][row.status] += 1
+            self.by_touch[row.id] = key
+            if row.status == "sent" and row.sent_at is not None:
+                self.sent_to[row.contact_id].append((row.sent_at, row.id))
+        for history in self.sent_to.values():
+            history.sort()
+
+    def add_events(self, connection: sa.Connection, since: datetime | None) -> None:
+        """Each answer counts once per touch, on its own touch or the contact's last one."""
+        e = events.c
+        query = sa.select(e.type, e.touch_id, e.contact_id, e.occurred_at).where(
+            e.type.in_(list(_STEP_EVENTS)), e.status == "applied"
+        )
+        if since is not None:
+            query = query.where(e.occurred_at >= since)
+        seen: set[tuple[int, str]] = set()
+        for kind, own_touch, contact_id, occurred_at in connection.execute(query):
+            touch_id = own_touch or _last_touch(self.sent_to.get(contact_id, []), occurred_at)
+            measure = _STEP_EVENTS[kind]
+            if touch_id not in self.by_touch or (touch_id, measure) in seen:
+                continue
+            seen.add((touch_id, measure))
+            self.counts[self.by_touch[touch_id]][measure] += 1
+
+    def add_deferrals(self, connection: sa.Connection, since: datetime | None) -> None:
+        query = sa.select(journal.c.reason).where(journal.c.kind == "deferred")
+        if since is not None:
+            query = query.where(journal.c.at >= since)
+        for reason in connection.execute(query).scalars():
+            sequence_step = reason.split(":", 1)[0]
+            if "/" in sequence_step:
+                key = (sequence_step.split("/", 1)[0], sequence_step.split("/", 1)[1])
+                self.counts[key]["deferred"] += 1
+                self.order.setdefault(key, (0, "?"))
+
+    def rows(self, sequence_id: str) -> list[dict[str, Any]]:
+        keys = sorted((k for k in self.counts if k[0] == sequence_id), key=lambda k: self.order[k])
+        out = []
+        for key in keys:
+            counts = self.counts[key]
+            sent = counts["sent"]
+            out.append(
+                {
+                    "step": key[1],
+                    "channel": self.order[key][1],
+                    "sent": sent,
+                    **{
+                        name: counts[name]
+                        for name in (
+                            "delivered",
+                            "opened",
+                            "clicked",
+                            "replied",
+                            "meetings",
+                            "unsubscribed",
+                            "failed",
+                            "cancelled",
+                            "skipped",
+                            "deferred",
+                        )
+                    },
+                    "open_rate": _rate(counts["opened"], sent),
+                    "click_rate": _rate(counts["clicked"], sent),
+                    "reply_rate": _rate(counts["replied"], sent),
+                }
+            )
+        return out
+
+
+def _sequences(connection: sa.Connection, since: datetime | None) -> list[dict[str, Any]]:
+    """Per sequence and per step: what was sent and what came back; exits by reason."""
+    steps = _Steps()
+    steps.add_touches(connection, since)
+    steps.add_events(connection, since)
+    steps.add_deferrals(connection, since)
+    exits: dict[str, Counter[str]] = defaultdict(Counter)
+    running: Counter[tuple[str, str]] = Counter()
+    query = sa.select(enrollments.c.sequence_id, enrollments.c.status, enrollments.c.exit_reason)
+    for sequence_id, status, reason in connection.execute(query):
+        if status == "exited":
+            exits[sequence_id][reason or "?"] += 1
+        else:
+            running[(sequence_id, status)] += 1
+    sequence_ids = sorted({key[0] for key in steps.counts} | set(exits))
+    return [
+        {
+            "sequence": sequence_id,
+            "active": running[(sequence_id, "active")],
+            "completed": running[(sequence_id, "completed")],
+            "exits": dict(exits[sequence_id].most_common()),
+            "steps": steps.rows(sequence_id),
+        }
+        for sequence_id in sequence_ids
+    ]
+
+
+def _last_touch(history: list[tuple[datetime, int]], at: datetime) -> int | None:
+    before = [touch_id for sent_at, touch_id in history if sent_at <= at]
+    return before[-1] if before else None
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _touches_per_day(connection: sa.Connection, since: datetime | None) -> list[dict[str, Any]]:
+    query = sa.select(touches.c.sent_at, touches.c.channel).where(touches.c.status == "sent")
+    if since is not None:
+        query = query.where(touches.c.sent_at >= since)
+    days: dict[str, Counter[str]] = defaultdict(Counter)
+    for sent_at, channel in connection.execute(query):
+        days[sent_at.date().isoformat()][channel] += 1
+    return [{"date": day, **dict(counts)} for day, counts in sorted(days.items())]
+
+
+def _score_distribution(connection: sa.Connection) -> dict[str, list[int]]:
+    """Contacts per score bucket of ten (0–9, …, 90–100), by stage."""
+    out = {stage.value: [0] * 10 for stage in Stage}
+    query = sa.select(contacts.c.stage, contacts.c.score, sa.func.count()).group_by(
+        contacts.c.stage, contacts.c.score
+    )
+    for stage, score, count in connection.execute(query):
+        out.setdefault(stage, [0] * 10)[min(int(score) // 10, 9)] += int(count)
+    return out

@@ -7,9 +7,10 @@ before anything is sent.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -144,14 +145,54 @@ def check_project(root: Path, *, default_language: str = "fr") -> ProjectCheck:
     return ProjectCheck(reports, project)
 
 
+_loaded: dict[tuple[str, str], tuple[tuple[tuple[str, int, int], ...], Project]] = {}
+_loaded_lock = threading.Lock()
+
+
+def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """Path, modification time and size of every file the project is read from."""
+    files = [root / "scoring.yaml", root / "content" / "catalog.yaml"]
+    for folder in (root / "sequences", root / "templates"):
+        if folder.is_dir():
+            files += [p for p in folder.rglob("*") if p.is_file()]
+    out = []
+    for path in sorted(files):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        out.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(out)
+
+
 def load_project(root: Path, *, default_language: str = "fr") -> Project:
-    """The project, or :class:`SpecErrors` listing every problem."""
+    """The project, or :class:`SpecErrors` listing every problem.
+
+    The result is kept while no file of the project changes, so that a process that runs
+    the flow every few minutes does not re-read and re-check everything each time.
+    """
+    key = (str(root.resolve()), default_language)
+    fingerprint = _fingerprint(root)
+    with _loaded_lock:
+        cached = _loaded.get(key)
+        if cached is not None and cached[0] == fingerprint:
+            return _copy(cached[1])
     check = check_project(root, default_language=default_language)
     if check.problems or check.project is None:
         raise SpecErrors(
             check.problems or [SpecError("project cannot be loaded", Location(str(root)))]
         )
-    return check.project
+    with _loaded_lock:
+        _loaded[key] = (fingerprint, check.project)
+    return _copy(check.project)
+
+
+def _copy(project: Project) -> Project:
+    """A copy whose mappings can change without changing the cached project (the parsed
+    models and templates themselves are immutable and shared)."""
+    return replace(
+        project, sequences=dict(project.sequences), sequence_files=dict(project.sequence_files)
+    )
 
 
 def _check_one(

@@ -1,0 +1,89 @@
+"""``nurture report``: the pipeline and how each sequence performs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from nurture.bootstrap import bootstrap
+from nurture.cli._common import console, fail, print_json, reporting_errors
+from nurture.domain.contacts import Temperature
+from nurture.services.report_html import render_html
+from nurture.services.reports import report as build_report
+
+__all__ = ["print_report", "register"]
+
+
+def report(
+    since: str | None = typer.Option(None, "--since", help="Only activity since this ISO date."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    html: Path | None = typer.Option(None, "--html", help="Also write a self-contained HTML page."),
+) -> None:
+    """Funnel by stage × temperature, conversions with median days per stage, and per
+    sequence and step: sent, delivered, opened, clicked, replied, meetings, exits,
+    unsubscribes, deferrals."""
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            fail(f"--since {since!r} is not an ISO date (e.g. 2026-03-01)")
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    with reporting_errors():
+        application = bootstrap()
+        with application.engine.connect() as connection:
+            data = build_report(connection, since=start)
+    if html is not None:
+        html.write_text(render_html(data), encoding="utf-8")
+    if as_json:
+        print_json(data)
+    else:
+        print_report(data)
+        if html is not None:
+            console.print(f"HTML report written to {html}")
+
+
+def print_report(data: dict[str, Any]) -> None:
+    """The report as tables."""
+    temperatures = [t.value for t in Temperature]
+    funnel = Table("stage", *temperatures, "total", title="funnel")
+    for row in data["funnel"]["rows"]:
+        funnel.add_row(row["stage"], *(str(row[t]) for t in temperatures), str(row["total"]))
+    console.print(funnel)
+    conversion = Table("step", "reached", "rate", "median days before", title="conversion")
+    for step in data["conversion"]["steps"]:
+        rate = "—" if step["rate"] is None else f"{step['rate']:.1%}"
+        days = "—" if step["median_days_in_from"] is None else str(step["median_days_in_from"])
+        conversion.add_row(f"{step['from']} → {step['to']}", str(step["reached"]), rate, days)
+    console.print(conversion)
+    columns = {
+        "sent": "sent",
+        "delivered": "deliv.",
+        "opened": "open",
+        "clicked": "click",
+        "replied": "reply",
+        "meetings": "meet.",
+        "unsubscribed": "unsub.",
+        "deferred": "defer.",
+        "failed": "fail",
+    }
+    for sequence in data["sequences"]:
+        exits = ", ".join(f"{k} {v}" for k, v in sequence["exits"].items()) or "none"
+        table = Table(
+            "step",
+            *columns.values(),
+            title=f"{sequence['sequence']} — active "
+            f"{sequence['active']}, completed {sequence['completed']}, exits: {exits}",
+        )
+        for step in sequence["steps"]:
+            table.add_row(step["step"], *(str(step[c]) for c in columns))
+        console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``report`` to the main app."""
+    app.command("report")(report)
