@@ -182,6 +182,10 @@ def prefect_dispatch_cost(runs: int = 5) -> float:
         return (time.perf_counter() - started) / runs
 
 
+def _fmt(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--touches", type=int, default=2000)
