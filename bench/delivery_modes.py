@@ -227,8 +227,7 @@ def main() -> None:
     print(f"{'':40} {'outbox + dispatch':>20} {'provider-side':>16}")
     for key in sorted(set(outbox) | set(provider)):
         left, right = outbox.get(key, "—"), provider.get(key, "—")
-        fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)
-        print(f"{key:40} {fmt(left):>20} {fmt(right):>16}")
+        print(f"{key:40} {_fmt(left):>20} {_fmt(right):>16}")
 
 
 if __name__ == "__main__":
