@@ -101,12 +101,15 @@ class App:
         settings = self.settings
         public = settings.webhooks.public_url.rstrip("/")
         run = settings.run
+        email, sms = build_email_sender(settings), build_sms_sender(settings)
         return Delivery(
-            email=build_email_sender(settings),
-            sms=build_sms_sender(settings),
+            email=email,
+            sms=sms,
             concurrency=run.send_concurrency,
-            email_rate=RateLimiter(run.provider_rate_per_second),
-            sms_rate=RateLimiter(run.provider_rate_per_second),
+            email_rate=RateLimiter(run.email_rate_per_second)
+            if email.provider != "outbox"
+            else None,
+            sms_rate=RateLimiter(run.sms_rate_per_second) if sms.provider != "outbox" else None,
             status_callback_url=f"{public}/webhooks/twilio/status",
             unsubscribe_mailto=settings.email.unsubscribe_mailto,
         )

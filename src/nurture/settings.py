@@ -40,6 +40,8 @@ class ProjectSettings(BaseSettings):
     model_config = _COMMON
 
     project_dir: Path = Path()
+    #: Where the outbox drivers write messages (default: PROJECT_DIR/outbox).
+    outbox_dir: Path | None = None
     default_timezone: str = "Europe/Paris"
     default_region: str = Field(
         default="FR", description="Region used to read phone numbers written without +country"
@@ -112,11 +114,16 @@ class RunSettings(BaseSettings):
 
     batch_size: int = Field(default=2000, ge=1)
     max_parallel_batches: int = Field(default=2, ge=1)
+    #: Threads share one process (cheap to start, the default); processes use every core
+    #: for big runs (each starts its own interpreter: a few seconds).
+    task_runner: Literal["threads", "processes"] = "threads"
     send_concurrency: int = Field(default=16, ge=1)
     max_touches_per_day: int = Field(default=1, ge=1)
     max_touches_per_week: int = Field(default=3, ge=1)
     handoff_sla_business_days: float = Field(default=1.0, gt=0)
-    provider_rate_per_second: float = Field(default=500.0, gt=0)
+    #: Requests per second to SendGrid and to Twilio (the outbox is never paced).
+    email_rate_per_second: float = Field(default=1000.0, gt=0)
+    sms_rate_per_second: float = Field(default=30.0, gt=0)
     provider_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     delivery_horizon_hours: int = Field(default=24, ge=1, le=72)
 
@@ -134,7 +141,7 @@ class Settings(BaseModel):
     @property
     def outbox_dir(self) -> Path:
         """Where the outbox drivers write messages."""
-        return self.project.project_dir / "outbox"
+        return self.project.outbox_dir or self.project.project_dir / "outbox"
 
     def environment(self) -> dict[str, str]:
         """The environment variables that rebuild these settings in another process (a
@@ -169,5 +176,7 @@ class Settings(BaseModel):
             "NURTURE_TWILIO_FROM": sms.twilio_from,
             "NURTURE_TWILIO_MESSAGING_SERVICE_SID": sms.twilio_messaging_service_sid,
         }
+        if self.project.outbox_dir is not None:
+            optional["NURTURE_OUTBOX_DIR"] = str(self.project.outbox_dir)
         env.update({key: value for key, value in optional.items() if value})
         return env

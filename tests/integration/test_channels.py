@@ -152,8 +152,8 @@ def test_outbox_drivers_write_eml_and_json_files(tmp_path: Path, project_dir: Pa
     enroll_all(app, "channels-test")
     run_once(app)
     run_once(bootstrap(settings, as_of=NOW + timedelta(days=1)))
-    emails = sorted((project_dir / "outbox" / "email").glob("*.eml"))
-    sms = sorted((project_dir / "outbox" / "sms").glob("*.json"))
+    emails = sorted((project_dir / "outbox" / "email").rglob("*.eml"))
+    sms = sorted((project_dir / "outbox" / "sms").rglob("*.json"))
     assert len(emails) == 2
     assert len(sms) == 1
     text = emails[0].read_text(encoding="utf-8")

@@ -108,7 +108,12 @@ def settings_for(
             sendgrid_webhook_public_key=providers.sendgrid.public_key,
             unsubscribe_secret=SecretStr("test-link-secret"),
         ),
-        run=RunSettings(batch_size=batch_size, send_concurrency=4, provider_rate_per_second=10_000),
+        run=RunSettings(
+            batch_size=batch_size,
+            send_concurrency=4,
+            email_rate_per_second=10_000,
+            sms_rate_per_second=10_000,
+        ),
     )
 
 

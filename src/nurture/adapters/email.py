@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import os
+import threading
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, formatdate
 from pathlib import Path
 from urllib.error import URLError
 
@@ -32,7 +36,7 @@ from sendgrid.helpers.mail import (
 from nurture.errors import PermanentDeliveryError, TransientDeliveryError, UnknownDeliveryOutcome
 from nurture.services.ports import OutgoingEmail, SendReceipt
 
-__all__ = ["OutboxEmail", "SendGridEmail", "list_unsubscribe"]
+__all__ = ["OutboxEmail", "OutboxFiles", "SendGridEmail", "eml", "list_unsubscribe"]
 
 
 def list_unsubscribe(email: OutgoingEmail) -> dict[str, str]:
@@ -163,45 +167,136 @@ def _retry_after(headers: object, now: float) -> float | None:
 
 
 class OutboxEmail:
-    """Writes each email as ``outbox/email/<touch>.eml``: the demo runs with no account."""
+    """Writes each email as ``outbox/email/<touch // 1000>/<touch>.eml``: the demo and
+    local runs need no account."""
 
     provider = "outbox"
 
     def __init__(self, folder: Path) -> None:
-        self._folder = folder / "email"  # created on the first send
-
-    def _path(self, touch_id: int, *, create: bool = False) -> Path:
-        if create:
-            self._folder.mkdir(parents=True, exist_ok=True)
-        return self._folder / f"{touch_id}.eml"
+        self._files = OutboxFiles(folder / "email", suffix=".eml", complete=_complete_eml)
 
     def send(self, email: OutgoingEmail) -> SendReceipt:
-        message = EmailMessage()
-        message_id = make_msgid(idstring=f"touch{email.touch_id}", domain="nurture.local")
-        message["Message-ID"] = message_id
-        message["From"] = formataddr((email.from_name, email.from_email))
-        message["To"] = formataddr((email.to_name or "", email.to))
-        message["Subject"] = email.subject
-        if email.reply_to:
-            message["Reply-To"] = email.reply_to
-        for name, value in list_unsubscribe(email).items():
-            message[name] = value
-        message["X-Nurture-Touch"] = str(email.touch_id)
-        message["X-Nurture-Contact"] = str(email.contact_id)
-        if email.categories:
-            message["X-Nurture-Categories"] = ", ".join(email.categories)
-        if email.send_at is not None:
-            message["X-Nurture-Deliver-At"] = email.send_at.isoformat()
-        message.set_content(email.text)
-        message.add_alternative(email.html, subtype="html")
-        _write_atomically(self._path(email.touch_id, create=True), message.as_bytes())
-        return SendReceipt(self.provider, message_id.strip("<>"))
+        message_id = f"touch{email.touch_id}.{uuid.uuid4().hex[:12]}@nurture.local"
+        self._files.write(email.touch_id, eml(email, message_id))
+        return SendReceipt(self.provider, message_id)
 
     def find(self, touch_id: int) -> list[str] | None:
-        return [str(self._path(touch_id))] if self._path(touch_id).exists() else []
+        return self._files.find(touch_id)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
+def _complete_eml(data: bytes) -> bool:
+    return data.rstrip().endswith(b"--")
+
+
+class OutboxFiles:
+    """One file per message, a thousand to a folder, written once.
+
+    Files are created with ``O_EXCL`` and written in one go; a file cut short by a crash is
+    recognised (``complete``) and treated as never written, so reconciliation stays exact.
+    """
+
+    def __init__(self, folder: Path, *, suffix: str, complete: Callable[[bytes], bool]) -> None:
+        self._folder, self._suffix, self._complete = folder, suffix, complete
+        self._made: set[Path] = set()
+        self._lock = threading.Lock()
+
+    def path(self, touch_id: int) -> Path:
+        """Where the message of ``touch_id`` is (or would be) written."""
+        return self._folder / f"{touch_id // 1000:05d}" / f"{touch_id}{self._suffix}"
+
+    def write(self, touch_id: int, data: bytes) -> None:
+        """Write the message once; a complete earlier copy is kept (never a duplicate)."""
+        path = self.path(touch_id)
+        if path.parent not in self._made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock:
+                self._made.add(path.parent)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            if self._complete(path.read_bytes()):
+                return
+            path.unlink()
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view) :]
+        finally:
+            os.close(descriptor)
+
+    def find(self, touch_id: int) -> list[str]:
+        """``[path]`` when a complete copy exists; a partial one is removed."""
+        path = self.path(touch_id)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        if self._complete(data):
+            return [str(path)]
+        path.unlink(missing_ok=True)
+        return []
+
+
+def _header(value: str) -> str:
+    """A header value, RFC 2047-encoded when it is not plain ASCII: base64 encoded words
+    of at most 45 bytes (75 characters once encoded), never splitting a character, folded."""
+    if value.isascii():
+        return value
+    words, chunk = [], b""
+    for character in value:
+        encoded = character.encode("utf-8")
+        if len(chunk) + len(encoded) > 45:
+            words.append(chunk)
+            chunk = b""
+        chunk += encoded
+    words.append(chunk)
+    return "\n ".join(f"=?utf-8?b?{base64.b64encode(word).decode()}?=" for word in words)
+
+
+def _address(name: str | None, address: str) -> str:
+    if not address.isascii():  # an internationalised address travels as UTF-8 (RFC 6532)
+        return f"{_header(name)} <{address}>" if name else address
+    return formataddr((name or "", address), charset="utf-8")
+
+
+def _qp(text: str) -> bytes:
+    body = text.replace("\r\n", "\n").encode("utf-8")
+    return binascii.b2a_qp(body, istext=True)
+
+
+def eml(email: OutgoingEmail, message_id: str) -> bytes:
+    """The message as an RFC 5322 file (LF line ends, as mail tools store them):
+    multipart/alternative, text and HTML, UTF-8, quoted-printable, with the
+    List-Unsubscribe headers a provider would send."""
+    boundary = f"=_nurture_{uuid.uuid4().hex}"
+    headers = [
+        f"Message-ID: <{message_id}>",
+        f"Date: {formatdate(localtime=False)}",
+        f"From: {_address(email.from_name, email.from_email)}",
+        f"To: {_address(email.to_name, email.to)}",
+        f"Subject: {_header(email.subject)}",
+        "MIME-Version: 1.0",
+        *(f"{name}: {value}" for name, value in list_unsubscribe(email).items()),
+        f"X-Nurture-Touch: {email.touch_id}",
+        f"X-Nurture-Contact: {email.contact_id}",
+    ]
+    if email.reply_to:
+        headers.append(f"Reply-To: {email.reply_to}")
+    if email.categories:
+        headers.append(f"X-Nurture-Categories: {_header(', '.join(email.categories))}")
+    if email.send_at is not None:
+        headers.append(f"X-Nurture-Deliver-At: {email.send_at.isoformat()}")
+    headers.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
+    part = 'Content-Type: text/{kind}; charset="utf-8"\nContent-Transfer-Encoding: quoted-printable'
+    return b"".join(
+        [
+            "\n".join(headers).encode("utf-8"),
+            b"\n\n",
+            f"--{boundary}\n{part.format(kind='plain')}\n\n".encode(),
+            _qp(email.text),
+            f"\n--{boundary}\n{part.format(kind='html')}\n\n".encode(),
+            _qp(email.html),
+            f"\n--{boundary}--\n".encode(),
+        ]
+    )

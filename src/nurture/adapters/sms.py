@@ -14,6 +14,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
+from nurture.adapters.email import OutboxFiles
 from nurture.errors import (
     ConfigurationError,
     PermanentDeliveryError,
@@ -148,17 +149,12 @@ def _never_sent(exc: requests.exceptions.RequestException) -> bool:
 
 
 class OutboxSms:
-    """Writes each SMS as ``outbox/sms/<touch>.json``."""
+    """Writes each SMS as ``outbox/sms/<touch // 1000>/<touch>.json``."""
 
     provider = "outbox"
 
     def __init__(self, folder: Path) -> None:
-        self._folder = folder / "sms"  # created on the first send
-
-    def _path(self, touch_id: int, *, create: bool = False) -> Path:
-        if create:
-            self._folder.mkdir(parents=True, exist_ok=True)
-        return self._folder / f"{touch_id}.json"
+        self._files = OutboxFiles(folder / "sms", suffix=".json", complete=_complete_json)
 
     def send(self, sms: OutgoingSms) -> SendReceipt:
         record = {
@@ -168,14 +164,19 @@ class OutboxSms:
             "body": sms.body,
             "deliver_at": sms.send_at.isoformat() if sms.send_at else None,
         }
-        path = self._path(sms.touch_id, create=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-        temporary.replace(path)
+        self._files.write(sms.touch_id, json.dumps(record, ensure_ascii=False).encode())
         return SendReceipt(self.provider, f"outbox-sms-{sms.touch_id}")
 
     def find(self, sms: OutgoingSms, *, since: datetime) -> list[str] | None:  # noqa: ARG002
-        return [str(self._path(sms.touch_id))] if self._path(sms.touch_id).exists() else []
+        return self._files.find(sms.touch_id)
 
     def cancel(self, message_id: str) -> None:  # noqa: ARG002 - the protocol's signature
         return None  # the outbox releases nothing before its time
+
+
+def _complete_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True

@@ -46,6 +46,8 @@ class TemplateStore:
             auto_reload=False,
         )
         self._names: frozenset[str] | None = None
+        self._resolved: dict[tuple[str, str, str | None], str | None] = {}
+        self._compiled: dict[str, jinja2.Template] = {}
 
     @classmethod
     def from_directory(cls, root: Path, *, default_language: str = "fr") -> TemplateStore:
@@ -69,6 +71,12 @@ class TemplateStore:
 
     def resolve(self, name: str, part: str, language: str | None) -> str | None:
         """The file that renders ``part`` of ``name`` for ``language``, if any."""
+        key = (name, part, language)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(name, part, language)
+        return self._resolved[key]
+
+    def _resolve(self, name: str, part: str, language: str | None) -> str | None:
         names = self.names()
         suffix = _SUFFIX[part]
         for lang in dict.fromkeys(filter(None, (language, self.default_language))):
@@ -129,7 +137,10 @@ class TemplateStore:
         if file is None:
             raise TemplateError(f"no template {name}.{_SUFFIX[part]}", Location(name))
         try:
-            return self._env.get_template(file).render(**context).strip()
+            template = self._compiled.get(file)
+            if template is None:  # Jinja's own cache costs a lock per lookup: keep ours
+                template = self._compiled[file] = self._env.get_template(file)
+            return template.render(**context).strip()
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(exc.message or "syntax error", Location(file, exc.lineno)) from exc
         except jinja2.UndefinedError as exc:

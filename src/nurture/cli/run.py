@@ -38,8 +38,9 @@ def run(
     _quiet_prefect(as_json)
     moment = parse_as_of(as_of)
     with reporting_errors():
-        from nurture.orchestration.flows import daily_run
+        from nurture.orchestration.flows import configured_daily_run
 
+        daily_run = configured_daily_run()
         summary = daily_run(as_of=moment.isoformat() if moment else None, dry_run=dry_run)
     if as_json:
         print_json(summary)

@@ -50,11 +50,11 @@ def serve() -> None:
     from prefect import serve as prefect_serve
     from prefect.schedules import Cron, Interval
 
-    from nurture.orchestration.flows import daily_run, dispatch
+    from nurture.orchestration.flows import configured_daily_run, dispatch
 
     daily, every = plans["daily"], plans["dispatch"]
     deployments: list[Any] = [
-        daily_run.to_deployment(
+        configured_daily_run().to_deployment(
             name="daily",
             schedule=Cron(daily["cron"], timezone=daily.get("timezone", "UTC")),
             description="Every morning: ingest, score, plan, execute in batches, report.",

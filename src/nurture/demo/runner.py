@@ -180,7 +180,12 @@ def _build(options: DemoOptions) -> _World:
             sendgrid_webhook_public_key=sendgrid.public_key,
             unsubscribe_secret=SecretStr(os.urandom(16).hex()),
         ),
-        run=RunSettings(batch_size=1000, send_concurrency=8, provider_rate_per_second=5000),
+        run=RunSettings(
+            batch_size=1000,
+            send_concurrency=8,
+            email_rate_per_second=5000,
+            sms_rate_per_second=5000,
+        ),
     )
     # The Prefect flow runs bootstrap from the environment: give them the same settings.
     os.environ.update(settings.environment())

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from nurture.domain.contacts import DealBand, Temperature
@@ -33,16 +34,34 @@ class Calendar:
     zone: ZoneInfo
     window: SendWindow
     is_holiday: HolidayCheck = _no_holidays
+    # Days already worked out (a run asks about the same few days thousands of times).
+    _days: dict[tuple[str, date], Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def _memo(self, kind: str, day: date, compute: Callable[[], Any]) -> Any:
+        key = (kind, day)
+        if key not in self._days:
+            self._days[key] = compute()
+        return self._days[key]
 
     def is_business_day(self, day: date) -> bool:
         """Monday to Friday, not a public holiday: what gaps are counted in."""
-        return day.weekday() < 5 and not self.is_holiday(day)
+        result: bool = self._memo(
+            "business", day, lambda: day.weekday() < 5 and not self.is_holiday(day)
+        )
+        return result
 
     def is_open_day(self, day: date) -> bool:
         """A day of the send window that is not a public holiday: when touches may land."""
-        return day.weekday() in self.window.weekdays and not self.is_holiday(day)
+        result: bool = self._memo(
+            "open", day, lambda: day.weekday() in self.window.weekdays and not self.is_holiday(day)
+        )
+        return result
 
     def _bounds(self, day: date) -> tuple[datetime, datetime]:
+        result: tuple[datetime, datetime] = self._memo("bounds", day, lambda: self._compute(day))
+        return result
+
+    def _compute(self, day: date) -> tuple[datetime, datetime]:
         start = _localise(datetime.combine(day, self.window.start), self.zone)
         end_time = self.window.end
         if end_time is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
@@ -20,14 +21,14 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from sqlalchemy.exc import OperationalError
 
 from nurture.bootstrap import App, bootstrap
 from nurture.orchestration import phases
 from nurture.settings import RunSettings
 
-__all__ = ["daily_run", "dispatch"]
+__all__ = ["configured_daily_run", "daily_run", "dispatch"]
 
 _apps: dict[str, App] = {}
 _apps_lock = threading.Lock()
@@ -278,8 +279,13 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
             parts["score"] = score_contacts(run_id, pinned)
             parts["plan"] = plan_touches(run_id, pinned)
             parts["reconcile"] = reconcile_unknown(run_id, pinned)
+            started = time.perf_counter()
             executions = _execute_all(app, run_id, pinned)
-            return report(run_id, pinned, parts, executions)
+            executed = time.perf_counter()
+            summary = report(run_id, pinned, parts, executions)
+            summary["timings"]["execute_wall"] = round(executed - started, 3)
+            summary["timings"]["report"] = round(time.perf_counter() - executed, 3)
+            return summary
         except BaseException:
             phases.finish(app, run_id, {}, status="failed")
             raise
@@ -323,3 +329,14 @@ def dispatch(as_of: str | None = None) -> dict[str, Any]:
         return summary
     finally:
         _release(pinned)
+
+
+def configured_daily_run(settings: RunSettings | None = None) -> Any:
+    """``daily_run`` with the task runner the settings ask for (threads or processes)."""
+    run = settings or RunSettings()
+    runner: Any
+    if run.task_runner == "processes":
+        runner = ProcessPoolTaskRunner(max_workers=run.max_parallel_batches)
+    else:
+        runner = ThreadPoolTaskRunner(max_workers=run.max_parallel_batches)
+    return daily_run.with_options(task_runner=runner)

@@ -97,8 +97,3 @@ class Delivery:
     unsubscribe_mailto: str | None = None
     #: A dry run hands emails to SendGrid in sandbox mode (checked, never delivered).
     sandbox: bool = False
-
-    @property
-    def parallel(self) -> bool:
-        """Whether sends go over the network (worth running in parallel)."""
-        return self.email.provider != "outbox" or self.sms.provider != "outbox"

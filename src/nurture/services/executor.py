@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from nurture.adapters.db.contacts import contact_from_row
+from nurture.adapters.db.contacts import RUN_COLUMNS, contact_from_row
 from nurture.adapters.db.tables import enrollments
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.contacts import Contact
@@ -164,7 +164,7 @@ def prepare(
     *, uow: SqlUnitOfWork, ctx: RunContext, delivery: Delivery, touches: list[dict[str, Any]]
 ) -> list[Prepared]:
     """Check each touch again and render it; decided touches carry their outcome."""
-    contact_rows = uow.contacts.rows_by_id([t["contact_id"] for t in touches])
+    contact_rows = uow.contacts.rows_by_id([t["contact_id"] for t in touches], columns=RUN_COLUMNS)
     people = {cid: contact_from_row(row) for cid, row in contact_rows.items()}
     status = _enrollment_status(uow, [t["enrollment_id"] for t in touches if t["enrollment_id"]])
     suppressed = {
@@ -318,9 +318,10 @@ def _hash(text: str) -> str:
 
 
 def _send(items: list[Prepared], delivery: Delivery) -> None:
-    """Hand emails and SMS to their providers, in parallel when they go over the network."""
+    """Hand emails and SMS to their providers in parallel (network calls and file writes
+    both wait on I/O, which threads overlap)."""
     work = [item for item in items if item.outcome is None and (item.email or item.sms)]
-    if delivery.parallel and len(work) > 1:
+    if len(work) > 1:
         with ThreadPoolExecutor(max_workers=min(delivery.concurrency, len(work))) as pool:
             list(pool.map(lambda item: _send_one(item, delivery), work))
     else:
@@ -369,7 +370,7 @@ def _record(
     calendars = Calendars(ctx.default_timezone, ctx.default_region)
     updates, tasks = [], []
     progress: list[tuple[Progress, Sequence, Contact]] = []
-    rescored: dict[int, Contact] = {}
+    rescored: dict[int, Contact | None] = {}  # contacts re-scored: changed ones, else None
     for item in items:
         touch = item.touch
         if item.task is not None and item.outcome is None:
@@ -424,9 +425,9 @@ def _record(
             report.rescheduled += 1
         updates.append(update)
         if update["status"] in ("sent", "failed", "cancelled") and item.sequence is not None:
-            contact = rescored.get(item.contact.id or 0)
-            if contact is None:
-                contact = rescored[item.contact.id or 0] = rescore(item, ctx)
+            contact = item.contact
+            if contact.id not in rescored:
+                rescored[contact.id or 0] = contact if rescore(item, ctx) else None
             calendar = calendars.for_contact(item.sequence, contact)
             progress.append(
                 (
@@ -446,22 +447,29 @@ def _record(
     uow.tasks.add_many(tasks)
     report.tasks += len(tasks)
     report.completed += advance(uow=uow, progress=progress, ctx=ctx, at=ctx.now)
-    _write_scores(uow, rescored.values(), ctx.now)
+    _write_scores(uow, [c for c in rescored.values() if c is not None], ctx.now)
 
 
-def rescore(item: Prepared, ctx: RunContext) -> Contact:
-    """The contact re-scored after its touch (interest fades with time): the next step's
-    gap follows the temperature it has now."""
+def rescore(item: Prepared, ctx: RunContext) -> bool:
+    """Re-score the contact after its touch (interest fades with time), so that the next
+    step's gap follows the temperature it has now; returns whether anything changed."""
     contact = item.contact
+    if not item.interest_state and contact.interest == 0:
+        return False  # no interest to fade: the stored score is the score
     model = ctx.project.scoring
-    fit, parts = fit_score(model, contact)
-    card = combine(model, fit, parts, InterestState.from_json(item.interest_state), ctx.now)
+    # The stored fit is current: imports and evaluations keep it up to date.
+    card = combine(model, contact.fit, [], InterestState.from_json(item.interest_state), ctx.now)
+    changed = (card.score, card.temperature, card.interest) != (
+        contact.score,
+        contact.temperature,
+        contact.interest,
+    )
     contact.score, contact.interest, contact.temperature = (
         card.score,
         card.interest,
         card.temperature,
     )
-    return contact
+    return changed
 
 
 def _write_scores(uow: SqlUnitOfWork, people: Any, now: datetime) -> None:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from nurture.adapters.db.contacts import contact_from_row
+from nurture.adapters.db.contacts import RUN_COLUMNS, contact_from_row
 from nurture.adapters.db.tables import contacts, enrollments
 from nurture.adapters.db.touches import touch_key
 from nurture.adapters.db.uow import SqlUnitOfWork
@@ -76,32 +76,26 @@ def plan_due(
     """Plan every step due by ``ctx.now``, contact by contact, in chunks."""
     report = PlanReport()
     calendars = Calendars(ctx.default_timezone, ctx.default_region)
-    last = 0
-    while True:
-        contact_ids = _due_contacts(uow, ctx.now, after=last)
-        if not contact_ids:
-            return report
-        last = contact_ids[-1]
-        locked = _lock(uow, contact_ids)
+    # Read the due set once (one pass over the index), then plan it chunk by chunk: each
+    # chunk re-reads its own enrollments, so what another planner did meanwhile is seen.
+    due = _due_contacts(uow, ctx.now)
+    if commit:
+        uow.commit()  # release the read snapshot before the first chunk takes its locks
+    for start in range(0, len(due), _CHUNK):
+        locked = _lock(uow, due[start : start + _CHUNK])
         if locked:
             _plan_chunk(uow, locked, ctx, (budget, calendars, report))
         if commit:
             uow.commit()
+    return report
 
 
-def _due_contacts(uow: SqlUnitOfWork, now: datetime, *, after: int) -> list[int]:
-    query = (
-        sa.select(enrollments.c.contact_id)
-        .where(
-            enrollments.c.status == "active",
-            enrollments.c.next_due_at <= now,
-            enrollments.c.contact_id > after,
-        )
-        .group_by(enrollments.c.contact_id)
-        .order_by(enrollments.c.contact_id)
-        .limit(_CHUNK)
+def _due_contacts(uow: SqlUnitOfWork, now: datetime) -> list[int]:
+    """Every contact with a step due by ``now``, in id order."""
+    query = sa.select(enrollments.c.contact_id).where(
+        enrollments.c.status == "active", enrollments.c.next_due_at <= now
     )
-    return [row.contact_id for row in uow.connection.execute(query)]
+    return sorted({row.contact_id for row in uow.connection.execute(query)})
 
 
 def _lock(uow: SqlUnitOfWork, contact_ids: list[int]) -> list[int]:
@@ -154,7 +148,7 @@ def _plan_chunk(
         budget=budget,
         calendars=calendars,
         report=report,
-        rows=uow.contacts.rows_by_id(contact_ids),
+        rows=uow.contacts.rows_by_id(contact_ids, columns=RUN_COLUMNS),
     )
     for enrollment in due:
         chunk.plan(dict(enrollment))

@@ -99,7 +99,8 @@ def reconcile(
             report.confirmed_sent += 1
             item = items.get(touch["id"])
             if item is not None and item.sequence is not None:
-                contact = rescore(item, ctx)
+                rescore(item, ctx)
+                contact = item.contact
                 progress.append(
                     (
                         next_step(

@@ -12,7 +12,7 @@ from nurture.domain.contacts import Bant, Consent, Contact, DealBand, Stage, Tem
 from nurture.domain.lifecycle import StageChange
 from nurture.services.ports import StoredContact
 
-__all__ = ["ATTRIBUTE_COLUMNS", "SqlContacts", "contact_from_row"]
+__all__ = ["ATTRIBUTE_COLUMNS", "RUN_COLUMNS", "SqlContacts", "contact_from_row"]
 
 #: What a contact is (as opposed to what nurture computed about it).
 ATTRIBUTE_COLUMNS = (
@@ -36,7 +36,22 @@ ATTRIBUTE_COLUMNS = (
     "custom",
 )
 
-_CHUNK = 500  # keys per IN (...) query: well under SQLite's and PostgreSQL's limits
+_CHUNK = 900  # keys per IN (...) query: under SQLite's 999-parameter limit of old builds
+
+
+#: What a run needs of a contact to plan and send: its attributes and what was computed
+#: about it (not its import fingerprint, its audit timestamps or its pending events).
+RUN_COLUMNS = (
+    *ATTRIBUTE_COLUMNS,
+    "bant",
+    "stage",
+    "score",
+    "fit",
+    "interest",
+    "temperature",
+    "deal_band",
+    "interest_state",
+)
 
 
 def contact_from_row(row: Mapping[str, Any]) -> Contact:
@@ -157,14 +172,20 @@ class SqlContacts:
         rows = sorted(rows, key=lambda r: 0 if str(r["id"]) == ref else 1)
         return dict(rows[0])
 
-    def rows_by_id(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """Stored rows for ``ids``."""
+    def rows_by_id(
+        self, ids: Sequence[int], *, columns: Sequence[str] | None = None
+    ) -> dict[int, dict[str, Any]]:
+        """Stored rows for ``ids`` (every column, or only ``columns`` and the id)."""
+        selected = [contacts.c[name] for name in columns] if columns else list(contacts.c)
+        if columns and "id" not in columns:
+            selected.insert(0, contacts.c.id)
         out: dict[int, dict[str, Any]] = {}
         unique = sorted(set(ids))
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
-            for row in self._db.execute(sa.select(contacts).where(contacts.c.id.in_(chunk))):
-                out[row.id] = dict(row._mapping)
+            query = sa.select(*selected).where(contacts.c.id.in_(chunk))
+            for row in self._db.execute(query).mappings():
+                out[row["id"]] = dict(row)
         return out
 
     def add_stage_changes(self, contact_id: int, changes: Sequence[StageChange]) -> None:

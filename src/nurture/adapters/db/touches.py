@@ -15,7 +15,7 @@ __all__ = ["COUNTED", "SqlTouches", "touch_key"]
 
 #: Statuses that count against a contact's pressure budget.
 COUNTED = ("scheduled", "sending", "sent", "unknown")
-_CHUNK = 500
+_CHUNK = 900
 
 
 def touch_key(enrollment_id: int, step_id: str, version: int) -> str:
@@ -29,22 +29,14 @@ class SqlTouches:
     def __init__(self, connection: sa.Connection) -> None:
         self._db = connection
 
-    def insert_new(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-        """Insert touches whose key is new; returns the id of every row's key."""
+    def insert_new(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert touches whose key is new; a key that exists already is left as it is."""
         if not rows:
-            return {}
+            return
         dialect = self._db.dialect.name
         module: Any = postgresql if dialect == "postgresql" else sqlite
         statement = module.insert(touches).on_conflict_do_nothing(index_elements=["touch_key"])
         self._db.execute(statement, list(rows))
-        keys = [row["touch_key"] for row in rows]
-        found: dict[str, int] = {}
-        for start in range(0, len(keys), _CHUNK):
-            query = sa.select(touches.c.touch_key, touches.c.id).where(
-                touches.c.touch_key.in_(keys[start : start + _CHUNK])
-            )
-            found.update({row.touch_key: row.id for row in self._db.execute(query)})
-        return found
 
     def counted_since(
         self, contact_ids: Iterable[int], since: datetime

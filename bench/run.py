@@ -1,0 +1,329 @@
+"""``make bench``: the real daily run over N contacts, on SQLite and PostgreSQL, with
+outbox drivers and against the local stand-ins, beside the raw limit and the naive design.
+
+    python bench/run.py [--contacts 1000000] [--backends sqlite,postgresql]
+                        [--outbox disk|tmpfs] [--runner processes|threads]
+
+Prints the figures and writes them to bench/results/<contacts>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from generate import generate  # noqa: E402
+from nurture.bootstrap import bootstrap  # noqa: E402
+from nurture.cli.project import copy_project_template  # noqa: E402
+from nurture.settings import (  # noqa: E402
+    DatabaseSettings,
+    EmailSettings,
+    ProjectSettings,
+    RunSettings,
+    Settings,
+    SmsSettings,
+    WebhookSettings,
+)
+from raw import raw_loop  # noqa: E402
+
+AS_OF = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Paris
+RESULTS = ROOT / "bench" / "results"
+
+
+def _machine() -> dict[str, Any]:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        (
+            line.split()[1]
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        "0",
+    )
+    import prefect
+    import sqlalchemy
+
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gb": round(int(memory) / 2**20, 1),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "prefect": prefect.__version__,
+        "sqlalchemy": sqlalchemy.__version__,
+    }
+
+
+def _settings(
+    workdir: Path, url: str, args: argparse.Namespace, providers: dict[str, str] | None = None
+) -> Settings:
+    outbox = Path("/dev/shm") / f"nurture-bench-{workdir.name}" if args.outbox == "tmpfs" else None
+    settings = Settings(
+        database=DatabaseSettings(database_url=url),
+        project=ProjectSettings(project_dir=workdir / "project", outbox_dir=outbox),
+        run=RunSettings(
+            batch_size=args.batch_size,
+            max_parallel_batches=2,
+            task_runner=args.runner,
+            send_concurrency=16,
+            email_rate_per_second=100_000,
+            sms_rate_per_second=100_000,
+        ),
+    )
+    if providers:
+        from pydantic import SecretStr
+
+        settings.email = EmailSettings(
+            email_driver="sendgrid",
+            sendgrid_host=providers["sendgrid_url"],
+            sendgrid_api_key=SecretStr(providers["sendgrid_api_key"]),
+        )
+        settings.sms = SmsSettings(
+            sms_driver="twilio",
+            twilio_base_url=providers["twilio_url"],
+            twilio_account_sid=providers["twilio_account_sid"],
+            twilio_auth_token=SecretStr(providers["twilio_auth_token"]),
+            twilio_from="+33700000000",
+        )
+        settings.webhooks = WebhookSettings(public_url="http://127.0.0.1:9")
+    return settings
+
+
+def _prepare(
+    workdir: Path,
+    url: str,
+    contacts: int,
+    args: argparse.Namespace,
+    providers: dict[str, str] | None = None,
+) -> tuple[Settings, dict[str, Any]]:
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    (workdir / "project").mkdir(parents=True)
+    copy_project_template(workdir / "project")
+    settings = _settings(workdir, url, args, providers)
+    if settings.project.outbox_dir is not None:
+        shutil.rmtree(settings.project.outbox_dir, ignore_errors=True)
+    app = bootstrap(settings, as_of=AS_OF)
+    started = time.perf_counter()
+    made = generate(app, contacts, as_of=AS_OF)
+    made["seconds"] = round(time.perf_counter() - started, 1)
+    app.engine.dispose()
+    return settings, made
+
+
+def _flow(settings: Settings) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        **settings.environment(),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "flow_once.py"), AS_OF.isoformat()],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-4000:])
+    data: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return data
+
+
+def _figures(run: dict[str, Any]) -> dict[str, Any]:
+    summary, wall = run["summary"], run["wall"]
+    timings = summary["timings"]
+    sent = sum(summary["execute"]["sent"].values())
+    ours = sum(timings.get(k) or 0 for k in ("ingest", "score", "plan", "reconcile"))
+    ours += (timings.get("execute_wall") or 0) + (timings.get("report") or 0)
+    return {
+        "wall_s": wall,
+        "prefect_start_s": run["prefect_start"],
+        "planned": sum(summary["plan"]["planned"].values()),
+        "sent_now": sent,
+        "scheduled_later": sum(summary["delivery"]["scheduled_later_today_by_hour"].values()),
+        "touches_per_s": round(sent / timings["execute_wall"], 1)
+        if timings.get("execute_wall")
+        else None,
+        "phases_s": dict(timings),
+        "prefect_share": round(max(0.0, wall - ours) / wall, 3) if wall else None,
+        "peak_rss_mb": max(run["peak_rss_mb"], run["peak_rss_children_mb"]),
+    }
+
+
+def _postgres() -> Any:
+    from tests.support.postgres import PostgresCluster, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        return None
+    cluster = PostgresCluster(bindir)
+    cluster.start()
+    return cluster
+
+
+def _standins() -> tuple[subprocess.Popen[str], dict[str, str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nurture.standins"], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert process.stdout is not None
+    return process, json.loads(process.stdout.readline())
+
+
+def _naive(settings: Settings, sample: int) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        **settings.environment(),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "naive.py"), AS_OF.isoformat(), str(sample)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-4000:])
+    data: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    data["touches_per_s"] = round(data["touches"] / data["seconds"], 1)
+    return data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--outbox", choices=["disk", "tmpfs"], default="disk")
+    parser.add_argument("--runner", choices=["processes", "threads"], default="processes")
+    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--naive-sample", type=int, default=2000)
+    parser.add_argument("--standins-contacts", type=int, default=100_000)
+    parser.add_argument("--skip", default="", help="comma list of: raw,naive,standins")
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    results: dict[str, Any] = {
+        "machine": _machine(),
+        "contacts": args.contacts,
+        "as_of": AS_OF.isoformat(),
+        "outbox": args.outbox,
+        "runner": args.runner,
+    }
+    work = RESULTS / "work"
+    print(f"machine: {results['machine']}")
+    for backend in args.backends.split(","):
+        cluster = None
+        if backend == "sqlite":
+            url = f"sqlite:///{work / 'sqlite' / 'nurture.db'}"
+        else:
+            cluster = _postgres()
+            if cluster is None:
+                print("postgresql: no server binaries here, skipped")
+                continue
+            url = cluster.create_database("bench")
+        try:
+            settings, made = _prepare(work / backend, url, args.contacts, args)
+            print(f"{backend}: generated {made}")
+            if backend == "sqlite" and "raw" not in skip:
+                database = work / backend / "nurture.db"
+                copy = work / backend / "raw.db"
+                shutil.copy(database, copy)
+                touches, seconds = raw_loop(copy, work / backend / "project", AS_OF)
+                copy.unlink()
+                results["raw"] = {
+                    "touches": touches,
+                    "seconds": round(seconds, 2),
+                    "touches_per_s": round(touches / seconds, 1),
+                }
+                print(f"raw loop: {results['raw']}")
+            run = _figures(_flow(settings))
+            results[backend] = {"generated": made, **run}
+            print(f"{backend}: {json.dumps(run)}")
+        finally:
+            if cluster is not None:
+                cluster.stop()
+    if "naive" not in skip:
+        settings, _ = _prepare(
+            work / "naive",
+            f"sqlite:///{work / 'naive' / 'nurture.db'}",
+            max(args.naive_sample * 10, 1000),
+            args,
+        )
+        results["naive"] = _naive(settings, args.naive_sample)
+        print(f"naive: {results['naive']}")
+    if "standins" not in skip:
+        process, providers = _standins()
+        try:
+            settings, made = _prepare(
+                work / "standins",
+                f"sqlite:///{work / 'standins' / 'nurture.db'}",
+                args.standins_contacts,
+                args,
+                providers,
+            )
+            run = _flow(settings)
+            sent = run["summary"]["execute"]["sent"]
+            emails = sent.get("email", 0) + sent.get("content", 0)
+            seconds = run["summary"]["timings"]["execute_wall"]
+            results["standins"] = {
+                "contacts": args.standins_contacts,
+                "emails": emails,
+                "sms": sent.get("sms", 0),
+                "execute_wall_s": seconds,
+                "emails_per_s": round(emails / seconds, 1),
+            }
+            print(f"stand-ins: {results['standins']}")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    _ratios(results)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{args.contacts}.json"
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nwritten to {out}")
+
+
+def _ratios(results: dict[str, Any]) -> None:
+    sqlite_run = results.get("sqlite")
+    if not sqlite_run:
+        return
+    rate = sqlite_run["touches_per_s"] or 0
+    ratios = {}
+    if "raw" in results and rate:
+        ratios["raw_over_nurture"] = round(results["raw"]["touches_per_s"] / rate, 2)
+    if "naive" in results and rate:
+        ratios["nurture_over_naive"] = round(rate / results["naive"]["touches_per_s"], 1)
+    if "postgresql" in results:
+        ratios["postgresql_over_sqlite_wall"] = round(
+            results["postgresql"]["wall_s"] / sqlite_run["wall_s"], 2
+        )
+    results["ratios"] = ratios
+    print(f"ratios: {ratios}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The outbox writes messages any mail tool reads back, headers and bodies intact."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+from nurture.adapters.email import eml
+from nurture.services.ports import OutgoingEmail
+
+
+def message(**changes: object) -> OutgoingEmail:
+    base = {
+        "touch_id": 7,
+        "contact_id": 3,
+        "to": "zoe@exemple.fr",
+        "to_name": "Zoé Étienne",
+        "from_email": "bonjour@vigie-cyber.example",
+        "from_name": "Vigie Cyber",
+        "subject": "Étude de cas : une clinique de 180 lits supervisée 24/7 " * 3 + "😀",
+        "html": "<p>Bonjour Zoé,</p><p>" + "é" * 300 + "</p>",
+        "text": "Bonjour Zoé,\n\n" + "Ligne très longue " * 30,
+        "unsubscribe_url": "https://hooks.example/u/abc",
+        "unsubscribe_mailto": "unsub@vigie-cyber.example",
+        "reply_to": "camille@vigie-cyber.example",
+        "categories": ("cold-outbound", "cold-outbound/email-1"),
+    }
+    return OutgoingEmail(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def test_an_outbox_file_reads_back_as_the_message_it_was() -> None:
+    sent = message()
+    parsed = email.message_from_bytes(eml(sent, "m1@nurture.local"), policy=policy.default)
+    assert parsed["Subject"] == sent.subject
+    assert parsed["To"] == "Zoé Étienne <zoe@exemple.fr>"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert parsed["List-Unsubscribe"] == (
+        "<https://hooks.example/u/abc>, <mailto:unsub@vigie-cyber.example?subject=unsubscribe%207>"
+    )
+    assert parsed["X-Nurture-Touch"] == "7"
+    assert parsed.get_body(("plain",)).get_content().rstrip() == sent.text.rstrip()
+    assert parsed.get_body(("html",)).get_content().rstrip() == sent.html
+    assert parsed.defects == []
+    assert all(part.defects == [] for part in parsed.walk())
+
+
+def test_internationalised_addresses_travel_as_utf8() -> None:
+    parsed = email.message_from_bytes(eml(message(to="zoé@exemple.fr"), "m"), policy=policy.default)
+    assert parsed["To"] == "Zoé Étienne <zoé@exemple.fr>"
+
+
+def test_outbox_files_are_written_once_and_partial_ones_do_not_count(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from nurture.adapters.email import OutboxEmail
+
+    outbox = OutboxEmail(tmp_path)
+    first = outbox.send(message(touch_id=1234))
+    [path] = outbox.find(1234) or []
+    assert path.endswith("email/00001/1234.eml")
+    original = (tmp_path / "email" / "00001" / "1234.eml").read_bytes()
+    outbox.send(message(touch_id=1234))  # a retry after a crash: the complete copy stays
+    assert (tmp_path / "email" / "00001" / "1234.eml").read_bytes() == original
+    assert first.message_id
+    partial = tmp_path / "email" / "00002" / "2000.eml"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(original[:100])  # a crash cut this one short
+    assert outbox.find(2000) == []  # not sent: reconciliation will send it
+    assert not partial.exists()
