@@ -219,7 +219,7 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--outbox", choices=["disk", "tmpfs"], default="disk")
-    parser.add_argument("--runner", choices=["processes", "threads"], default="processes")
+    parser.add_argument("--runner", choices=["processes", "threads"], default="threads")
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--naive-sample", type=int, default=2000)
     parser.add_argument("--standins-contacts", type=int, default=100_000)

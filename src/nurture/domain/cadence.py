@@ -35,7 +35,7 @@ class Calendar:
     window: SendWindow
     is_holiday: HolidayCheck = _no_holidays
     # Days already worked out (a run asks about the same few days thousands of times).
-    _days: dict[tuple[str, date], Any] = field(default_factory=dict, compare=False, repr=False)
+    _days: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def _memo(self, kind: str, day: date, compute: Callable[[], Any]) -> Any:
         key = (kind, day)
@@ -90,6 +90,20 @@ class Calendar:
             day += timedelta(days=1)
         raise ValueError(f"send window {self.window.hours} never opens within a year")
 
+    def _skip_business_days(self, start: date, whole: int) -> date:
+        """The day ``whole`` business days after ``start`` (memoised: a run asks the same
+        question for thousands of contacts)."""
+        key = ("skip", start, whole)
+        found: date | None = self._days.get(key)
+        if found is None:
+            day, left = start, whole
+            while left > 0:
+                day += timedelta(days=1)
+                if self.is_business_day(day):
+                    left -= 1
+            found = self._days[key] = day
+        return found
+
     def add_business_days(self, at: datetime, days: float) -> datetime:
         """``at`` plus ``days`` business days (Monday to Friday, holidays skipped); the
         fraction is added as wall-clock hours."""
@@ -98,11 +112,7 @@ class Calendar:
         local = at.astimezone(self.zone).replace(tzinfo=None)
         whole = math.floor(days)
         fraction = days - whole
-        day = local.date()
-        while whole > 0:
-            day += timedelta(days=1)
-            if self.is_business_day(day):
-                whole -= 1
+        day = self._skip_business_days(local.date(), whole)
         wall = datetime.combine(day, local.time()) + timedelta(hours=24 * fraction)
         return _localise(wall, self.zone).astimezone(UTC)
 

@@ -153,7 +153,9 @@ def execute_batch(
     if not claimed:
         return report
     report.claimed = len(claimed)
-    items = prepare(uow=uow, ctx=ctx, delivery=delivery, touches=claimed)
+    # Checking, rendering and sending hold no lock: other batches claim and record meanwhile.
+    with uow.reading():
+        items = prepare(uow=uow, ctx=ctx, delivery=delivery, touches=claimed)
     _send(items, delivery)
     _record(uow=uow, ctx=ctx, items=items, delivery=delivery, report=report)
     uow.commit()

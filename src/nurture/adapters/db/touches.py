@@ -45,13 +45,15 @@ class SqlTouches:
         ids = sorted(set(contact_ids))
         out: dict[int, list[datetime]] = {}
         for start in range(0, len(ids), _CHUNK):
-            query = sa.select(touches.c.contact_id, touches.c.deliver_at).where(
+            # The status is filtered here, not in SQL: with it, SQLite prefers the
+            # (status, deliver_at) index and scans every recent touch once per chunk.
+            query = sa.select(touches.c.contact_id, touches.c.deliver_at, touches.c.status).where(
                 touches.c.contact_id.in_(ids[start : start + _CHUNK]),
                 touches.c.deliver_at >= since,
-                touches.c.status.in_(COUNTED),
             )
-            for contact_id, deliver_at in self._db.execute(query):
-                out.setdefault(contact_id, []).append(deliver_at)
+            for contact_id, deliver_at, status in self._db.execute(query):
+                if status in COUNTED:
+                    out.setdefault(contact_id, []).append(deliver_at)
         return out
 
     def claim(

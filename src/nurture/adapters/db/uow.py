@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Self
 
@@ -66,6 +68,21 @@ class SqlUnitOfWork:
                 self.connection.rollback()
         finally:
             self.connection.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Self]:
+        """A block of reads in its own transaction that takes no write lock (SQLite would
+        otherwise begin IMMEDIATE and hold the database against every other writer); the
+        transaction ends with the block. Work not yet committed is committed first."""
+        if self.connection.in_transaction():
+            self.connection.commit()
+        self.connection.execution_options(read_only=True)
+        try:
+            yield self
+        finally:
+            if self.connection.in_transaction():
+                self.connection.rollback()
+            self.connection.execution_options(read_only=self._read_only)
 
     def commit(self) -> None:
         """Make the work so far durable; the next statement starts a new transaction."""

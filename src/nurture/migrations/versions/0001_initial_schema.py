@@ -160,6 +160,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enrollments")),
     )
     with op.batch_alter_table("enrollments", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_enrollments_contact", ["contact_id", "status", "next_due_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_enrollments_contact_id"), ["contact_id"], unique=False)
         batch_op.create_index("ix_enrollments_due", ["status", "next_due_at"], unique=False)
         batch_op.create_index(
@@ -496,6 +499,7 @@ def downgrade() -> None:
         )
         batch_op.drop_index("ix_enrollments_due")
         batch_op.drop_index(batch_op.f("ix_enrollments_contact_id"))
+        batch_op.drop_index("ix_enrollments_contact")
 
     op.drop_table("enrollments")
     op.drop_table("sequence_versions")
