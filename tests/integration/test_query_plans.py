@@ -1,0 +1,69 @@
+"""Query plans that keep the daily run linear in the number of contacts.
+
+Without statistics, SQLite prices ``contact_id IN (900 ids)`` above a range on a status
+index, so a chunk's query picked ``(status, deliver_at)`` or ``(status, next_due_at)`` and
+walked every due row once per chunk: planning a million contacts took minutes, not seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from nurture.adapters.db.tables import enrollments
+from nurture.bootstrap import App
+from nurture.samples import write_contacts_csv
+from nurture.services.contact_import import import_contacts
+from tests.support.people import enroll_all
+from tests.support.run import run_once
+
+#: Indexes that serve whole-table scans by status: wrong for a chunk of contacts.
+_SCAN_INDEXES = ("ix_enrollments_due", "ix_touches_status_deliver")
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'nurture.db'}"
+
+
+def test_per_chunk_queries_use_the_per_contact_indexes(app: App, tmp_path: Path) -> None:
+    csv = write_contacts_csv(tmp_path / "contacts.csv", 1500, seed=11)
+    report = import_contacts(
+        path=csv, uow=app.uow(), scoring=app.scoring, defaults=app.row_defaults, now=app.now()
+    )
+    assert not report.rejected, report.rejected[:3]
+    assert len(enroll_all(app, "nurture-12-months")) >= 1000
+    with app.engine.begin() as connection:  # every first step due now
+        connection.execute(enrollments.update().values(next_due_at=app.now()))
+
+    chunked: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        wide = isinstance(params, tuple | list) and len(params) >= 500
+        if statement.lstrip().upper().startswith("SELECT") and wide:
+            chunked.append((statement, params))
+
+    sa.event.listen(app.engine, "before_cursor_execute", capture)
+    try:
+        run_once(app)
+    finally:
+        sa.event.remove(app.engine, "before_cursor_execute", capture)
+
+    tables = {
+        table
+        for statement, _ in chunked
+        for table in ("enrollments", "touches")
+        if f"FROM {table}" in statement
+    }
+    assert tables == {"enrollments", "touches"}, "the chunk queries were not seen"
+    with app.engine.connect() as connection:
+        for statement, params in chunked:
+            plan = " | ".join(
+                str(row[-1])
+                for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            )
+            wrong = [name for name in _SCAN_INDEXES if name in plan]
+            assert not wrong, f"{statement[:120]}… uses {wrong}: {plan}"
