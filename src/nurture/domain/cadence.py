@@ -37,8 +37,8 @@ class Calendar:
     # Days already worked out (a run asks about the same few days thousands of times).
     _days: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
-    def _memo(self, kind: str, day: date, compute: Callable[[], Any]) -> Any:
-        key = (kind, day)
+    def _memo(self, kind: str, day: date, compute: Callable[[], Any], *extra: Any) -> Any:
+        key = (kind, day, *extra)
         if key not in self._days:
             self._days[key] = compute()
         return self._days[key]
@@ -91,17 +91,17 @@ class Calendar:
         raise ValueError(f"send window {self.window.hours} never opens within a year")
 
     def _skip_business_days(self, start: date, whole: int) -> date:
-        """The day ``whole`` business days after ``start`` (memoised: a run asks the same
-        question for thousands of contacts)."""
-        key = ("skip", start, whole)
-        found: date | None = self._days.get(key)
-        if found is None:
+        """The day ``whole`` business days after ``start``."""
+
+        def compute() -> date:
             day, left = start, whole
             while left > 0:
                 day += timedelta(days=1)
                 if self.is_business_day(day):
                     left -= 1
-            found = self._days[key] = day
+            return day
+
+        found: date = self._memo("skip", start, compute, whole)
         return found
 
     def add_business_days(self, at: datetime, days: float) -> datetime:
