@@ -131,7 +131,8 @@ def _prepare(
     return settings, made
 
 
-def _flow(settings: Settings) -> dict[str, Any]:
+def _script(settings: Settings, script: str, *args: str) -> dict[str, Any]:
+    """Run ``bench/<script>`` in a fresh process on ``settings``; its last line is JSON."""
     env = {
         **os.environ,
         **settings.environment(),
@@ -139,7 +140,7 @@ def _flow(settings: Settings) -> dict[str, Any]:
         "PREFECT_LOGGING_LEVEL": "WARNING",
     }
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "flow_once.py"), AS_OF.isoformat()],
+        [sys.executable, str(ROOT / "bench" / script), AS_OF.isoformat(), *args],
         env=env,
         capture_output=True,
         text=True,
@@ -150,6 +151,10 @@ def _flow(settings: Settings) -> dict[str, Any]:
         raise RuntimeError(result.stderr[-4000:])
     data: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return data
+
+
+def _flow(settings: Settings) -> dict[str, Any]:
+    return _script(settings, "flow_once.py")
 
 
 def _figures(run: dict[str, Any]) -> dict[str, Any]:
@@ -193,23 +198,7 @@ def _standins() -> tuple[subprocess.Popen[str], dict[str, str]]:
 
 
 def _naive(settings: Settings, sample: int) -> dict[str, Any]:
-    env = {
-        **os.environ,
-        **settings.environment(),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    }
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "naive.py"), AS_OF.isoformat(), str(sample)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr[-4000:])
-    data: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    data = _script(settings, "naive.py", str(sample))
     data["touches_per_s"] = round(data["touches"] / data["seconds"], 1)
     return data
 
