@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -26,6 +27,7 @@ from nurture.settings import Settings
 from nurture.specs.contact_rows import RowDefaults
 from nurture.specs.project import Project, load_project
 from nurture.specs.scoring import load_scoring
+from nurture.tokens import LinkKeys
 
 __all__ = ["App", "bootstrap", "build_email_sender", "build_sms_sender"]
 
@@ -74,8 +76,34 @@ class App:
             name=self.settings.email.from_name,
             email=self.settings.email.from_email,
             public_url=self.settings.webhooks.public_url,
-            link_secret=self.settings.webhooks.unsubscribe_secret.get_secret_value(),
+            link_secret=self.link_keys.current,
         )
+
+    @cached_property
+    def link_keys(self) -> LinkKeys:
+        """The keys that sign and read unsubscribe and content links. Without a
+        configured secret (previews, tests), a random one lives as long as the process:
+        its links work nowhere else, and run, dispatch and the servers refuse to start
+        (:meth:`require_link_secret`)."""
+        hooks = self.settings.webhooks
+        if hooks.unsubscribe_secret is None or not hooks.unsubscribe_secret.get_secret_value():
+            return LinkKeys(secrets.token_urlsafe(32))
+        previous = hooks.unsubscribe_secret_previous
+        return LinkKeys(
+            hooks.unsubscribe_secret.get_secret_value(),
+            previous=previous.get_secret_value() if previous else None,
+            previous_until=hooks.unsubscribe_secret_previous_until,
+        )
+
+    def require_link_secret(self) -> None:
+        """Refuse to send or serve links that anyone could forge."""
+        problem = self.settings.webhooks.link_secret_problem()
+        if problem is not None:
+            raise ConfigurationError(
+                f"{problem}: unsubscribe and content links could be forged. Set it to a long "
+                "random value, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
 
     @property
     def row_defaults(self) -> RowDefaults:

@@ -7,6 +7,7 @@ Only ``bootstrap`` reads a ``Settings``; the domain never sees one.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +15,8 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "MIN_SECRET_CHARS",
+    "PLACEHOLDER_SECRETS",
     "DatabaseSettings",
     "EmailSettings",
     "ProjectSettings",
@@ -22,6 +25,12 @@ __all__ = [
     "SmsSettings",
     "WebhookSettings",
 ]
+
+#: Secrets that were published (old defaults, documentation examples): never accepted.
+PLACEHOLDER_SECRETS = frozenset(
+    {"change-me-unsubscribe-secret", "change-me", "changeme", "secret", "placeholder", "xxx"}
+)
+MIN_SECRET_CHARS = 16
 
 _COMMON = SettingsConfigDict(env_prefix="NURTURE_", extra="ignore", populate_by_name=True)
 
@@ -102,9 +111,29 @@ class WebhookSettings(BaseSettings):
     model_config = _COMMON
 
     public_url: str = "http://127.0.0.1:8765"
-    unsubscribe_secret: SecretStr = SecretStr("change-me-unsubscribe-secret")
+    #: Signs unsubscribe and content links; required by run, dispatch and the servers.
+    unsubscribe_secret: SecretStr | None = None
+    #: The secret before the last rotation: its links keep working until the date below.
+    unsubscribe_secret_previous: SecretStr | None = None
+    unsubscribe_secret_previous_until: date | None = None
     sendgrid_webhook_public_key: str | None = None
     sendgrid_webhook_max_age_seconds: int = 600
+
+    def link_secret_problem(self) -> str | None:
+        """Why the link secret cannot protect real links, or ``None`` when it can."""
+        secret = self.unsubscribe_secret.get_secret_value() if self.unsubscribe_secret else ""
+        if not secret.strip():
+            return "NURTURE_UNSUBSCRIBE_SECRET is not set"
+        if secret.strip().lower() in PLACEHOLDER_SECRETS:
+            return "NURTURE_UNSUBSCRIBE_SECRET is a published placeholder"
+        if len(secret) < MIN_SECRET_CHARS:
+            return f"NURTURE_UNSUBSCRIBE_SECRET is shorter than {MIN_SECRET_CHARS} characters"
+        if self.unsubscribe_secret_previous and self.unsubscribe_secret_previous_until is None:
+            return (
+                "NURTURE_UNSUBSCRIBE_SECRET_PREVIOUS needs "
+                "NURTURE_UNSUBSCRIBE_SECRET_PREVIOUS_UNTIL (the last day its links are accepted)"
+            )
+        return None
 
 
 class RunSettings(BaseSettings):
@@ -147,6 +176,7 @@ class Settings(BaseModel):
         """The environment variables that rebuild these settings in another process (a
         Prefect flow run, a worker). Secrets are included: keep the result private."""
         email, sms, hooks, run = self.email, self.sms, self.webhooks, self.run
+        until = hooks.unsubscribe_secret_previous_until
         env = {
             "NURTURE_DATABASE_URL": self.database.database_url,
             "NURTURE_PROJECT_DIR": str(self.project.project_dir),
@@ -157,7 +187,6 @@ class Settings(BaseModel):
             "NURTURE_FROM_NAME": email.from_name,
             "NURTURE_SENDGRID_HOST": email.sendgrid_host,
             "NURTURE_PUBLIC_URL": hooks.public_url,
-            "NURTURE_UNSUBSCRIBE_SECRET": hooks.unsubscribe_secret.get_secret_value(),
             **{f"NURTURE_{name.upper()}": str(value) for name, value in run.model_dump().items()},
         }
         optional = {
@@ -167,6 +196,9 @@ class Settings(BaseModel):
             else None,
             "NURTURE_UNSUBSCRIBE_MAILTO": email.unsubscribe_mailto,
             "NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY": hooks.sendgrid_webhook_public_key,
+            "NURTURE_UNSUBSCRIBE_SECRET": _secret(hooks.unsubscribe_secret),
+            "NURTURE_UNSUBSCRIBE_SECRET_PREVIOUS": _secret(hooks.unsubscribe_secret_previous),
+            "NURTURE_UNSUBSCRIBE_SECRET_PREVIOUS_UNTIL": str(until) if until else None,
             "NURTURE_SMS_DRIVER": sms.sms_driver,
             "TWILIO_ACCOUNT_SID": sms.twilio_account_sid,
             "TWILIO_AUTH_TOKEN": sms.twilio_auth_token.get_secret_value()
@@ -180,3 +212,7 @@ class Settings(BaseModel):
             optional["NURTURE_OUTBOX_DIR"] = str(self.project.outbox_dir)
         env.update({key: value for key, value in optional.items() if value})
         return env
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None

@@ -89,6 +89,7 @@ def test_nurture_serve_registers_both_schedules(
         **prefect_server.env(),
         "NURTURE_PROJECT_DIR": str(REPO),
         "NURTURE_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "NURTURE_UNSUBSCRIBE_SECRET": "e2e-serve-link-secret-0123456789",
     }
     process = subprocess.Popen(
         [_nurture(), "serve"],

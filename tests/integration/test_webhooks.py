@@ -66,7 +66,14 @@ def test_signed_sendgrid_events_are_stored_once_and_scored(sent: Live) -> None:
     url = f"{sent.webhook_url}/webhooks/sendgrid"
     first = httpx.post(url, content=body, headers=headers)
     assert first.status_code == 200
-    assert first.json() == {"received": 3, "new": 3, "duplicates": 0, "applied": 3}
+    assert first.json() == {
+        "received": 3,
+        "new": 3,
+        "duplicates": 0,
+        "quarantined": 0,
+        "applied": 3,
+        "failed": 0,
+    }
     again = httpx.post(url, content=body, headers=headers)  # SendGrid retries: same ids
     assert again.json()["new"] == 0
     assert count(sent, events) == 3

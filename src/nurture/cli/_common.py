@@ -21,6 +21,7 @@ __all__ = [
     "parse_as_of",
     "print_json",
     "reporting_errors",
+    "require_link_secret",
 ]
 
 console = Console(highlight=False, soft_wrap=True)
@@ -49,6 +50,19 @@ def reporting_errors() -> Iterator[None]:
         raise typer.Exit(1) from exc
     except (InputError, NurtureError) as exc:
         fail(str(exc))
+
+
+def require_link_secret() -> None:
+    """Stop before anything starts when links could be forged (run, dispatch, servers)."""
+    from nurture.settings import WebhookSettings
+
+    problem = WebhookSettings().link_secret_problem()
+    if problem is not None:
+        fail(
+            f"{problem}: unsubscribe and content links could be forged.\n"
+            "  Set it to a long random value, e.g. the output of\n"
+            "  python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
 
 
 def parse_as_of(value: str | None) -> datetime | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nurture.bootstrap import bootstrap
@@ -22,7 +23,7 @@ from nurture.domain.events import CALL_OUTCOMES
 from nurture.errors import InputError, Location
 from nurture.inbound import read_event_file
 from nurture.services.calls import dial, log_call
-from nurture.services.events import apply_pending, store_events
+from nurture.services.events import ApplyReport, ingest_events
 
 webhooks_app = typer.Typer(help="The HTTP receiver for SendGrid and Twilio.", no_args_is_help=True)
 events_app = typer.Typer(help="Inbound events from files (backfills).", no_args_is_help=True)
@@ -48,6 +49,7 @@ def serve(
 
     with reporting_errors():
         application = bootstrap()
+        application.require_link_secret()
         asgi = create_app(application)
     uvicorn.run(asgi, host=host, port=port, log_level="info")
 
@@ -77,28 +79,78 @@ def ingest(
         except json.JSONDecodeError as exc:
             raise InputError(f"not JSON: {exc.msg}", Location(str(file), exc.lineno)) from exc
         with application.uow() as uow:
-            new, duplicates = store_events(uow=uow, events=events, now=application.now())
-            uow.commit()
-            applied = apply_pending(uow=uow, ctx=application.run_context())
+            report = ingest_events(
+                uow=uow, events=events, ctx=application.run_context(), rejected=errors
+            )
+    applied = report.applied or ApplyReport()
     result: dict[str, Any] = {
         "file": str(file),
         "events": len(events),
-        "new": new,
-        "duplicates": duplicates,
+        "new": report.stored.new,
+        "duplicates": report.stored.duplicates,
         "rejected": [str(e) for e in errors],
+        "quarantined": report.stored.quarantined,
         **applied.as_dict(),
     }
     if as_json:
         print_json(result)
     else:
         console.print(
-            f"{len(events)} events: {new} new, {duplicates} already known; "
-            f"{applied.applied} applied, {applied.unmatched} without a contact"
+            f"{len(events)} events: {report.stored.new} new, {report.stored.duplicates} "
+            f"already known; {applied.applied} applied, {applied.unmatched} without a contact, "
+            f"{applied.failed} failed (see `nurture events list --failed`)",
+            markup=False,
         )
-        for error in errors:
-            err_console.print(f"rejected: {error}")
-    if errors:
+        for error in report.stored.quarantined:
+            err_console.print(f"rejected: {error}", markup=False)
+    if report.stored.quarantined or applied.failed:
         raise typer.Exit(3)
+
+
+@events_app.command("list")
+def list_events(
+    failed: bool = typer.Option(False, "--failed", help="Quarantined events, with their error."),
+    unmatched: bool = typer.Option(False, "--unmatched", help="Events that matched no contact."),
+    limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="At most this many."),
+    as_json: bool = _JSON,
+) -> None:
+    """Events that need a person: quarantined (--failed) or without a contact (--unmatched).
+
+    Example: nurture events list --failed
+    """
+    if failed == unmatched:
+        fail("choose --failed or --unmatched")
+    with reporting_errors():
+        application = bootstrap()
+        with application.uow(read_only=True) as uow:
+            rows = (uow.events.failed if failed else uow.events.unmatched)(limit=limit)
+    items = [
+        {
+            "id": row["id"],
+            "received_at": row["received_at"].isoformat(),
+            "provider": row["provider"],
+            "type": row["type"],
+            "origin": (row["payload"] or {}).get("origin") or row["provider_event_id"],
+            "error": row["error"] or "",
+        }
+        for row in rows
+    ]
+    if as_json:
+        print_json(items)
+        return
+    if not items:
+        console.print("no " + ("quarantined" if failed else "unmatched") + " events")
+        return
+    table = Table("event", "received", "type", "from", "why")
+    for item in items:
+        table.add_row(
+            str(item["id"]),
+            item["received_at"][:16].replace("T", " "),
+            item["type"],
+            escape(str(item["origin"])),
+            escape(item["error"]),
+        )
+    console.print(table)
 
 
 @calls_app.command("list")

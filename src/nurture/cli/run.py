@@ -8,7 +8,13 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from nurture.cli._common import console, parse_as_of, print_json, reporting_errors
+from nurture.cli._common import (
+    console,
+    parse_as_of,
+    print_json,
+    reporting_errors,
+    require_link_secret,
+)
 
 _JSON = typer.Option(False, "--json", help="Print the run summary as JSON.")
 _AS_OF = typer.Option(
@@ -37,6 +43,8 @@ def run(
     """
     _quiet_prefect(as_json)
     moment = parse_as_of(as_of)
+    if not dry_run:
+        require_link_secret()
     with reporting_errors():
         from nurture.orchestration.flows import configured_daily_run
 
@@ -55,6 +63,7 @@ def dispatch(as_of: str | None = _AS_OF, as_json: bool = _JSON) -> None:
     minutes)."""
     _quiet_prefect(as_json)
     moment = parse_as_of(as_of)
+    require_link_secret()
     with reporting_errors():
         from nurture.orchestration.flows import dispatch as dispatch_flow
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from nurture.cli._common import console, fail, reporting_errors
+from nurture.cli._common import console, fail, reporting_errors, require_link_secret
 from nurture.errors import Location, SpecError
 from nurture.settings import ProjectSettings
 from nurture.specs.yamlfile import read_yaml
@@ -45,6 +45,7 @@ def serve() -> None:
     the dashboard then shows every run, its artifacts and its logs.
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    require_link_secret()
     with reporting_errors():
         plans = schedules(ProjectSettings().project_dir)
     from prefect import serve as prefect_serve

@@ -32,7 +32,7 @@ from nurture.samples import write_contacts_csv
 from nurture.services.calls import log_call
 from nurture.services.contact_import import import_contacts
 from nurture.services.enrollment import enroll
-from nurture.services.events import apply_pending, store_events
+from nurture.services.events import ingest_events
 from nurture.services.report_html import render_html
 from nurture.services.reports import report
 from nurture.settings import (
@@ -264,9 +264,7 @@ def _react(world: _World, app: App, engagement: Engagement) -> None:
         )
         response.raise_for_status()
     with app.uow() as uow:
-        store_events(uow=uow, events=replies, now=app.now())
-        uow.commit()
-        apply_pending(uow=uow, ctx=app.run_context())
+        ingest_events(uow=uow, events=replies, ctx=app.run_context())
     by_phone = {p.phone: p for p in people.values() if p.phone}
     for text in texts:
         recipient = by_phone.get(text.to)
@@ -329,9 +327,7 @@ def _spontaneous(world: _World, app: App, engagement: Engagement) -> None:
             )
             world.stats["purchases"] = world.stats.get("purchases", 0) + 1
     with app.uow() as uow:
-        store_events(uow=uow, events=events, now=now)
-        uow.commit()
-        apply_pending(uow=uow, ctx=app.run_context())
+        ingest_events(uow=uow, events=events, ctx=app.run_context())
 
 
 def _work_the_call_queue(world: _World, app: App, engagement: Engagement, today: date) -> None:

@@ -272,6 +272,7 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
     try:
         if dry_run:
             return phases.dry_run(app)
+        app.require_link_secret()
         run_id = phases.start(app)
         try:
             parts: dict[str, dict[str, Any]] = {}
@@ -321,6 +322,7 @@ def dispatch(as_of: str | None = None) -> dict[str, Any]:
     pinned = _pin(as_of)
     app = _app(pinned)
     try:
+        app.require_link_secret()
         run_id = phases.start(app, kind="dispatch")
         parts = {"reconcile": reconcile_unknown(run_id, pinned)}
         executions = [execute_batch(run_id, pinned, "dispatch", {"sweep": True})]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.adapters.sms import TwilioSms
 from nurture.domain.events import CALL_OUTCOMES
-from nurture.errors import ConfigurationError, NotFound
+from nurture.errors import ConfigurationError, Location, NotFound, PayloadError
 from nurture.inbound import InboundEvent
 from nurture.services.events import apply_pending, store_events
 from nurture.services.lifecycle import RunContext
@@ -41,7 +41,9 @@ def log_call(
         touch_id=task["touch_id"],
         payload={"data": {"bant": bant, "note": note, "owner": task["owner"], "task": task_id}},
     )
-    store_events(uow=uow, events=[event], now=ctx.now)
+    stored = store_events(uow=uow, events=[event], now=ctx.now)
+    if stored.quarantined:
+        raise PayloadError(stored.quarantined[0], Location(f"task {task_id}"))
     uow.tasks.close(task_id, outcome=outcome, note=note, at=ctx.now)
     apply_pending(uow=uow, ctx=ctx, commit=False)
     if commit:

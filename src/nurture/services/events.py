@@ -7,7 +7,10 @@ for the contacts it touched, so that an opt-out at 10:00 stops the email planned
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,7 +24,9 @@ from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.contacts import Contact
 from nurture.domain.events import EventType
 from nurture.domain.scoring import InterestState, combine, fit_score
+from nurture.errors import NurtureError, PayloadError
 from nurture.inbound import InboundEvent
+from nurture.limits import db_id
 from nurture.services.lifecycle import (
     RunContext,
     cancel_touches,
@@ -29,7 +34,16 @@ from nurture.services.lifecycle import (
     exit_enrollments,
 )
 
-__all__ = ["ApplyReport", "apply_pending", "store_events"]
+__all__ = [
+    "ApplyReport",
+    "IngestReport",
+    "StoreReport",
+    "apply_pending",
+    "ingest_events",
+    "store_events",
+]
+
+_log = logging.getLogger(__name__)
 
 #: The exit reason an event gives running enrollments (used when a sequence lists it).
 EXIT_ON_EVENT = {
@@ -57,6 +71,7 @@ class ApplyReport:
 
     applied: int = 0
     unmatched: int = 0
+    failed: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
     suppressed: int = 0
 
@@ -65,26 +80,102 @@ class ApplyReport:
         return {
             "applied": self.applied,
             "unmatched": self.unmatched,
+            "failed": self.failed,
             "by_type": dict(self.by_type),
             "suppressed": self.suppressed,
         }
 
 
+@dataclass
+class StoreReport:
+    """What storing a batch of events did: new ones, ones seen before, and the ones that
+    could not be stored or read (quarantined with their reason)."""
+
+    new: int = 0
+    duplicates: int = 0
+    quarantined: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    """Storing then applying one batch of inbound events."""
+
+    received: int
+    stored: StoreReport
+    applied: ApplyReport | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready; ``applied`` is ``None`` when applying was left to the next run."""
+        return {
+            "received": self.received,
+            "new": self.stored.new,
+            "duplicates": self.stored.duplicates,
+            "quarantined": len(self.stored.quarantined),
+            "applied": self.applied.applied if self.applied else None,
+            "failed": self.applied.failed if self.applied else 0,
+        }
+
+
 def store_events(
-    *, uow: SqlUnitOfWork, events: list[InboundEvent], now: datetime
-) -> tuple[int, int]:
-    """Store events not seen before; returns (new, duplicates)."""
-    new = uow.events.store([event.row(received_at=now) for event in events])
-    return new, len(events) - new
+    *,
+    uow: SqlUnitOfWork,
+    events: list[InboundEvent],
+    now: datetime,
+    rejected: Sequence[PayloadError] = (),
+) -> StoreReport:
+    """Store events not seen before, each on its own: one that the database refuses is
+    quarantined with the reason and the others are kept. ``rejected`` are events that
+    could not be read at the edge; they are quarantined too, so that nothing is lost."""
+    new, failures = uow.events.store([event.row(received_at=now) for event in events])
+    quarantine = [
+        {"origin": f"{event.provider} event {event.provider_event_id}", "error": error}
+        for event, error in ((events[index], error) for index, error in failures)
+    ]
+    quarantine += [
+        {"origin": str(error.location or "input"), "error": error.reason} for error in rejected
+    ]
+    uow.events.quarantine(quarantine, at=now)
+    return StoreReport(
+        new=new,
+        duplicates=len(events) - new - len(failures),
+        quarantined=[f"{item['origin']}: {item['error']}" for item in quarantine],
+    )
+
+
+def ingest_events(
+    *,
+    uow: SqlUnitOfWork,
+    events: list[InboundEvent],
+    ctx: RunContext,
+    rejected: Sequence[PayloadError] = (),
+) -> IngestReport:
+    """Store a batch of inbound events (committed first: once this returns, nothing of
+    it can be lost), then apply every pending event. If applying fails as a whole (the
+    database went away), the stored events wait for the next run to apply them."""
+    stored = store_events(uow=uow, events=events, now=ctx.now, rejected=rejected)
+    uow.commit()
+    try:
+        applied: ApplyReport | None = apply_pending(uow=uow, ctx=ctx)
+    except Exception:
+        _log.exception("applying events failed; they stay pending for the next run")
+        uow.rollback()
+        applied = None
+    return IngestReport(received=len(events) + len(rejected), stored=stored, applied=applied)
 
 
 def apply_pending(*, uow: SqlUnitOfWork, ctx: RunContext, commit: bool = True) -> ApplyReport:
-    """Apply every pending event, oldest first, in chunks."""
+    """Apply every pending event, oldest first, in chunks. Each contact's events are
+    applied in a savepoint; if one of them fails, they are applied one at a time and the
+    event that fails is quarantined (``failed``, with its error) while every other event,
+    and every other contact, goes on. An opt-out that fails to apply still suppresses its
+    address."""
     report = ApplyReport()
+    seen: set[int] = set()
     while True:
-        rows = uow.events.pending(limit=_CHUNK)
+        rows = [row for row in uow.events.pending(limit=_CHUNK) if row["id"] not in seen]
         if not rows:
             return report
+        seen.update(row["id"] for row in rows)
         _apply_chunk(uow, rows, ctx, report)
         if commit:
             uow.commit()
@@ -97,41 +188,132 @@ def _apply_chunk(
     targets = _contacts_of(uow, rows, touches)
     contact_rows = uow.contacts.rows_by_id(sorted(set(targets.values())))
     by_contact: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    marks = []
+    marks: list[dict[str, Any]] = []
     for row in rows:
         contact_id = targets.get(row["id"])
         touch = touches.get(row["id"])
-        mark = {
-            "id": row["id"],
-            "status": "applied",
-            "contact_id": contact_id,
-            "touch_id": touch["id"] if touch else row["touch_id"],
-            "error": None,
-            "applied_at": ctx.now,
-        }
-        if contact_id is None or contact_id not in contact_rows:
-            mark.update(status="unmatched", error=f"no contact for {row['address'] or '?'}")
-            report.unmatched += 1
-            report.suppressed += _suppress_unmatched(uow, row, ctx)
-        else:
-            by_contact[contact_id].append(row)
-            report.applied += 1
         report.by_type[row["type"]] += 1
+        if contact_id is not None and contact_id in contact_rows:
+            by_contact[contact_id].append(row)
+            continue
+        mark = _mark(row, touch, ctx, status="unmatched", error=_unmatched_reason(row))
+        report.unmatched += 1
+        try:
+            with uow.connection.begin_nested():
+                report.suppressed += _suppress_unmatched(uow, row, ctx)
+        except Exception as exc:
+            mark.update(status="failed", error=_why(exc))
+            report.failed += 1
         marks.append(mark)
-    uow.events.mark(marks)
     for contact_id, events in by_contact.items():
-        report.suppressed += _apply_to_contact(uow, contact_rows[contact_id], events, touches, ctx)
-    evaluate_contacts(uow=uow, contact_ids=list(by_contact), ctx=ctx)
+        marks += _apply_isolated(
+            uow, contact_rows[contact_id], events, touches=touches, ctx=ctx, report=report
+        )
+    uow.events.mark(marks)
+    _evaluate_isolated(uow, list(by_contact), ctx)
+
+
+def _apply_isolated(
+    uow: SqlUnitOfWork,
+    row: dict[str, Any],
+    events: list[dict[str, Any]],
+    *,
+    touches: dict[int, dict[str, Any]],
+    ctx: RunContext,
+    report: ApplyReport,
+) -> list[dict[str, Any]]:
+    """Apply one contact's events together, or one by one if that fails."""
+    contact_id = row["id"]
+    try:
+        with uow.connection.begin_nested():
+            report.suppressed += _apply_to_contact(uow, row, events, touches, ctx)
+    except Exception:
+        _log.warning("events of contact %s failed together; applying one by one", contact_id)
+    else:
+        report.applied += len(events)
+        return [
+            _mark(event, touches.get(event["id"]), ctx, contact_id=contact_id) for event in events
+        ]
+    marks = []
+    for event in events:
+        mark = _mark(event, touches.get(event["id"]), ctx, contact_id=contact_id)
+        try:
+            with uow.connection.begin_nested():
+                fresh = uow.contacts.rows_by_id([contact_id])[contact_id]
+                report.suppressed += _apply_to_contact(uow, fresh, [event], touches, ctx)
+            report.applied += 1
+        except Exception as exc:
+            _log.warning("event %s quarantined: %s", event["id"], _why(exc))
+            mark.update(status="failed", error=_why(exc))
+            report.failed += 1
+            with suppress(Exception), uow.connection.begin_nested():
+                report.suppressed += _suppress_unmatched(uow, event, ctx)
+        marks.append(mark)
+    return marks
+
+
+def _evaluate_isolated(uow: SqlUnitOfWork, contact_ids: list[int], ctx: RunContext) -> None:
+    """Run the stage rules for the contacts; one whose evaluation fails keeps its rules
+    pending (the next run tries again) and does not stop the others."""
+    try:
+        with uow.connection.begin_nested():
+            evaluate_contacts(uow=uow, contact_ids=contact_ids, ctx=ctx)
+        return
+    except Exception:
+        _log.warning("stage rules failed for a chunk of %d contacts; one by one", len(contact_ids))
+    for contact_id in contact_ids:
+        try:
+            with uow.connection.begin_nested():
+                evaluate_contacts(uow=uow, contact_ids=[contact_id], ctx=ctx)
+        except Exception as exc:
+            _log.warning("stage rules failed for contact %s: %s", contact_id, _why(exc))
+
+
+def _mark(
+    row: dict[str, Any],
+    touch: dict[str, Any] | None,
+    ctx: RunContext,
+    *,
+    status: str = "applied",
+    contact_id: int | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "status": status,
+        "contact_id": contact_id,
+        "touch_id": touch["id"] if touch else row["touch_id"],
+        "error": error,
+        "applied_at": ctx.now,
+    }
+
+
+def _unmatched_reason(row: dict[str, Any]) -> str:
+    claimed = (row["payload"] or {}).get("_claimed_contact_id")
+    if claimed:
+        return f"no contact {claimed} (removed?)"
+    return f"no contact for {row['address'] or 'this event'}"
+
+
+def _why(exc: BaseException) -> str:
+    """An error as ops read it in `nurture events list --failed`."""
+    if isinstance(exc, NurtureError):
+        text = str(exc)
+    else:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return text[:500]
 
 
 def _touches_of(uow: SqlUnitOfWork, rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     out = {}
     for row in rows:
         touch = None
-        if row["touch_id"]:
+        message_id = (row["payload"] or {}).get("_message_id")
+        if db_id(row["touch_id"]) is not None:
             touch = uow.touches.get(row["touch_id"])
-        elif (row["payload"] or {}).get("_message_id"):
-            touch = uow.touches.by_provider_id(row["payload"]["_message_id"])
+        elif isinstance(message_id, str) and message_id:
+            touch = uow.touches.by_provider_id(message_id)
         if touch is not None:
             out[row["id"]] = touch
     return out
@@ -164,7 +346,7 @@ def _resolve_refs(uow: SqlUnitOfWork, refs: list[str]) -> dict[str, int]:
     """Contact ids for emails, phone numbers, ids or external ids."""
     emails = [r.lower() for r in refs if "@" in r]
     phones = [r for r in refs if r.startswith("+")]
-    ids = [int(r) for r in refs if r.isdigit()]
+    ids = [number for number in (db_id(r) for r in refs) if number is not None]
     others = [r for r in refs if "@" not in r and not r.startswith("+")]
     found: dict[str, int] = {}
     c = contacts.c

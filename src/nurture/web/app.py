@@ -37,8 +37,7 @@ from nurture.bootstrap import App
 from nurture.domain.events import EventType
 from nurture.errors import PayloadError
 from nurture.inbound import InboundEvent, sendgrid_events, twilio_inbound, twilio_status
-from nurture.services.events import apply_pending, store_events
-from nurture.tokens import read_token
+from nurture.services.events import ingest_events
 
 __all__ = ["create_app"]
 
@@ -66,7 +65,8 @@ class _Server:
     def __init__(self, app: App) -> None:
         self.app = app
         settings = app.settings
-        self.secret = settings.webhooks.unsubscribe_secret.get_secret_value()
+        self.keys = app.link_keys
+        self.account_sid = settings.sms.twilio_account_sid
         self.public_url = settings.webhooks.public_url.rstrip("/")
         self.max_age = settings.webhooks.sendgrid_webhook_max_age_seconds
         key = settings.webhooks.sendgrid_webhook_public_key
@@ -76,22 +76,17 @@ class _Server:
 
     # -- storing and applying ---------------------------------------------------------
 
-    def _ingest(self, events: list[InboundEvent]) -> dict[str, Any]:
-        now = self.app.now()
+    def _ingest(self, events: list[InboundEvent], rejected: list[PayloadError]) -> dict[str, Any]:
         with self.app.uow() as uow:
-            new, duplicates = store_events(uow=uow, events=events, now=now)
-            uow.commit()  # stored first: a failure below still keeps the event
-            report = apply_pending(uow=uow, ctx=self.app.run_context(run_id=None))
-            uow.commit()
-        return {
-            "received": len(events),
-            "new": new,
-            "duplicates": duplicates,
-            "applied": report.applied,
-        }
+            report = ingest_events(
+                uow=uow, events=events, ctx=self.app.run_context(run_id=None), rejected=rejected
+            )
+        return report.as_dict()
 
-    async def _store(self, events: list[InboundEvent]) -> dict[str, Any]:
-        return await run_in_threadpool(self._ingest, events)
+    async def _store(
+        self, events: list[InboundEvent], rejected: list[PayloadError] | None = None
+    ) -> dict[str, Any]:
+        return await run_in_threadpool(self._ingest, events, rejected or [])
 
     # -- SendGrid ---------------------------------------------------------------------
 
@@ -101,10 +96,15 @@ class _Server:
         if refusal is not None:
             return PlainTextResponse(refusal, status_code=403)
         try:
-            events = sendgrid_events(body, source="sendgrid webhook")
-        except (PayloadError, ValueError) as exc:
+            events, rejected = sendgrid_events(body, source="sendgrid webhook")
+        except PayloadError as exc:
             return PlainTextResponse(f"bad request: {exc}", status_code=400)
-        return JSONResponse(await self._store(events))
+        if rejected and not events:  # nothing readable at all: the sender must hear it
+            reasons = "\n".join(str(error) for error in rejected[:20])
+            return PlainTextResponse(f"bad request: {reasons}", status_code=400)
+        # Every good event is stored and the bad ones quarantined: a 2xx tells SendGrid
+        # not to retry a batch whose bad events would fail again the same way.
+        return JSONResponse(await self._store(events, rejected))
 
     def _check_sendgrid(self, request: Request, body: bytes) -> str | None:
         if self.sendgrid_key is None:
@@ -136,6 +136,10 @@ class _Server:
         signature = request.headers.get("X-Twilio-Signature", "")
         if not self.twilio.validate(url, form, signature):
             return None, PlainTextResponse("signature does not match", status_code=403)
+        if form.get("AccountSid") != self.account_sid:
+            # A valid signature proves the auth token, not that the post is about this
+            # account (a subaccount or a second project can share a token).
+            return None, PlainTextResponse("AccountSid is not this account", status_code=403)
         return form, None
 
     async def twilio_status(self, request: Request) -> Response:
@@ -166,7 +170,9 @@ class _Server:
 
     async def unsubscribe(self, request: Request) -> Response:
         try:
-            payload = read_token(self.secret, "unsubscribe", request.path_params["token"])
+            payload = self.keys.read(
+                "unsubscribe", request.path_params["token"], today=self.app.now().date()
+            )
         except PayloadError:
             return HTMLResponse(
                 _page(
@@ -211,7 +217,9 @@ class _Server:
 
     async def content(self, request: Request) -> Response:
         try:
-            payload = read_token(self.secret, "content", request.path_params["token"])
+            payload = self.keys.read(
+                "content", request.path_params["token"], today=self.app.now().date()
+            )
         except PayloadError:
             return PlainTextResponse("invalid link", status_code=400)
         asset = self.app.project.catalog.get(str(payload.get("a")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from nurture.adapters.db.tables import events, score_events
+from nurture.adapters.db.tables import contacts, events, score_events
 
 __all__ = ["SqlEvents"]
 
@@ -20,17 +21,94 @@ class SqlEvents:
     def __init__(self, connection: sa.Connection) -> None:
         self._db = connection
 
-    def store(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert events not seen before (by provider and provider event id); returns how
-        many were new."""
+    def store(self, rows: Sequence[dict[str, Any]]) -> tuple[int, list[tuple[int, str]]]:
+        """Insert events not seen before (by provider and provider event id). Returns how
+        many were new, and the rows the database refused (index, reason): the batch is
+        tried whole, then row by row, each in a savepoint, so one bad row costs no other.
+
+        A ``contact_id`` that names no contact (a contact removed since the message went
+        out) is kept in the payload as ``_claimed_contact_id``; the event is stored and
+        later marked unmatched.
+        """
         if not rows:
-            return 0
+            return 0, []
+        rows = self._known_contacts(rows)
         module: Any = postgresql if self._db.dialect.name == "postgresql" else sqlite
         statement = module.insert(events).on_conflict_do_nothing(
             index_elements=["provider", "provider_event_id"]
         )
-        result = self._db.execute(statement, list(rows))
-        return max(int(result.rowcount or 0), 0)
+        try:
+            with self._db.begin_nested():
+                result = self._db.execute(statement, list(rows))
+            return max(int(result.rowcount or 0), 0), []
+        except sa.exc.DBAPIError:
+            pass
+        new, failures = 0, []
+        for index, row in enumerate(rows):
+            try:
+                with self._db.begin_nested():
+                    new += max(int(self._db.execute(statement, [row]).rowcount or 0), 0)
+            except sa.exc.DBAPIError as exc:
+                failures.append((index, _reason(exc)))
+        return new, failures
+
+    def _known_contacts(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        claimed = {row["contact_id"] for row in rows if row.get("contact_id") is not None}
+        if not claimed:
+            return list(rows)
+        query = sa.select(contacts.c.id).where(contacts.c.id.in_(sorted(claimed)))
+        known = set(self._db.execute(query).scalars())
+        out = []
+        for row in rows:
+            if row.get("contact_id") is not None and row["contact_id"] not in known:
+                payload = {**row["payload"], "_claimed_contact_id": row["contact_id"]}
+                out.append({**row, "contact_id": None, "payload": payload})
+            else:
+                out.append(row)
+        return out
+
+    def quarantine(self, items: Sequence[dict[str, str]], *, at: datetime) -> None:
+        """Keep what could not be read or stored (``origin``, ``error``) as ``failed``
+        events, so that nothing is lost and ops see it in ``nurture events list --failed``;
+        the same item quarantined twice is kept once."""
+        rows = []
+        for item in items:
+            digest = hashlib.sha256(f"{item['origin']}|{item['error']}".encode()).hexdigest()
+            rows.append(
+                {
+                    "provider": "quarantine",
+                    "provider_event_id": digest[:40],
+                    "type": "unreadable",
+                    "occurred_at": at,
+                    "received_at": at,
+                    "payload": {"origin": item["origin"][:300]},
+                    "status": "failed",
+                    "error": item["error"][:500],
+                    "applied_at": at,
+                }
+            )
+        if rows:
+            self.store(rows)
+
+    def failed(self, *, limit: int = 200) -> list[dict[str, Any]]:
+        """Quarantined events, newest first."""
+        query = (
+            sa.select(events)
+            .where(events.c.status == "failed")
+            .order_by(events.c.received_at.desc(), events.c.id.desc())
+            .limit(limit)
+        )
+        return [dict(row) for row in self._db.execute(query).mappings()]
+
+    def unmatched(self, *, limit: int = 200) -> list[dict[str, Any]]:
+        """Events that matched no contact, newest first."""
+        query = (
+            sa.select(events)
+            .where(events.c.status == "unmatched")
+            .order_by(events.c.received_at.desc(), events.c.id.desc())
+            .limit(limit)
+        )
+        return [dict(row) for row in self._db.execute(query).mappings()]
 
     def pending(self, *, limit: int) -> list[dict[str, Any]]:
         """Events stored but not applied yet, oldest first."""
@@ -89,3 +167,8 @@ class SqlEvents:
         """Events received since ``since``."""
         query = sa.select(sa.func.count()).select_from(events).where(events.c.received_at >= since)
         return int(self._db.execute(query).scalar_one())
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    text = str(exc.orig).strip().splitlines()
+    return f"refused by the database: {text[0] if text else type(exc.orig).__name__}"[:500]
