@@ -18,6 +18,7 @@ from nurture.adapters.email import OutboxEmail, SendGridEmail
 from nurture.adapters.sms import OutboxSms, TwilioSms
 from nurture.domain.scoring import ScoringModel
 from nurture.errors import ConfigurationError
+from nurture.limits import Limits
 from nurture.services.delivery import Delivery, RateLimiter
 from nurture.services.lifecycle import RunContext
 from nurture.services.planner import Budget
@@ -78,6 +79,11 @@ class App:
             public_url=self.settings.webhooks.public_url,
             link_secret=self.link_keys.current,
         )
+
+    @cached_property
+    def limits(self) -> Limits:
+        """Every size, depth and duration accepted from outside."""
+        return self.settings.limits.limits()
 
     @cached_property
     def link_keys(self) -> LinkKeys:

@@ -14,11 +14,14 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nurture.limits import DEFAULT_LIMITS, Limits
+
 __all__ = [
     "MIN_SECRET_CHARS",
     "PLACEHOLDER_SECRETS",
     "DatabaseSettings",
     "EmailSettings",
+    "LimitSettings",
     "ProjectSettings",
     "RunSettings",
     "Settings",
@@ -157,6 +160,38 @@ class RunSettings(BaseSettings):
     delivery_horizon_hours: int = Field(default=24, ge=1, le=72)
 
 
+class LimitSettings(BaseSettings):
+    """Every size, depth and duration accepted from outside (``NURTURE_MAX_…``)."""
+
+    model_config = _COMMON
+
+    max_yaml_bytes: int = Field(default=DEFAULT_LIMITS.yaml_bytes, ge=1_000)
+    max_yaml_aliases: int = Field(default=DEFAULT_LIMITS.yaml_aliases, ge=0)
+    max_template_output_chars: int = Field(default=DEFAULT_LIMITS.template_output_chars, ge=1_000)
+    max_template_seconds: float = Field(default=DEFAULT_LIMITS.template_seconds, gt=0)
+    max_repeat_items: int = Field(default=DEFAULT_LIMITS.repeat_items, ge=100)
+    max_expression_chars: int = Field(default=DEFAULT_LIMITS.expression_chars, ge=100)
+    max_expression_depth: int = Field(default=DEFAULT_LIMITS.expression_depth, ge=5, le=200)
+    max_webhook_body_bytes: int = Field(default=DEFAULT_LIMITS.webhook_body_bytes, ge=10_000)
+    max_events_per_post: int = Field(default=DEFAULT_LIMITS.events_per_post, ge=1)
+    max_csv_cell_chars: int = Field(default=DEFAULT_LIMITS.csv_cell_chars, ge=100)
+
+    def limits(self) -> Limits:
+        """The limits as the domain and the edges take them."""
+        return Limits(
+            yaml_bytes=self.max_yaml_bytes,
+            yaml_aliases=self.max_yaml_aliases,
+            template_output_chars=self.max_template_output_chars,
+            template_seconds=self.max_template_seconds,
+            repeat_items=self.max_repeat_items,
+            expression_chars=self.max_expression_chars,
+            expression_depth=self.max_expression_depth,
+            webhook_body_bytes=self.max_webhook_body_bytes,
+            events_per_post=self.max_events_per_post,
+            csv_cell_chars=self.max_csv_cell_chars,
+        )
+
+
 class Settings(BaseModel):
     """All of nurture's settings, in groups; each group reads its own variables."""
 
@@ -166,6 +201,7 @@ class Settings(BaseModel):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     run: RunSettings = Field(default_factory=RunSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
     @property
     def outbox_dir(self) -> Path:
@@ -188,6 +224,10 @@ class Settings(BaseModel):
             "NURTURE_SENDGRID_HOST": email.sendgrid_host,
             "NURTURE_PUBLIC_URL": hooks.public_url,
             **{f"NURTURE_{name.upper()}": str(value) for name, value in run.model_dump().items()},
+            **{
+                f"NURTURE_{name.upper()}": str(value)
+                for name, value in self.limits.model_dump().items()
+            },
         }
         optional = {
             "NURTURE_EMAIL_DRIVER": email.email_driver,

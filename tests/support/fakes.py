@@ -60,6 +60,13 @@ class FakeContacts:
         for row in rows:
             self.rows[row["id"]].update(row)
 
+    def save(
+        self, inserts: Sequence[Mapping[str, Any]], updates: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[Mapping[str, Any], str]]:
+        self.add_many(inserts)
+        self.update_many(updates)
+        return []
+
     def get(self, ref: str) -> Contact | None:
         for row in self.rows.values():
             if ref in (str(row["id"]), row.get("email"), row.get("external_id")):

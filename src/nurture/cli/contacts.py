@@ -24,6 +24,9 @@ _JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
 @app.command("import")
 def import_(
     file: Path = typer.Argument(..., help="CSV file (comma or semicolon separated, UTF-8)."),
+    encoding: str = typer.Option(
+        "utf-8", "--encoding", help="The file's text encoding (e.g. cp1252 from Excel)."
+    ),
     as_json: bool = _JSON,
     as_of: str | None = _AS_OF,
 ) -> None:
@@ -45,6 +48,8 @@ def import_(
                 defaults=application.row_defaults,
                 now=application.now(),
                 progress=lambda n: progress.advance(task, n),
+                encoding=encoding,
+                max_cell_chars=application.limits.csv_cell_chars,
             )
     if as_json:
         print_json(report.as_dict())
@@ -55,7 +60,7 @@ def import_(
             f"{len(report.rejected)} rejected"
         )
         for rejection in report.rejected:
-            err_console.print(f"{file}:{rejection.row}: rejected: {rejection.reason}")
+            err_console.print(f"{file}:{rejection.row}: rejected: {rejection.reason}", markup=False)
     if report.rejected:
         raise typer.Exit(3)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 from nurture.domain.contacts import Bant, Consent, Contact
 from nurture.domain.scoring import InterestState, ScoringModel, combine, fit_score
 from nurture.errors import InputError, Location, RowError
+from nurture.limits import DEFAULT_LIMITS
 from nurture.services.ports import StoredContact, UnitOfWork
 from nurture.specs.contact_rows import ContactRow, RowDefaults, read_contact_rows
 
@@ -65,6 +67,8 @@ def import_contacts(
     defaults: RowDefaults,
     now: datetime,
     progress: Callable[[int], None] | None = None,
+    encoding: str = "utf-8",
+    max_cell_chars: int = DEFAULT_LIMITS.csv_cell_chars,
 ) -> ImportReport:
     """Upsert every valid row of ``path``; reject the others with row number and reason.
 
@@ -75,13 +79,29 @@ def import_contacts(
     started = time.perf_counter()
     report = ImportReport(file=str(path))
     try:
-        stream = path.open(encoding="utf-8-sig", newline="")
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r} (e.g. utf-8, cp1252, latin-1)") from None
+    if path.is_dir():
+        raise InputError("is a folder, not a CSV file", Location(str(path)))
+    try:
+        # The BOM Excel writes is skipped; bytes that are not text in the encoding reach
+        # the row reader as surrogates, so that only their row is rejected.
+        read_as = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+        stream = path.open(encoding=read_as, errors="surrogateescape", newline="")
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror}", Location(str(path))) from exc
     seen: dict[tuple[str, str], int] = {}
+    rows = read_contact_rows(
+        stream,
+        file=str(path),
+        defaults=defaults,
+        max_cell_chars=max_cell_chars,
+        encoding=encoding,
+    )
     with stream, uow:
         chunk: list[ContactRow] = []
-        for item in read_contact_rows(stream, file=str(path), defaults=defaults):
+        for item in rows:
             if isinstance(item, RowError):
                 report.rejected.append(Rejection(item.row, item.reason))
                 continue
@@ -135,6 +155,10 @@ def _store(
     updates: list[dict[str, Any]] = []
     pending: list[tuple[ContactRow, StoredContact | None, str]] = []
     for row in rows:
+        conflict = _merge_conflict(row, existing)
+        if conflict is not None:
+            report.rejected.append(Rejection(row.row, conflict))
+            continue
         stored = _match(row, existing)
         digest = row.row_hash
         if stored is not None and stored.row_hash == digest:
@@ -142,21 +166,42 @@ def _store(
         else:
             pending.append((row, stored, digest))
     details = uow.contacts.load_details([s for _, s, _ in pending if s is not None])
+    row_of: dict[int, int] = {}
     for row, match, digest in pending:
         stored = details[match.id] if match is not None else None
         record = _record(row, stored, scoring=scoring, now=now)
         record["row_hash"] = digest
         record["updated_at"] = now
+        row_of[id(record)] = row.row
         if stored is None:
             record.update(created_at=now, stage="contact", stage_changed_at=now, interest_state={})
             inserts.append(record)
         else:
             record["id"] = stored.id
             updates.append(record)
-    uow.contacts.add_many(inserts)
-    uow.contacts.update_many(updates)
-    report.created += len(inserts)
-    report.updated += len(updates)
+    refused = uow.contacts.save(inserts, updates)
+    for written, reason in refused:
+        report.rejected.append(Rejection(row_of[id(written)], reason))
+    refused_ids = {id(written) for written, _ in refused}
+    report.created += sum(1 for record in inserts if id(record) not in refused_ids)
+    report.updated += sum(1 for record in updates if id(record) not in refused_ids)
+
+
+def _merge_conflict(row: ContactRow, existing: dict[tuple[str, str], StoredContact]) -> str | None:
+    """Why a row cannot be applied when its external id and its email name two different
+    stored contacts (a merge done in the CRM): it would take one contact's address for
+    the other. A person decides which one stays."""
+    external, email = row.values["external_id"], row.values["email"]
+    by_id = existing.get(("external_id", external)) if external else None
+    by_email = existing.get(("email", email)) if email else None
+    if by_id is None or by_email is None or by_id.id == by_email.id:
+        return None
+    other = f" (external id {by_email.external_id})" if by_email.external_id else ""
+    return (
+        f"external_id {external} is contact {by_id.id}, but email {email} belongs to contact "
+        f"{by_email.id}{other}: merge or fix them first (nurture contact show {by_id.id}, "
+        f"nurture contact show {by_email.id})"
+    )
 
 
 def _match(row: ContactRow, existing: dict[tuple[str, str], StoredContact]) -> StoredContact | None:

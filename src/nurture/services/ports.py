@@ -69,6 +69,13 @@ class ContactRepository(Protocol):
         """Update contacts by ``id`` with the other keys of each mapping."""
         ...
 
+    def save(
+        self, inserts: Sequence[Mapping[str, Any]], updates: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[Mapping[str, Any], str]]:
+        """Write new and changed contacts, each on its own: returns the rows the store
+        refused, with the reason; the others are written."""
+        ...
+
     def get(self, ref: str) -> Contact | None:
         """A contact by id, email or external id."""
         ...

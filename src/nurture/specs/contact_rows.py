@@ -25,6 +25,7 @@ from phonenumbers import timezone as phone_timezones
 
 from nurture.domain.contacts import BANT_FACTS
 from nurture.errors import InputError, Location, RowError
+from nurture.limits import DEFAULT_LIMITS
 
 __all__ = [
     "ContactRow",
@@ -60,6 +61,9 @@ _COLUMNS = frozenset(
     }
 )
 _MAX_TEXT = {"external_id": 128, "owner": 200, "company": 200, "role": 200, "sector": 100}
+#: The largest head count and deal value a row may give (beyond them it is a typo).
+_MAX_COUNT = 10_000_000
+_MAX_AMOUNT = 1e12
 _TRUE = frozenset({"1", "true", "yes", "y", "oui", "o", "vrai", "x"})
 _FALSE = frozenset({"0", "false", "no", "n", "non", "faux"})
 
@@ -124,24 +128,50 @@ class ContactRow:
 
 
 def read_contact_rows(
-    stream: TextIO, *, file: str, defaults: RowDefaults
+    stream: TextIO,
+    *,
+    file: str,
+    defaults: RowDefaults,
+    max_cell_chars: int = DEFAULT_LIMITS.csv_cell_chars,
+    encoding: str = "utf-8",
 ) -> Iterator[ContactRow | RowError]:
     """Yield each data row normalised, or the :class:`RowError` that rejects it.
 
-    A header that names an unknown column is an :class:`InputError` for the whole file:
-    importing the rest would silently drop that column.
+    ``stream`` should be opened with ``errors="surrogateescape"``: a row holding bytes
+    that are not ``encoding`` text is then rejected on its own, with a hint to pass
+    ``--encoding``, and the rows around it still go through. A header that names an
+    unknown column is an :class:`InputError` for the whole file: importing the rest would
+    silently drop that column.
     """
     sample = stream.readline()
     if not sample.strip():
         raise InputError("file is empty (expected a header row)", Location(file, 1))
+    if "\x00" in sample:
+        raise InputError("this is not a CSV text file (it holds NUL bytes)", Location(file, 1))
+    if _SURROGATES.search(sample):
+        raise InputError(
+            f"the header is not {encoding} text; if the file is in another encoding, "
+            "import it with --encoding (e.g. --encoding cp1252 for Excel on Windows)",
+            Location(file, 1),
+        )
     dialect = _sniff(sample)
     header = next(csv.reader([sample], dialect))
     columns = [column.strip().lower() for column in header]
     _check_header(columns, file)
-    reader = csv.reader(stream, dialect)
+    reader = csv.reader(_without_nul(stream), dialect)
     row_number = 1
-    for cells in reader:
+    while True:
         row_number += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            reason = f"cannot be read as CSV: {exc}"
+            if "field larger than field limit" in str(exc):
+                reason = _too_long("a cell", max_cell_chars)
+            yield RowError(reason, row=row_number, file=file)
+            continue
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(columns):
@@ -150,9 +180,47 @@ def read_contact_rows(
             )
             continue
         try:
-            yield _normalise(dict(zip(columns, cells, strict=True)), row_number, defaults)
+            raw = dict(zip(columns, cells, strict=True))
+            _check_cells(raw, max_cell_chars=max_cell_chars, encoding=encoding)
+            yield _normalise(raw, row_number, defaults)
         except ValueError as exc:
             yield RowError(str(exc), row=row_number, file=file)
+
+
+_SURROGATES = re.compile("[\udc80-\udcff]")
+#: Tags of HTML or of console markup in a cell: they have no place in contact data and
+#: would be interpreted where the value is shown.
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>|\[/?[a-z#@/][^\]]*\]")
+_NUL_MARK = "\ufffe"  # stands for a NUL byte until the row is checked
+
+
+def _too_long(what: str, limit: int) -> str:
+    return f"{what}: longer than {limit:,} characters (the limit NURTURE_MAX_CSV_CELL_CHARS)"
+
+
+def _without_nul(stream: TextIO) -> Iterator[str]:
+    """The lines of ``stream`` with NUL characters marked (the csv module refuses NUL,
+    and would lose the whole file): the row that held one is rejected on its own."""
+    for line in stream:
+        yield line.replace("\x00", _NUL_MARK)
+
+
+def _check_cells(raw: dict[str, str], *, max_cell_chars: int, encoding: str) -> None:
+    for column, value in raw.items():
+        if len(value) > max_cell_chars:
+            raise ValueError(_too_long(column, max_cell_chars))
+        if _NUL_MARK in value:
+            raise ValueError(f"{column}: the cell holds a NUL byte")
+        if _SURROGATES.search(value):
+            raise ValueError(
+                f"{column}: not {encoding} text; if the file is in another encoding, import "
+                "it with --encoding (e.g. --encoding cp1252)"
+            )
+        if any(ord(char) < 32 and char not in "\t\r\n" for char in value):
+            raise ValueError(f"{column}: the cell holds control characters")
+        markup = _MARKUP.search(value) if column != "email" else None
+        if markup is not None:
+            raise ValueError(f"{column}: the cell holds markup ({markup.group(0)[:40]})")
 
 
 def _sniff(header_line: str) -> type[csv.Dialect]:
@@ -296,9 +364,15 @@ def _integer(raw: str, name: str) -> int | None:
     if not raw:
         return None
     cleaned = raw.replace(" ", "").replace("\u202f", "").replace("\xa0", "")
-    if not cleaned.isdigit():
-        raise ValueError(f"{name} {raw!r} is not a whole number")
+    if not cleaned.isascii() or not cleaned.isdecimal():
+        raise ValueError(f"{name} {_quoted(raw)} is not a whole number")
+    if len(cleaned) > 9 or int(cleaned) > _MAX_COUNT:
+        raise ValueError(f"{name} {_quoted(raw)} is larger than {_MAX_COUNT:,}")
     return int(cleaned)
+
+
+def _quoted(raw: str) -> str:
+    return f"'{raw[:40]}…'" if len(raw) > 40 else f"'{raw}'"
 
 
 def _amount(raw: str, name: str) -> float | None:
@@ -313,7 +387,9 @@ def _amount(raw: str, name: str) -> float | None:
     except ValueError:
         raise ValueError(f"{name} {raw!r} is not an amount") from None
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} {raw!r} must be a positive amount")
+        raise ValueError(f"{name} {_quoted(raw)} must be a positive amount")
+    if value > _MAX_AMOUNT:
+        raise ValueError(f"{name} {_quoted(raw)} is larger than {_MAX_AMOUNT:,.0f}")
     return value
 
 

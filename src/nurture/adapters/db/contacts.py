@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from nurture.adapters.db.tables import contacts, stage_history
 from nurture.domain.contacts import Bant, Consent, Contact, DealBand, Stage, Temperature
 from nurture.domain.lifecycle import StageChange
+from nurture.limits import db_id
 from nurture.services.ports import StoredContact
 
 __all__ = ["ATTRIBUTE_COLUMNS", "RUN_COLUMNS", "SqlContacts", "contact_from_row"]
@@ -155,6 +156,30 @@ class SqlContacts:
             )
             self._db.execute(statement, group)
 
+    def save(
+        self, inserts: Sequence[Mapping[str, Any]], updates: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[Mapping[str, Any], str]]:
+        """Write the rows together in a savepoint; if the database refuses that, row by
+        row, so that one refused row costs no other."""
+        try:
+            with self._db.begin_nested():
+                self.add_many(inserts)
+                self.update_many(updates)
+        except sa.exc.DBAPIError:
+            pass
+        else:
+            return []
+        refused: list[tuple[Mapping[str, Any], str]] = []
+        for write, rows in ((self.add_many, inserts), (self.update_many, updates)):
+            for row in rows:
+                try:
+                    with self._db.begin_nested():
+                        write([row])
+                except sa.exc.DBAPIError as exc:
+                    lines = str(exc.orig).strip().splitlines()
+                    refused.append((row, f"refused by the database: {lines[0] if lines else ''}"))
+        return refused
+
     def get(self, ref: str) -> Contact | None:
         row = self.get_row(ref)
         return contact_from_row(row) if row is not None else None
@@ -163,8 +188,8 @@ class SqlContacts:
         """The stored row of a contact by id, email or external id."""
         ref = ref.strip()
         condition = sa.or_(contacts.c.email == ref.lower(), contacts.c.external_id == ref)
-        if ref.isdigit():
-            condition = sa.or_(condition, contacts.c.id == int(ref))
+        if db_id(ref) is not None:
+            condition = sa.or_(condition, contacts.c.id == db_id(ref))
         rows = self._db.execute(sa.select(contacts).where(condition)).mappings().all()
         if not rows:
             return None
