@@ -1,10 +1,24 @@
-"""The ``nurture`` command line."""
+"""The ``nurture`` command line.
+
+:func:`main` is the one place where an unexpected error ends: the person sees one line
+and where the details went (a log file), never a Python traceback, unless they asked for
+it with ``nurture --debug …``.
+"""
 
 from __future__ import annotations
 
+import sys
+import tempfile
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
 import typer
+from rich.markup import escape
 
 from nurture.cli import (
+    _common,
     channels,
     contacts,
     database,
@@ -26,6 +40,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+_state = {"debug": False}
+
+
+@app.callback()
+def _options(
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback of an unexpected error."
+    ),
+) -> None:
+    """B2B nurturing sequences: score contacts, send what is due, explain every decision."""
+    _state["debug"] = debug
+
+
 app.add_typer(database.app, name="db")
 app.add_typer(contacts.app, name="contacts")
 app.add_typer(contacts.contact_app, name="contact")
@@ -41,4 +68,46 @@ app.command("demo")(demo.demo)
 
 def main() -> None:
     """Entry point of the ``nurture`` script."""
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        _common.err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if _state["debug"] or "--debug" in sys.argv[1:2]:
+            raise
+        sys.exit(_unexpected(exc))
+
+
+def _unexpected(exc: Exception) -> int:
+    """Say what went wrong in one line, keep the traceback in a log file; exit code 1."""
+    if isinstance(exc, sa.exc.SQLAlchemyError):
+        from nurture.adapters.db.engine import explain_database_error
+        from nurture.settings import DatabaseSettings
+
+        message = explain_database_error(exc, DatabaseSettings().database_url)
+    else:
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        message = f"unexpected error ({type(exc).__name__}{': ' + detail if detail else ''})"
+    log = _write_log(exc)
+    where = f"details in {log}" if log else "run again with --debug for details"
+    _common.err_console.print(
+        f"[bold red]error:[/] {escape(message)}\n  {escape(where)} (or run with --debug)",
+        markup=True,
+    )
+    return 1
+
+
+def _write_log(exc: Exception) -> Path | None:
+    folder = Path(tempfile.gettempdir()) / "nurture-errors"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        path = folder / f"{stamp}.log"
+        path.write_text(
+            "nurture " + " ".join(sys.argv[1:]) + "\n\n" + "".join(traceback.format_exception(exc)),
+            encoding="utf-8",
+        )
+    except OSError:
+        return None
+    return path

@@ -6,13 +6,16 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NoReturn
 
+import sqlalchemy as sa
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from nurture.errors import InputError, NurtureError, SpecErrors
+from nurture.errors import InputError, Location, NurtureError, SpecErrors
+from nurture.limits import check_moment
 
 __all__ = [
     "console",
@@ -24,8 +27,10 @@ __all__ = [
     "require_link_secret",
 ]
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Markup is off: user data (a contact named "[/b] Jean") is printed as it is, tables
+# included. A styled line opts in with markup=True and escapes what it interpolates.
+console = Console(highlight=False, soft_wrap=True, markup=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def print_json(data: Any) -> None:
@@ -35,7 +40,7 @@ def print_json(data: Any) -> None:
 
 def fail(message: str, *, code: int = 1) -> NoReturn:
     """Print ``message`` on stderr and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True)
     raise typer.Exit(code)
 
 
@@ -46,10 +51,15 @@ def reporting_errors() -> Iterator[None]:
         yield
     except SpecErrors as exc:
         for problem in exc.problems:
-            err_console.print(f"[bold red]error:[/] {problem}", markup=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(problem))}", markup=True)
         raise typer.Exit(1) from exc
     except (InputError, NurtureError) as exc:
         fail(str(exc))
+    except sa.exc.SQLAlchemyError as exc:
+        from nurture.adapters.db.engine import explain_database_error
+        from nurture.settings import DatabaseSettings
+
+        fail(explain_database_error(exc, DatabaseSettings().database_url))
 
 
 def require_link_secret() -> None:
@@ -73,7 +83,10 @@ def parse_as_of(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         fail(f"--as-of {value!r} is not an ISO date-time (e.g. 2026-03-02T08:00+01:00)")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        return check_moment(parsed, Location(field="--as-of"))
+    except InputError as exc:
+        fail(exc.reason.replace("date", "--as-of", 1))
 
 
 AsOf = Callable[[str | None], datetime | None]

@@ -22,6 +22,7 @@ from nurture.cli._common import (
 from nurture.domain.events import CALL_OUTCOMES
 from nurture.errors import InputError, Location
 from nurture.inbound import read_event_file
+from nurture.limits import MAX_DB_ID
 from nurture.services.calls import dial, log_call
 from nurture.services.events import ApplyReport, ingest_events
 
@@ -36,7 +37,7 @@ _AS_OF = typer.Option(None, "--as-of", help="Act as if it were this ISO date-tim
 @webhooks_app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8765, help="Port to listen on."),
+    port: int = typer.Option(8765, min=1, max=65535, help="Port to listen on."),
 ) -> None:
     """Serve /webhooks/sendgrid, /webhooks/twilio/status, /webhooks/twilio/inbound,
     one-click unsubscribe (/u/…) and tracked content links (/c/…).
@@ -198,7 +199,9 @@ def _bant(values: list[str]) -> dict[str, str]:
 
 @calls_app.command("log")
 def log(
-    task: int = typer.Argument(..., help="Task id (see `nurture calls list`)."),
+    task: int = typer.Argument(
+        ..., min=1, max=MAX_DB_ID, help="Task id (see `nurture calls list`)."
+    ),
     outcome: str = typer.Option(..., "--outcome", help=" | ".join(CALL_OUTCOMES)),
     bant: list[str] = typer.Option(
         [], "--bant", help="Facts learnt: need=…,authority=…,budget=…,timing=… (repeatable)."
@@ -237,7 +240,7 @@ def log(
 
 @calls_app.command("dial")
 def dial_command(
-    task: int = typer.Argument(..., help="Task id."),
+    task: int = typer.Argument(..., min=1, max=MAX_DB_ID, help="Task id."),
     rep_phone: str = typer.Option(..., "--rep-phone", help="The rep's phone (E.164)."),
 ) -> None:
     """Click-to-call: Twilio rings the rep, then bridges them to the contact."""

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -107,7 +108,7 @@ def show(
 def _print_contact(view: dict[str, Any]) -> None:
     contact = view["contact"]
     name = " ".join(p for p in (contact["first_name"], contact["last_name"]) if p)
-    console.print(f"[bold]{name or contact['email']}[/] (#{contact['id']})", markup=True)
+    console.print(f"[bold]{escape(name or contact['email'])}[/] (#{contact['id']})", markup=True)
     attributes = Table(show_header=False, box=None)
     for key, value in contact.items():
         if value not in (None, "") and key != "id":
@@ -121,7 +122,7 @@ def _print_contact(view: dict[str, Any]) -> None:
         f"\nstage [bold]{view['stage']}[/] · score [bold]{score['score']}[/] "
         f"(fit {score['fit']:g} + interest {score['interest']:g}) · "
         f"{view['temperature']} · deal band {view['deal_band']}",
-        markup=True,
+        markup=True,  # stage, score and bands are nurture's own words and numbers
     )
     breakdown = Table("part", "rule", "points", "why", title=f"why {score['score']}?")
     for item in score["contributions"]:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nurture.bootstrap import bootstrap
@@ -52,7 +53,7 @@ def validate(
         if report.problems:
             failed = True
             for problem in report.problems:
-                err_console.print(f"[bold red]error:[/] {problem}", markup=True)
+                err_console.print(f"[bold red]error:[/] {escape(str(problem))}", markup=True)
         else:
             console.print(f"{report.file}: ok — {report.summary}")
     if failed:
@@ -124,16 +125,25 @@ def preview(
 
 
 def _print_preview(data: dict[str, Any]) -> None:
-    console.print(f"[bold]{data['sequence']} v{data['version']}[/] for {data['contact']['email']}")
+    console.print(
+        f"[bold]{escape(data['sequence'])} v{data['version']}[/] "
+        f"for {escape(str(data['contact']['email']))}",
+        markup=True,
+    )
     if data["audience_refusal"]:
-        console.print(f"[yellow]outside the audience:[/] {data['audience_refusal']}")
+        console.print(
+            f"[yellow]outside the audience:[/] {escape(data['audience_refusal'])}", markup=True
+        )
     for number, step in enumerate(data["steps"], start=1):
-        header = f"\n[bold]{number}. {step['step']}[/] ({step['channel']}, {step['template']})"
+        header = (
+            f"\n[bold]{number}. {escape(step['step'])}[/] "
+            f"({step['channel']}, {escape(str(step['template']))})"
+        )
         console.print(header, markup=True)
         if not step["applies"]:
             console.print(f"  skipped for this contact: when {step['when']}")
         if "error" in step:
-            console.print(f"  [red]error:[/] {step['error']}")
+            console.print(f"  [red]error:[/] {escape(step['error'])}", markup=True)
             continue
         if "subject" in step:
             console.print(f"  subject: {step['subject']}", markup=False)
@@ -219,7 +229,9 @@ def list_sequences(as_json: bool = _JSON) -> None:
 @app.command("migrate")
 def migrate(
     sequence: str = typer.Argument(..., help="Sequence id."),
-    to: int = typer.Option(..., "--to", help="Version to move running enrollments to."),
+    to: int = typer.Option(
+        ..., "--to", min=1, max=1_000_000, help="Version to move running enrollments to."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say who would move."),
     as_json: bool = _JSON,
 ) -> None:

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
     HTMLResponse,
@@ -31,6 +33,7 @@ from starlette.responses import (
     Response,
 )
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from twilio.request_validator import RequestValidator
 
 from nurture.bootstrap import App
@@ -50,6 +53,7 @@ def create_app(app: App) -> Starlette:
     """The webhook server for ``app``."""
     server = _Server(app)
     return Starlette(
+        middleware=[Middleware(BodyLimit, limit=app.limits.webhook_body_bytes)],
         routes=[
             Route("/webhooks/sendgrid", server.sendgrid, methods=["POST"]),
             Route("/webhooks/twilio/status", server.twilio_status, methods=["POST"]),
@@ -57,8 +61,45 @@ def create_app(app: App) -> Starlette:
             Route("/u/{token}", server.unsubscribe, methods=["GET", "POST"]),
             Route("/c/{token}", server.content, methods=["GET"]),
             Route("/healthz", server.health, methods=["GET"]),
-        ]
+        ],
     )
+
+
+class BodyLimit:
+    """Refuse a request body over ``limit`` bytes with 413 before anything reads it: from
+    its ``Content-Length`` at once, and while it streams in (chunked or lying senders), so
+    that no signature check or parser ever holds more than ``limit`` bytes
+    (NURTURE_MAX_WEBHOOK_BODY_BYTES)."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await PlainTextResponse("bad Content-Length", 400)(scope, receive, send)
+                return
+            if int(declared) > self.limit:
+                too_large = PlainTextResponse(f"body larger than {self.limit} bytes", 413)
+                await too_large(scope, receive, send)
+                return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise HTTPException(413, f"body larger than {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
 
 
 class _Server:
@@ -99,6 +140,9 @@ class _Server:
             events, rejected = sendgrid_events(body, source="sendgrid webhook")
         except PayloadError as exc:
             return PlainTextResponse(f"bad request: {exc}", status_code=400)
+        if len(events) + len(rejected) > self.app.limits.events_per_post:
+            limit = self.app.limits.events_per_post
+            return PlainTextResponse(f"more than {limit} events in one post", status_code=413)
         if rejected and not events:  # nothing readable at all: the sender must hear it
             reasons = "\n".join(str(error) for error in rejected[:20])
             return PlainTextResponse(f"bad request: {reasons}", status_code=400)

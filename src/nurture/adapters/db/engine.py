@@ -10,7 +10,42 @@ from sqlalchemy.engine import Engine, make_url
 
 from nurture.errors import ConfigurationError
 
-__all__ = ["create_db_engine", "normalise_url"]
+__all__ = ["create_db_engine", "explain_database_error", "normalise_url"]
+
+#: What SQLite and PostgreSQL say, and what a person should do about it.
+_PROBLEMS = (
+    (
+        "unable to open database file",
+        "cannot be opened: it is a folder, or its folder is "
+        "missing or not writable. Point NURTURE_DATABASE_URL at a file",
+    ),
+    (
+        "file is not a database",
+        "is not a nurture database (or is damaged): restore it from "
+        "a backup, or point NURTURE_DATABASE_URL at another file",
+    ),
+    ("database disk image is malformed", "is damaged: restore it from a backup"),
+    (
+        "readonly database",
+        "is read-only: nurture needs to write to it (check the file's "
+        "permissions and its folder's)",
+    ),
+    (
+        "database is locked",
+        "is locked by another process (a run, an import, a server) "
+        "that held it too long: wait for it to finish, then try again",
+    ),
+    ("disk i/o error", "could not be written (disk full, or the disk failed)"),
+    ("database or disk is full", "could not be written: the disk is full"),
+    (
+        "connection refused",
+        "refused the connection: is the PostgreSQL server running and listening there?",
+    ),
+    ("could not translate host name", "names a host that cannot be found"),
+    ("password authentication failed", "refused the user name or password"),
+    ("does not exist", "names a database or role that does not exist: create it first"),
+    ("no such table", "has no nurture schema, or an older one: run `nurture db upgrade`"),
+)
 
 
 def normalise_url(url: str) -> str:
@@ -66,3 +101,18 @@ def _sqlite_engine(url: sa.URL, *, echo: bool) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def explain_database_error(exc: BaseException, url: str) -> str:
+    """A database failure as a person can act on it: where, what, and what to do. The
+    URL is shown without its password."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    try:
+        where = make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        where = "NURTURE_DATABASE_URL"
+    for needle, advice in _PROBLEMS:
+        if needle in text:
+            return f"the database {where} {advice}"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return f"the database {where} failed: {first}"
