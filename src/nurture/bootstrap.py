@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from nurture import limits
 from nurture.adapters.clock import FixedClock, SystemClock
 from nurture.adapters.db import migrate
 from nurture.adapters.db.engine import create_db_engine
@@ -180,6 +181,7 @@ def bootstrap(
 ) -> App:
     """Build the application from ``settings`` (read from the environment by default)."""
     settings = settings or Settings()
+    limits.install(settings.limits.limits())
     engine = create_db_engine(settings.database.database_url)
     if upgrade_schema:
         migrate.upgrade(engine)

@@ -18,8 +18,10 @@ __all__ = [
     "MAX_YEAR",
     "MIN_YEAR",
     "Limits",
+    "active",
     "check_moment",
     "db_id",
+    "install",
 ]
 
 #: The largest id a database column holds (a signed 64-bit integer).
@@ -58,6 +60,20 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+_active = [DEFAULT_LIMITS]
+
+
+def install(limits: Limits) -> None:
+    """Make ``limits`` the ones in force in this process (``bootstrap`` does it once from
+    the settings). Parsers deep inside validation (expressions in YAML files, the
+    template sandbox) read them through :func:`active` rather than through every
+    signature on the way."""
+    _active[0] = limits
+
+
+def active() -> Limits:
+    """The limits in force."""
+    return _active[0]
 
 
 def db_id(value: object) -> int | None:

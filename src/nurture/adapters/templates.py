@@ -8,6 +8,9 @@ first, then the project's default language, then the file without a language.
 
 from __future__ import annotations
 
+import re
+import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,9 +18,12 @@ from typing import Any
 import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import generate_lorem_ipsum
 
 from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
 from nurture.errors import Location, TemplateError
+from nurture.limits import Limits
+from nurture.limits import active as active_limits
 
 __all__ = ["EMAIL_PARTS", "TemplateStore"]
 
@@ -30,12 +36,124 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
+class _RenderTooBig(Exception):
+    """A render crossed a limit (size, repetition, time)."""
+
+
+class _LimitedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, plus limits: no repetition (``'a' * n``, ``[x] * n``,
+    ``x ** n``) past ``repeat_items``, no render past its deadline (checked at every
+    call, attribute access and operator, so loops cannot spin for ever), and bounded
+    ``lipsum``, ``center`` and ``indent``."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self, *args: Any, limits: Limits, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = limits
+        self._deadline = threading.local()
+        self.globals["lipsum"] = self._lipsum
+        self.filters["center"] = self._bounded_filter(self.filters["center"], "width")
+        self.filters["indent"] = self._bounded_filter(self.filters["indent"], "width")
+        plain_format = self.filters["format"]
+
+        def bounded_format(value: Any, *args: Any, **kwargs: Any) -> Any:
+            self.check_format(value)
+            return plain_format(value, *args, **kwargs)
+
+        self.filters["format"] = bounded_format
+
+    # -- the deadline ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._deadline.at = time.monotonic() + self.limits.template_seconds
+
+    def check_time(self) -> None:
+        at = getattr(self._deadline, "at", None)
+        if at is not None and time.monotonic() > at:
+            raise _RenderTooBig(
+                f"took longer than {self.limits.template_seconds:g} s "
+                "(the limit NURTURE_MAX_TEMPLATE_SECONDS)"
+            )
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        __self.check_time()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        if getattr(value, "__name__", None) in {"format", "format_map"}:
+            self.check_format(getattr(value, "__self__", None))
+        return super().wrap_str_format(value)
+
+    def check_format(self, pattern: Any) -> None:
+        """Refuse a format string that pads or repeats past the limit (``{:>999999999}``,
+        ``%999999999d``)."""
+        if isinstance(pattern, str):
+            widths = [int(run) for run in re.findall(r"\d{4,}", pattern)]
+            if any(width > self.limits.repeat_items for width in widths):
+                raise _RenderTooBig("formats a value wider than the limit allows")
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        self.check_time()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        self.check_time()
+        return super().getitem(obj, argument)
+
+    # -- sizes -------------------------------------------------------------------------
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        self.check_time()
+        limit = self.limits.repeat_items
+        if operator == "*":
+            count = right if _sized(left) is not None else left
+            size = _sized(left) if _sized(left) is not None else _sized(right)
+            if size is not None and isinstance(count, int) and size * count > limit:
+                raise _RenderTooBig(f"repeats {size * count:,} items, more than {limit:,}")
+        elif operator == "**":
+            if isinstance(right, int | float) and abs(right) > 64:
+                raise _RenderTooBig("raises to a power over 64")
+        elif operator == "%":
+            self.check_format(left)
+        elif operator == "+" and (_sized(left) or 0) + (_sized(right) or 0) > limit * 10:
+            raise _RenderTooBig(f"builds a value longer than {limit * 10:,}")
+        return super().call_binop(context, operator, left, right)
+
+    def _lipsum(self, n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
+        if not all(isinstance(v, int) for v in (n, min, max)) or n * max > self.limits.repeat_items:
+            raise _RenderTooBig("lipsum() asks for more text than the limit allows")
+        return str(generate_lorem_ipsum(n=n, html=html, min=min, max=max))
+
+    def _bounded_filter(self, inner: Any, name: str) -> Any:
+        limit = self.limits.repeat_items
+
+        def bounded(value: Any, *args: Any, **kwargs: Any) -> Any:
+            width = kwargs.get(name, args[0] if args else 0)
+            if isinstance(width, int) and width > limit:
+                raise _RenderTooBig(f"{name} {width:,} is more than {limit:,}")
+            return inner(value, *args, **kwargs)
+
+        return bounded
+
+
+def _sized(value: Any) -> int | None:
+    return len(value) if isinstance(value, str | list | tuple) else None
+
+
 class TemplateStore:
     """Finds, checks and renders templates; one real loader (files) or a mapping (tests)."""
 
-    def __init__(self, loader: jinja2.BaseLoader, *, default_language: str = "fr") -> None:
+    def __init__(
+        self,
+        loader: jinja2.BaseLoader,
+        *,
+        default_language: str = "fr",
+        limits: Limits | None = None,
+    ) -> None:
         self.default_language = default_language
-        self._env = ImmutableSandboxedEnvironment(
+        self._env = _LimitedSandbox(
+            limits=limits or active_limits(),
             loader=loader,
             undefined=jinja2.StrictUndefined,
             autoescape=jinja2.select_autoescape(
@@ -140,15 +258,37 @@ class TemplateStore:
             template = self._compiled.get(file)
             if template is None:  # Jinja's own cache costs a lock per lookup: keep ours
                 template = self._compiled[file] = self._env.get_template(file)
-            return template.render(**context).strip()
+            return self._bounded_render(template, context).strip()
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(exc.message or "syntax error", Location(file, exc.lineno)) from exc
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"undefined variable: {exc.message}", Location(file)) from exc
         except SecurityError as exc:
             raise TemplateError(f"not allowed in the sandbox: {exc}", Location(file)) from exc
+        except _RenderTooBig as exc:
+            raise TemplateError(f"stopped: the template {exc}", Location(file)) from exc
         except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
             raise TemplateError(f"{type(exc).__name__}: {exc}", Location(file)) from exc
+        except (RecursionError, MemoryError) as exc:
+            raise TemplateError(
+                "stopped: the template nests or grows too much", Location(file)
+            ) from exc
+
+    def _bounded_render(self, template: jinja2.Template, context: Mapping[str, Any]) -> str:
+        """Render chunk by chunk, stopping at the output size or the deadline."""
+        limit = self._env.limits.template_output_chars
+        self._env.start()
+        parts, size = [], 0
+        for chunk in template.generate(**context):
+            size += len(chunk)
+            if size > limit:
+                raise _RenderTooBig(
+                    f"writes more than {limit:,} characters "
+                    "(the limit NURTURE_MAX_TEMPLATE_OUTPUT_CHARS)"
+                )
+            self._env.check_time()
+            parts.append(chunk)
+        return "".join(parts)
 
     def _language_of(self, name: str, part: str, language: str | None) -> str:
         file = self.resolve(name, part, language) or ""

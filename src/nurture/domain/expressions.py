@@ -18,13 +18,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nurture.errors import ExpressionError
+from nurture.limits import Limits
+from nurture.limits import active as active_limits
 
 __all__ = ["Expression", "compile_expression"]
 
 _Env = Mapping[str, Any]
 _Fn = Callable[[_Env], Any]
 
-_MAX_LENGTH = 2000
+#: Arguments each helper takes (checked when the expression is compiled).
+_ARITY = {"contains_any": 2, "len": 1, "lower": 1, "upper": 1}
+_METHOD_ARITY = {
+    "lower": (0, 0),
+    "upper": (0, 0),
+    "strip": (0, 1),
+    "startswith": (1, 1),
+    "endswith": (1, 1),
+}
 
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.Eq: operator.eq,
@@ -87,46 +97,104 @@ class Expression:
     _fn: _Fn = field(default=lambda _env: True, repr=False, compare=False)
 
     def __call__(self, env: _Env) -> bool:
-        try:
-            return bool(self._fn(env))
-        except (TypeError, ValueError, ZeroDivisionError, AttributeError) as exc:
-            raise ExpressionError(f"cannot evaluate {self.source!r}: {exc}") from exc
+        return bool(self.value(env))
 
     def value(self, env: _Env) -> Any:
         """The raw value of the expression (not coerced to a boolean)."""
-        return self._fn(env)
+        try:
+            return self._fn(env)
+        except ExpressionError:
+            raise
+        except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as exc:
+            raise ExpressionError(f"cannot evaluate '{_short(self.source)}': {exc}") from exc
 
 
-def compile_expression(source: str, *, roots: Mapping[str, Iterable[str] | None]) -> Expression:
+def compile_expression(
+    source: str,
+    *,
+    roots: Mapping[str, Iterable[str] | None],
+    limits: Limits | None = None,
+) -> Expression:
     """Parse ``source`` into an :class:`Expression`.
 
     ``roots`` lists the names an expression may start from and, for each, the attributes
     allowed directly below it (``None`` allows any). Anything else is an ``ExpressionError``
-    that names the offending piece.
+    that names the offending piece. ``limits`` (the ones in force by default) bound the
+    length, the nesting depth and the size of any string or list the expression builds.
     """
+    limits = limits or active_limits()
     text = source.strip()
     if not text:
         raise ExpressionError("empty expression")
-    if len(text) > _MAX_LENGTH:
-        raise ExpressionError(f"expression longer than {_MAX_LENGTH} characters")
+    if len(text) > limits.expression_chars:
+        raise ExpressionError(
+            f"expression longer than {limits.expression_chars} characters "
+            "(the limit NURTURE_MAX_EXPRESSION_CHARS)"
+        )
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"cannot parse {text!r}: {exc.msg} at column {exc.offset}") from exc
+        raise ExpressionError(
+            f"cannot parse '{_short(text)}': {exc.msg} at column {exc.offset}"
+        ) from exc
+    except (RecursionError, MemoryError):
+        raise ExpressionError("expression nested too deeply") from None
+    depth = _depth(tree.body)
+    if depth > limits.expression_depth:
+        raise ExpressionError(
+            f"expression nested {depth} levels deep, more than {limits.expression_depth} "
+            "(the limit NURTURE_MAX_EXPRESSION_DEPTH)"
+        )
     allowed = {name: (None if attrs is None else frozenset(attrs)) for name, attrs in roots.items()}
-    compiler = _Compiler(text, allowed)
+    compiler = _Compiler(text, allowed, max_items=limits.repeat_items)
     fn = compiler.compile(tree.body)
     return Expression(source=text, paths=frozenset(compiler.paths), _fn=fn)
 
 
+def _short(source: str) -> str:
+    return source if len(source) <= 80 else source[:77] + "..."
+
+
+def _depth(root: ast.AST) -> int:
+    """How deeply ``root`` nests (without recursion: the tree may be very deep)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, str | list | tuple | frozenset | set) else 0
+
+
 class _Compiler:
-    def __init__(self, source: str, roots: Mapping[str, frozenset[str] | None]) -> None:
+    def __init__(
+        self, source: str, roots: Mapping[str, frozenset[str] | None], *, max_items: int
+    ) -> None:
         self._source = source
         self._roots = roots
+        self._max_items = max_items
         self.paths: set[str] = set()
 
     def _fail(self, what: str) -> ExpressionError:
-        return ExpressionError(f"{what} in {self._source!r}")
+        return ExpressionError(f"{what} in '{_short(self._source)}'")
+
+    def _bounded(self, op: type[ast.operator], a: Any, b: Any) -> None:
+        """Refuse a string or list the expression would build past the limit."""
+        if op is ast.Mult:
+            count = b if _size(a) else a
+            size = _size(a) or _size(b)
+            if size and isinstance(count, int) and size * count > self._max_items:
+                raise self._fail(
+                    f"a repetition of {size * count:,} items, more than {self._max_items:,} "
+                    "(the limit NURTURE_MAX_REPEAT_ITEMS)"
+                )
+        elif op is ast.Add and _size(a) + _size(b) > self._max_items:
+            raise self._fail(f"a value longer than {self._max_items:,} items")
+        elif op is ast.Mod and isinstance(a, str):
+            raise self._fail("string formatting with % is not allowed")
 
     def compile(self, node: ast.expr) -> _Fn:  # noqa: PLR0911 - one branch per node type
         if isinstance(node, ast.Constant):
@@ -150,7 +218,7 @@ class _Compiler:
     def _constant(self, node: ast.Constant) -> _Fn:
         value = node.value
         if not isinstance(value, str | int | float | bool) and value is not None:
-            raise self._fail(f"constant {value!r} is not allowed")
+            raise self._fail(f"a {type(value).__name__} constant is not allowed")
         return lambda _env: value
 
     def _path(self, node: ast.Name | ast.Attribute) -> _Fn:
@@ -238,10 +306,13 @@ class _Compiler:
             raise self._fail(f"operator '{type(node.op).__name__}' is not allowed")
         left, right = self.compile(node.left), self.compile(node.right)
 
+        op = type(node.op)
+
         def arithmetic(env: _Env) -> Any:
             a, b = left(env), right(env)
             if a is None or b is None:
                 return None
+            self._bounded(op, a, b)
             return fn(a, b)
 
         return arithmetic
@@ -253,10 +324,15 @@ class _Compiler:
         func = node.func
         if isinstance(func, ast.Name) and func.id in _FUNCTIONS:
             helper = _FUNCTIONS[func.id]
+            if len(args) != _ARITY[func.id]:
+                raise self._fail(f"{func.id}() takes {_ARITY[func.id]} argument(s)")
             return lambda env: helper(*(arg(env) for arg in args))
         if isinstance(func, ast.Attribute) and func.attr in _STRING_METHODS:
             target = self.compile(func.value)
             method = func.attr
+            low, high = _METHOD_ARITY[method]
+            if not low <= len(args) <= high:
+                raise self._fail(f".{method}() takes {low} to {high} argument(s)")
 
             def call_method(env: _Env) -> Any:
                 value = target(env)

@@ -12,6 +12,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from nurture import limits
 from nurture.errors import ExpressionError, Location, SpecError, SpecErrors
 
 __all__ = ["Loc", "YamlDocument", "format_loc", "read_yaml", "validate_document"]
@@ -55,10 +56,25 @@ def format_loc(loc: Sequence[str | int]) -> str:
 def read_yaml(path: Path | str, *, display: str | None = None) -> YamlDocument:
     """Parse ``path``; a syntax error or duplicate key is a :class:`SpecError` with its line."""
     name = display or str(path)
+    limit = limits.active().yaml_bytes
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as stream:
+            data = stream.read(limit + 1)
     except OSError as exc:
         raise SpecError(f"cannot read file: {exc.strerror}", Location(name)) from exc
+    if len(data) > limit:
+        raise SpecError(
+            f"file is larger than {limit:,} bytes (the limit NURTURE_MAX_YAML_BYTES)",
+            Location(name),
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SpecError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+            Location(name, line),
+        ) from None
     return parse_yaml(text, name)
 
 
@@ -73,14 +89,53 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise SpecError(f"invalid YAML: {problem}", Location(name, line)) from exc
+    except RecursionError:
+        raise SpecError("invalid YAML: nested too deeply", Location(name)) from None
     except Exception as exc:  # ruamel raises a few unmarked errors too
         raise SpecError(f"invalid YAML: {exc}", Location(name)) from exc
     document = YamlDocument(name, None)
-    document.data = _plain(raw, (), document.lines)
+    walk = _Walk(document.lines, name, limits.active().yaml_aliases)
+    document.data = walk.plain(raw, ())
     return document
 
 
-def _plain(node: Any, loc: Loc, lines: dict[Loc, int]) -> Any:
+_MAX_DEPTH = 40
+
+
+@dataclass
+class _Walk:
+    """Turns ruamel's nodes into plain data, recording lines. An alias is the same node
+    met again: more than ``aliases`` of them is refused (an alias bomb expands
+    exponentially), and so is nesting deeper than ``_MAX_DEPTH``."""
+
+    lines: dict[Loc, int]
+    file: str
+    aliases: int
+    _seen: set[int] = field(default_factory=set)
+
+    def plain(self, node: Any, loc: Loc) -> Any:
+        if isinstance(node, CommentedMap | CommentedSeq):
+            if len(loc) > _MAX_DEPTH:
+                raise SpecError(
+                    f"nested deeper than {_MAX_DEPTH} levels", Location(self.file, self._line(loc))
+                )
+            if id(node) in self._seen:
+                self.aliases -= 1
+                if self.aliases < 0:
+                    raise SpecError(
+                        "too many aliases (*name) in one file (the limit NURTURE_MAX_YAML_ALIASES)",
+                        Location(self.file, self._line(loc)),
+                    )
+            self._seen.add(id(node))
+        return _plain(node, loc, self.lines, self.plain)
+
+    def _line(self, loc: Loc) -> int | None:
+        while loc and loc not in self.lines:
+            loc = loc[:-1]
+        return self.lines.get(loc)
+
+
+def _plain(node: Any, loc: Loc, lines: dict[Loc, int], recurse: Callable[[Any, Loc], Any]) -> Any:
     if isinstance(node, CommentedMap):
         lines.setdefault(loc, node.lc.line + 1)
         out: dict[str, Any] = {}
@@ -90,7 +145,7 @@ def _plain(node: Any, loc: Loc, lines: dict[Loc, int]) -> Any:
                 lines[child] = node.lc.key(key)[0] + 1
             except (KeyError, TypeError):
                 lines[child] = lines[loc]
-            out[str(key)] = _plain(value, child, lines)
+            out[str(key)] = recurse(value, child)
         return out
     if isinstance(node, CommentedSeq):
         lines.setdefault(loc, node.lc.line + 1)
@@ -101,7 +156,7 @@ def _plain(node: Any, loc: Loc, lines: dict[Loc, int]) -> Any:
                 lines[child] = node.lc.item(index)[0] + 1
             except (KeyError, TypeError):
                 lines[child] = lines[loc]
-            items.append(_plain(value, child, lines))
+            items.append(recurse(value, child))
         return items
     if isinstance(node, str):
         return str(node)
