@@ -9,7 +9,7 @@ import holidays as holidays_package
 
 from nurture.domain.cadence import HolidayCheck
 
-__all__ = ["holiday_check"]
+__all__ = ["holiday_check", "known_holiday_region"]
 
 
 def _none(_day: date) -> bool:
@@ -34,3 +34,14 @@ def holiday_check(region: str | None) -> HolidayCheck:
         return day in calendar
 
     return is_holiday
+
+
+@cache
+def known_holiday_region(region: str) -> bool:
+    """Whether the ``holidays`` package has a calendar for ``region`` (``FR``, ``US-NY``)."""
+    country, _, subdivision = region.partition("-")
+    try:
+        holidays_package.country_holidays(country, subdiv=subdivision or None)
+    except NotImplementedError:
+        return False
+    return True

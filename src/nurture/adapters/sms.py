@@ -85,6 +85,8 @@ class TwilioSms:
             params["from_"] = self._from
         if sms.status_callback:
             params["status_callback"] = sms.status_callback
+        if sms.validity_seconds is not None:
+            params["validity_period"] = sms.validity_seconds
         if sms.send_at is not None:
             if not self._service:
                 raise PermanentDeliveryError(

@@ -78,6 +78,12 @@ class Calendar:
         start, end = self._bounds(local.date())
         return start <= at < end
 
+    def closes_at(self, at: datetime) -> datetime | None:
+        """When the window that ``at`` lies in closes (``None`` when it is closed)."""
+        if not self.in_window(at):
+            return None
+        return self._bounds(at.astimezone(self.zone).date())[1]
+
     def next_open(self, at: datetime) -> datetime:
         """The earliest moment at or after ``at`` inside the window (UTC)."""
         day = at.astimezone(self.zone).date()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import time
 from enum import StrEnum
@@ -71,6 +72,11 @@ def _compile(source: str) -> Expression:
         raise ValueError(exc.reason) from exc
 
 
+#: The longest wait before a step, in business days: about a year. Longer is a typo
+#: (``1e35``), and would overflow the calendar.
+MAX_GAP_DAYS = 260
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -124,6 +130,8 @@ class Cadence(_Spec):
             raise ValueError(f"missing gap for {', '.join(missing)}")
         if any(value < 0 for value in gaps.values()):
             raise ValueError("gaps cannot be negative")
+        if not all(math.isfinite(value) and value <= MAX_GAP_DAYS for value in gaps.values()):
+            raise ValueError(f"gaps must be numbers of business days up to {MAX_GAP_DAYS} (a year)")
         cold, warm, hot = (gaps[t] for t in Temperature)
         if not cold >= warm >= hot:
             raise ValueError(
@@ -140,6 +148,8 @@ class Cadence(_Spec):
             raise ValueError(f"missing multiplier for {', '.join(missing)}")
         if any(value <= 0 for value in sizes.values()):
             raise ValueError("deal size multipliers must be positive")
+        if not all(math.isfinite(value) and value <= 10 for value in sizes.values()):
+            raise ValueError("deal size multipliers must be numbers up to 10")
         small, medium, large = (sizes[b] for b in DealBand)
         if not small <= medium <= large:
             raise ValueError(
@@ -327,6 +337,18 @@ class Sequence(_Spec):
                 raise ValueError(f"duplicate step id {step.id!r}")
             seen.add(step.id)
         return steps
+
+    @model_validator(mode="after")
+    def _gaps_within_a_year(self) -> Self:
+        cadence = self.cadence
+        longest = max(cadence.gaps.values()) * max(cadence.deal_size.values())
+        for step in self.steps[1:]:
+            if longest * step.gap > MAX_GAP_DAYS:
+                raise ValueError(
+                    f"step {step.id!r}: its gap can reach {longest * step.gap:g} business days "
+                    f"(cold × large × gap {step.gap:g}); at most {MAX_GAP_DAYS} (a year)"
+                )
+        return self
 
     def step_index(self, step_id: str) -> int | None:
         """Position of ``step_id``, or ``None``."""

@@ -133,6 +133,7 @@ class Prepared:
     content_hash: str | None = None
     retried: int = 0
     deliver_at: datetime | None = None  # a new delivery time, when the window was closed
+    window_left: float | None = None  # seconds until the contact's window closes
 
 
 def execute_batch(
@@ -198,6 +199,8 @@ def prepare(
             item.outcome = "rescheduled"
             item.reason = f"window closed at release; next opening {item.deliver_at.isoformat()}"
             continue
+        closes = calendar.closes_at(ctx.now)
+        item.window_left = (closes - ctx.now).total_seconds() if closes else None
         try:
             _render(item, ctx, delivery)
         except TemplateError as exc:
@@ -277,9 +280,24 @@ def _render(item: Prepared, ctx: RunContext, delivery: Delivery) -> None:
             to=touch["address"],
             body=rendered.text,
             status_callback=callback,
+            validity_seconds=sms_validity(item.window_left),
         )
     elif isinstance(rendered, RenderedCall):
         item.task = _call_task(item, rendered, ctx)
+
+
+#: Twilio keeps a queued message at most 10 hours, and takes validity periods of 1 s up.
+SMS_VALIDITY_RANGE = (1, 36_000)
+
+
+def sms_validity(window_left: float | None) -> int:
+    """The validity period of an SMS: the time left in the contact's window, within what
+    Twilio accepts. A message still queued when the window closes expires instead of
+    arriving at night."""
+    low, high = SMS_VALIDITY_RANGE
+    if window_left is None:
+        return high
+    return max(low, min(high, int(window_left)))
 
 
 def _call_task(item: Prepared, rendered: RenderedCall, ctx: RunContext) -> dict[str, Any]:

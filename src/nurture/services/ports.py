@@ -141,6 +141,9 @@ class OutgoingSms:
     body: str
     status_callback: str | None = None
     send_at: datetime | None = None
+    #: Seconds the provider may keep the message queued before it expires undelivered:
+    #: no longer than the time left in the contact's window.
+    validity_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

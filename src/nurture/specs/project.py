@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
+from nurture.adapters.holidays import known_holiday_region
 from nurture.adapters.templates import EMAIL_PARTS, TemplateStore
 from nurture.domain.scoring import ScoringModel
 from nurture.domain.sequences import Channel, Sequence, Step
@@ -245,6 +246,15 @@ def _cross_check(
     templates: TemplateStore,
 ) -> list[SpecError]:
     problems = []
+    region = sequence.send_window.holidays
+    if region not in (None, "contact") and not known_holiday_region(region):
+        problems.append(
+            SpecError(
+                f"holidays {region!r} is not a country (or subdivision) the holidays calendar "
+                "knows; use an ISO code such as FR, DE, US-NY, or 'contact' or 'none'",
+                document.location(("send_window", "holidays"), "send_window.holidays"),
+            )
+        )
     for index, step in enumerate(sequence.steps):
         key = "script" if step.channel == Channel.CALL else "template"
         name = step.carrier_template

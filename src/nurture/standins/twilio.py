@@ -131,6 +131,9 @@ class TwilioStandIn:
         scheduled = params.get("ScheduleType") == "fixed"
         if scheduled and not (params.get("MessagingServiceSid") and params.get("SendAt")):
             return self._error(400, 35114, "Scheduling requires a MessagingServiceSid and SendAt")
+        validity = params.get("ValidityPeriod")
+        if validity is not None and not (validity.isdigit() and 1 <= int(validity) <= 36_000):
+            return self._error(400, 21624, "Invalid validity period value")
         if params["To"] in self.unsubscribed:
             return self._error(400, 21610, "Attempt to send to unsubscribed recipient")
         planned = self.behaviour.take()
