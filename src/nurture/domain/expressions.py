@@ -12,6 +12,7 @@ marketer would expect of a contact whose company size is unknown.
 from __future__ import annotations
 
 import ast
+import contextlib
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -149,6 +150,21 @@ def compile_expression(
     compiler = _Compiler(text, allowed, max_items=limits.repeat_items)
     fn = compiler.compile(tree.body)
     return Expression(source=text, paths=frozenset(compiler.paths), _fn=fn)
+
+
+class _NotConstant(Exception):
+    pass
+
+
+def _constant_value(node: ast.expr) -> Any:
+    """The value of a constant operand (a literal, or a list of literals), for checks."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.List | ast.Tuple) and all(
+        isinstance(item, ast.Constant) for item in node.elts
+    ):
+        return [item.value for item in node.elts if isinstance(item, ast.Constant)]
+    raise _NotConstant
 
 
 def _short(source: str) -> str:
@@ -305,8 +321,12 @@ class _Compiler:
         if fn is None:
             raise self._fail(f"operator '{type(node.op).__name__}' is not allowed")
         left, right = self.compile(node.left), self.compile(node.right)
-
         op = type(node.op)
+        if not any(isinstance(n, ast.Name) for n in ast.walk(node)):
+            # Constant operands: refuse what could never evaluate when the file is
+            # checked, not when the first contact reaches the step.
+            with contextlib.suppress(_NotConstant):
+                self._bounded(op, _constant_value(node.left), _constant_value(node.right))
 
         def arithmetic(env: _Env) -> Any:
             a, b = left(env), right(env)

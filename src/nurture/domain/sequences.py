@@ -312,8 +312,8 @@ class Sequence(_Spec):
     """The whole of one ``sequences/*.yaml`` file."""
 
     id: str = Field(pattern=_ID, max_length=100)
-    name: str = Field(min_length=1)
-    version: int = Field(ge=1)
+    name: str = Field(min_length=1, max_length=200)
+    version: int = Field(ge=1, le=1_000_000)
     description: str | None = None
     priority: int = Field(default=0, ge=-10, le=10)
     audience: Audience = Field(default_factory=Audience)
