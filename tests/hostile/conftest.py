@@ -35,7 +35,8 @@ class Outcome:
         """No traceback, no Python repr of a container, no console markup error."""
         assert "Traceback" not in self.text, self.text
         assert "MarkupError" not in self.text, self.text
-        assert "{'" not in self.text and "[('" not in self.text, self.text
+        assert "{'" not in self.text, self.text
+        assert "[('" not in self.text, self.text
 
 
 Cli = Callable[..., Outcome]
@@ -80,4 +81,4 @@ def cli(
         captured = capsys.readouterr()
         return Outcome(code, captured.out, captured.err)
 
-    yield run
+    return run

@@ -56,7 +56,12 @@ SEQUENCE_CASES: list[tuple[str, bytes, int | None, str]] = [
         None,
         "at most 260",
     ),
-    ("step-gap-over-100", _swap("script: calls/discovery}", "script: calls/discovery, gap: 1e9}"), 11, "step 'call-1' gap"),
+    (
+        "step-gap-over-100",
+        _swap("script: calls/discovery}", "script: calls/discovery, gap: 1e9}"),
+        11,
+        "step 'call-1' gap",
+    ),
     ("holidays-unknown-country", _swap("holidays: FR", "holidays: XX"), 8, "holidays 'XX'"),
     ("holidays-unknown-subdivision", _swap("holidays: FR", "holidays: US-ZZ"), 8, "US-ZZ"),
     ("holidays-lower-case", _swap("holidays: FR", "holidays: fr"), 8, "country code"),
@@ -74,18 +79,73 @@ SEQUENCE_CASES: list[tuple[str, bytes, int | None, str]] = [
         10,
         "must be under emails/",
     ),
-    ("template-unknown", _swap("emails/follow-up-resource", "emails/folow-up"), 10, "unknown template 'emails/folow-up'"),
+    (
+        "template-unknown",
+        _swap("emails/follow-up-resource", "emails/folow-up"),
+        10,
+        "unknown template 'emails/folow-up'",
+    ),
     ("script-unknown", _swap("calls/discovery", "calls/nope"), 11, "unknown script"),
-    ("when-import", _swap("calls/discovery}", "calls/discovery, when: \"__import__('os')\"}"), 11, "only these calls are allowed"),
-    ("when-private", _swap("calls/discovery}", "calls/discovery, when: contact._secret}"), 11, "private"),
-    ("when-power", _swap("calls/discovery}", 'calls/discovery, when: "len([1] * 10**11)"}'), 11, "Pow"),
-    ("when-repeat", _swap("calls/discovery}", 'calls/discovery, when: "len([1] * 100000000000) > 1"}'), None, "call-1"),
-    ("when-deep-not", _swap("calls/discovery}", 'calls/discovery, when: "' + "not " * 300 + 'True"}'), 11, "levels deep"),
-    ("when-long", _swap("calls/discovery}", 'calls/discovery, when: "' + "True and " * 400 + 'True"}'), 11, "longer than 2000"),
-    ("when-unknown-field", _swap("calls/discovery}", "calls/discovery, when: contact.salary > 3}"), 11, "contact.salary"),
-    ("when-syntax", _swap("calls/discovery}", 'calls/discovery, when: "contact.phone and"}'), 11, "cannot parse"),
-    ("when-format", _swap("calls/discovery}", "calls/discovery, when: \"'%0999999999d' % 1\"}"), 11, "formatting"),
-    ("audience-when-lambda", _swap("temperatures: [cold, warm]}", 'temperatures: [cold, warm], when: "lambda: 1"}'), 4, "Lambda"),
+    (
+        "when-import",
+        _swap("calls/discovery}", "calls/discovery, when: \"__import__('os')\"}"),
+        11,
+        "only these calls are allowed",
+    ),
+    (
+        "when-private",
+        _swap("calls/discovery}", "calls/discovery, when: contact._secret}"),
+        11,
+        "private",
+    ),
+    (
+        "when-power",
+        _swap("calls/discovery}", 'calls/discovery, when: "len([1] * 10**11)"}'),
+        11,
+        "Pow",
+    ),
+    (
+        "when-repeat",
+        _swap("calls/discovery}", 'calls/discovery, when: "len([1] * 100000000000) > 1"}'),
+        None,
+        "call-1",
+    ),
+    (
+        "when-deep-not",
+        _swap("calls/discovery}", 'calls/discovery, when: "' + "not " * 300 + 'True"}'),
+        11,
+        "levels deep",
+    ),
+    (
+        "when-long",
+        _swap("calls/discovery}", 'calls/discovery, when: "' + "True and " * 400 + 'True"}'),
+        11,
+        "longer than 2000",
+    ),
+    (
+        "when-unknown-field",
+        _swap("calls/discovery}", "calls/discovery, when: contact.salary > 3}"),
+        11,
+        "contact.salary",
+    ),
+    (
+        "when-syntax",
+        _swap("calls/discovery}", 'calls/discovery, when: "contact.phone and"}'),
+        11,
+        "cannot parse",
+    ),
+    (
+        "when-format",
+        _swap("calls/discovery}", "calls/discovery, when: \"'%0999999999d' % 1\"}"),
+        11,
+        "formatting",
+    ),
+    (
+        "audience-when-lambda",
+        _swap("temperatures: [cold, warm]}", 'temperatures: [cold, warm], when: "lambda: 1"}'),
+        4,
+        "Lambda",
+    ),
     ("duplicate-step", _swap("id: call-1,", "id: email-1,"), None, "duplicate step id"),
     ("duplicate-key", _swap("version: 1\n", "version: 1\nversion: 2\n"), 4, "invalid YAML"),
     ("alias-bomb", _bomb(), None, "too many aliases"),
@@ -102,10 +162,25 @@ SEQUENCE_CASES: list[tuple[str, bytes, int | None, str]] = [
     ("version-text", _swap("version: 1", "version: one"), 3, "version"),
     ("id-with-path", _swap("id: hostile", "id: ../etc"), 1, "id"),
     ("id-with-markup", _swap("id: hostile", "id: '[/b]'"), 1, "id"),
-    ("chain-unknown", _swap("exit_on: [replied]", "exit_on: [replied]\non_complete: {enroll: nowhere}"), 13, "nowhere"),
+    (
+        "chain-unknown",
+        _swap("exit_on: [replied]", "exit_on: [replied]\non_complete: {enroll: nowhere}"),
+        13,
+        "nowhere",
+    ),
     ("exit-unknown", _swap("exit_on: [replied]", "exit_on: [telepathy]"), 12, "exit_on"),
-    ("steps-empty", _swap(SEQUENCE[SEQUENCE.index("steps:") : SEQUENCE.index("exit_on")], "steps: []\n"), 9, "steps"),
-    ("python-tag", _swap("name: Hostile sequence", "name: !!python/object/apply:os.system ['true']"), None, "sequences/hostile.yaml"),
+    (
+        "steps-empty",
+        _swap(SEQUENCE[SEQUENCE.index("steps:") : SEQUENCE.index("exit_on")], "steps: []\n"),
+        9,
+        "steps",
+    ),
+    (
+        "python-tag",
+        _swap("name: Hostile sequence", "name: !!python/object/apply:os.system ['true']"),
+        None,
+        "sequences/hostile.yaml",
+    ),
 ]
 
 
@@ -138,10 +213,20 @@ def test_a_name_with_markup_is_data_not_markup(cli: Cli, project: Path) -> None:
 
 
 SCORING_CASES: list[tuple[str, str, str, str]] = [
-    ("points-huge", "points: 15\n      description: sectors", "points: 1e308\n      description: sectors", "scoring.yaml"),
-    ("half-life-zero", "half_life_days: 14, cap: 3}", "half_life_days: 0, cap: 3}", "half_life_days"),
+    (
+        "points-huge",
+        "points: 15\n      description: sectors",
+        "points: 1e308\n      description: sectors",
+        "scoring.yaml",
+    ),
+    (
+        "half-life-zero",
+        "half_life_days: 14, cap: 3}",
+        "half_life_days: 0, cap: 3}",
+        "half_life_days",
+    ),
     ("unknown-event", "{event: email_open,", "{event: telepathy,", "telepathy"),
-    ("when-hostile", "when: \"contact.company_size < 20\"", "when: \"().__class__\"", "scoring.yaml"),
+    ("when-hostile", 'when: "contact.company_size < 20"', 'when: "().__class__"', "scoring.yaml"),
     ("cap-negative", "fit:\n  cap: 50", "fit:\n  cap: -50", "cap"),
     ("unknown-top-key", "fit:\n  cap: 50", "colour: blue\nfit:\n  cap: 50", "unknown key"),
 ]
@@ -181,7 +266,8 @@ def test_an_unreadable_scoring_file_is_one_clear_error(
     outcome = cli("validate")
     outcome.assert_clean()
     assert outcome.code == 1
-    assert "scoring.yaml" in outcome.err and reason in outcome.err, outcome.err
+    assert "scoring.yaml" in outcome.err, outcome.err
+    assert reason in outcome.err, outcome.err
 
 
 CATALOG_CASES: list[tuple[str, str, str]] = [
@@ -206,4 +292,5 @@ def test_a_hostile_catalog_is_refused_with_its_place(
     outcome = cli("validate")
     outcome.assert_clean()
     assert outcome.code == 1
-    assert "content/catalog.yaml" in outcome.err and reason in outcome.err, outcome.err
+    assert "content/catalog.yaml" in outcome.err, outcome.err
+    assert reason in outcome.err, outcome.err

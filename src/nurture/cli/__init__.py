@@ -86,9 +86,8 @@ def _unexpected(exc: Exception) -> int:
         from nurture.settings import DatabaseSettings
 
         message = explain_database_error(exc, DatabaseSettings().database_url)
-    else:
-        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        message = f"unexpected error ({type(exc).__name__}{': ' + detail if detail else ''})"
+    else:  # its text may hold data or a Python repr: it goes to the log, not the screen
+        message = f"unexpected error ({type(exc).__name__}) inside nurture"
     log = _write_log(exc)
     where = f"details in {log}" if log else "run again with --debug for details"
     _common.err_console.print(
