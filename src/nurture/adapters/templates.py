@@ -174,10 +174,16 @@ class TemplateStore:
 
     @classmethod
     def from_mapping(
-        cls, templates: Mapping[str, str], *, default_language: str = "fr"
+        cls,
+        templates: Mapping[str, str],
+        *,
+        default_language: str = "fr",
+        limits: Limits | None = None,
     ) -> TemplateStore:
         """Templates held in memory (tests, previews of unsaved drafts)."""
-        return cls(jinja2.DictLoader(dict(templates)), default_language=default_language)
+        return cls(
+            jinja2.DictLoader(dict(templates)), default_language=default_language, limits=limits
+        )
 
     # -- finding ----------------------------------------------------------------------
 
