@@ -117,7 +117,14 @@ class RowError(InputError):
 
 
 class PayloadError(InputError):
-    """A webhook or event payload that cannot be read."""
+    """A webhook or event payload that cannot be read; ``raw`` keeps (the start of) what
+    was received, for the quarantine."""
+
+    def __init__(
+        self, message: str, location: Location | None = None, *, raw: str | None = None
+    ) -> None:
+        self.raw = raw
+        super().__init__(message, location)
 
 
 class DomainError(NurtureError):

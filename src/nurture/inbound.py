@@ -48,6 +48,7 @@ _SENDGRID_TYPES = {
 _MAX_PAYLOAD_DEPTH = 20
 _MAX_FIELD_CHARS = 2000
 _MAX_FACT_CHARS = 500
+_MAX_RAW_CHARS = 2000
 _SOURCE = re.compile(r"[A-Za-z0-9_-]{1,16}")
 # SendGrid drops a message to an address on one of its own suppression lists.
 _DROP_REASONS = {
@@ -137,7 +138,7 @@ def sendgrid_events(
         try:
             event = _sendgrid_event(item, where)
         except InputError as exc:
-            errors.append(PayloadError(exc.reason, where))
+            errors.append(PayloadError(exc.reason, where, raw=_raw(item)))
             continue
         if event is not None:
             events.append(event)
@@ -336,6 +337,13 @@ def _bant(value: Any, where: Location) -> dict[str, str]:
     return facts
 
 
+def _raw(item: Any) -> str:
+    try:
+        return json.dumps(item, ensure_ascii=False)[:_MAX_RAW_CHARS]
+    except (TypeError, ValueError, RecursionError):
+        return ""
+
+
 def _shown(value: Any) -> str:
     """A value as a person reads it in an error message: short, no Python repr."""
     if isinstance(value, str):
@@ -370,7 +378,9 @@ def read_event_file(
         try:
             events += _event_line(line, where, now=now)
         except InputError as exc:
-            errors.append(PayloadError(exc.reason, where))
+            errors.append(
+                PayloadError(exc.reason, where, raw=line.replace("\x00", "")[:_MAX_RAW_CHARS])
+            )
     return events, errors
 
 

@@ -46,6 +46,7 @@ def init(
             write_contacts_csv(directory / "contacts.csv", sample_contacts)
     console.print(f"project created in {directory}")
     console.print(f"  export NURTURE_PROJECT_DIR={directory}")
+    console.print('  export NURTURE_UNSUBSCRIBE_SECRET="$(openssl rand -hex 32)"  # keep it')
     console.print("  nurture validate && nurture contacts import contacts.csv")
 
 

@@ -23,6 +23,10 @@ HolidayCheck = Callable[[date], bool]
 _HORIZON_DAYS = 400  # a window that never opens within this is a configuration error
 
 
+# Kinds of memoised answers about a day (module constants: one name, one meaning).
+_BUSINESS, _OPEN, _BOUNDS, _SKIP = "business", "open", "bounds", "skip"
+
+
 def _no_holidays(_day: date) -> bool:
     return False
 
@@ -46,19 +50,19 @@ class Calendar:
     def is_business_day(self, day: date) -> bool:
         """Monday to Friday, not a public holiday: what gaps are counted in."""
         result: bool = self._memo(
-            "business", day, lambda: day.weekday() < 5 and not self.is_holiday(day)
+            _BUSINESS, day, lambda: day.weekday() < 5 and not self.is_holiday(day)
         )
         return result
 
     def is_open_day(self, day: date) -> bool:
         """A day of the send window that is not a public holiday: when touches may land."""
         result: bool = self._memo(
-            "open", day, lambda: day.weekday() in self.window.weekdays and not self.is_holiday(day)
+            _OPEN, day, lambda: day.weekday() in self.window.weekdays and not self.is_holiday(day)
         )
         return result
 
     def _bounds(self, day: date) -> tuple[datetime, datetime]:
-        result: tuple[datetime, datetime] = self._memo("bounds", day, lambda: self._compute(day))
+        result: tuple[datetime, datetime] = self._memo(_BOUNDS, day, lambda: self._compute(day))
         return result
 
     def _compute(self, day: date) -> tuple[datetime, datetime]:
@@ -107,7 +111,7 @@ class Calendar:
                     left -= 1
             return day
 
-        found: date = self._memo("skip", start, compute, whole)
+        found: date = self._memo(_SKIP, start, compute, whole)
         return found
 
     def add_business_days(self, at: datetime, days: float) -> datetime:

@@ -128,11 +128,12 @@ def store_events(
     could not be read at the edge; they are quarantined too, so that nothing is lost."""
     new, failures = uow.events.store([event.row(received_at=now) for event in events])
     quarantine = [
-        {"origin": f"{event.provider} event {event.provider_event_id}", "error": error}
+        {"origin": f"{event.provider} event {event.provider_event_id}", "error": error, "raw": ""}
         for event, error in ((events[index], error) for index, error in failures)
     ]
     quarantine += [
-        {"origin": str(error.location or "input"), "error": error.reason} for error in rejected
+        {"origin": str(error.location or "input"), "error": error.reason, "raw": error.raw or ""}
+        for error in rejected
     ]
     uow.events.quarantine(quarantine, at=now)
     return StoreReport(

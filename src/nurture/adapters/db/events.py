@@ -68,12 +68,14 @@ class SqlEvents:
         return out
 
     def quarantine(self, items: Sequence[dict[str, str]], *, at: datetime) -> None:
-        """Keep what could not be read or stored (``origin``, ``error``) as ``failed``
-        events, so that nothing is lost and ops see it in ``nurture events list --failed``;
-        the same item quarantined twice is kept once."""
+        """Keep what could not be read or stored (``origin``, ``error``, ``raw``: what was
+        received) as ``failed`` events, so that nothing is lost and ops see it in
+        ``nurture events list --failed``; the same item quarantined twice (a retry) is
+        kept once."""
         rows = []
         for item in items:
-            digest = hashlib.sha256(f"{item['origin']}|{item['error']}".encode()).hexdigest()
+            key = f"{item['origin']}|{item['error']}|{item.get('raw', '')}"
+            digest = hashlib.sha256(key.encode()).hexdigest()
             rows.append(
                 {
                     "provider": "quarantine",
@@ -81,7 +83,7 @@ class SqlEvents:
                     "type": "unreadable",
                     "occurred_at": at,
                     "received_at": at,
-                    "payload": {"origin": item["origin"][:300]},
+                    "payload": {"origin": item["origin"][:300], "raw": item.get("raw", "")},
                     "status": "failed",
                     "error": item["error"][:500],
                     "applied_at": at,
