@@ -31,6 +31,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
+from pydantic import SecretStr  # noqa: E402
+
 from nurture.bootstrap import App, bootstrap  # noqa: E402
 from nurture.cli.project import copy_project_template  # noqa: E402
 from nurture.samples import write_contacts_csv  # noqa: E402
@@ -43,7 +45,6 @@ from nurture.settings import (  # noqa: E402
 )
 from nurture.standins import SendGridStandIn, serve  # noqa: E402
 from nurture.web.app import create_app  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 _KINDS = ("delivered", "open", "open", "click", "delivered")
@@ -187,11 +188,15 @@ def main() -> None:
         requests = sum(statuses.values())
         checked = _check(app, sent)
         app.engine.dispose()
-    print(f"{options.senders} senders for {elapsed:.1f} s, batches of {options.batch}, "
-          f"{options.poison:.0%} poison")
+    print(
+        f"{options.senders} senders for {elapsed:.1f} s, batches of {options.batch}, "
+        f"{options.poison:.0%} poison"
+    )
     print(f"requests: {requests} ({requests / elapsed:.1f}/s); statuses {dict(statuses)}")
-    print(f"good events: {len(sent)} ({len(sent) / elapsed:.0f}/s applied); "
-          f"poison events: {sum(s.poison for s in senders)}")
+    print(
+        f"good events: {len(sent)} ({len(sent) / elapsed:.0f}/s applied); "
+        f"poison events: {sum(s.poison for s in senders)}"
+    )
     print("check: " + ", ".join(f"{k} {v}" for k, v in checked.items()))
     ok = (
         not any(code >= 500 for code in statuses)
