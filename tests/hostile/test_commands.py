@@ -63,6 +63,7 @@ ARGUMENT_CASES: list[tuple[str, list[str], int, str]] = [
     ("sequence-markup", ["enroll", "[/b]", "--where", "True"], 1, "[/b]"),
     ("events-missing-file", ["events", "ingest", "/nonexistent/events.jsonl"], 1, "cannot read"),
     ("events-list-both", ["events", "list"], 1, "--failed or --unmatched"),
+    ("events-a-folder", ["events", "ingest", "/tmp"], 1, "cannot read"),
     (
         "migrate-version-huge",
         ["sequences", "migrate", "cold-outbound", "--to", "10000000000000"],
@@ -103,6 +104,24 @@ def test_a_dry_run_needs_no_secret(cli: Cli) -> None:
     outcome = cli("run", "--dry-run", "--json", env={"NURTURE_UNSUBSCRIBE_SECRET": ""})
     outcome.assert_clean()
     assert outcome.code == 0, outcome.text
+
+
+def test_an_event_file_that_is_not_utf8_names_its_line(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b'{"id": "a"}\n' + '{"id": "é"}'.encode("latin-1") + b"\n")
+    outcome = cli("events", "ingest", str(path))
+    outcome.assert_clean()
+    assert outcome.code == 1
+    assert f"{path}:2: not UTF-8 text (byte 0xe9)" in outcome.err
+
+
+def test_an_event_file_that_is_a_broken_json_array_is_one_error(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "events.json"
+    path.write_text('[{"event": "open",', encoding="utf-8")
+    outcome = cli("events", "ingest", str(path))
+    outcome.assert_clean()
+    assert outcome.code == 1
+    assert f"{path}: not JSON" in outcome.err
 
 
 def _not_a_database(tmp_path: Path) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +71,18 @@ def ingest(
     with reporting_errors():
         application = bootstrap(as_of=parse_as_of(as_of))
         try:
-            text = file.read_text(encoding="utf-8")
+            data = file.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read: {exc.strerror}", Location(str(file))) from exc
         try:
-            events, errors = read_event_file(text, source=str(file), now=application.now())
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not JSON: {exc.msg}", Location(str(file), exc.lineno)) from exc
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise InputError(
+                f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+                Location(str(file), line),
+            ) from None
+        events, errors = read_event_file(text, source=str(file), now=application.now())
         with application.uow() as uow:
             report = ingest_events(
                 uow=uow, events=events, ctx=application.run_context(), rejected=errors

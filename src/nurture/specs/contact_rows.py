@@ -155,7 +155,10 @@ def read_contact_rows(
             Location(file, 1),
         )
     dialect = _sniff(sample)
-    header = next(csv.reader([sample], dialect))
+    try:
+        header = next(csv.reader([sample], dialect))
+    except csv.Error as exc:
+        raise InputError(f"the header cannot be read as CSV: {exc}", Location(file, 1)) from None
     columns = [column.strip().lower() for column in header]
     _check_header(columns, file)
     reader = csv.reader(_without_nul(stream), dialect)
