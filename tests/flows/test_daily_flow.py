@@ -56,6 +56,8 @@ def test_the_daily_run_completes_and_publishes_its_artifacts(ready: Live) -> Non
     table = by_key["run-summary"].data  # type: ignore[attr-defined]
     rows = json.loads(table) if isinstance(table, str) else table
     assert {"channel": "email", "status": "sent", "touches": 2} in rows
+    quarantined = {"channel": "events", "status": "quarantined (nurture events list --failed)"}
+    assert {**quarantined, "touches": 0} in rows
     assert any(a.type == "progress" for a in artifacts)  # type: ignore[attr-defined]
 
 

@@ -91,6 +91,10 @@ def print_summary(summary: dict[str, Any]) -> None:
         table.add_row(f"scheduled for {hour}", str(count))
     table.add_row("held for a later run", str(delivery["held_for_later_run"]))
     table.add_row("unknown outcome (reconciling)", str(executed["unknown_outcome"]))
+    ingest = summary.get("ingest") or {}
+    if ingest:
+        table.add_row("events applied", str(ingest.get("applied", 0)))
+        table.add_row("events quarantined (events list --failed)", str(ingest.get("failed", 0)))
     console.print(table)
     console.print(
         f"stage changes {effects['stage_changes'] or '—'} · exits {effects['exits'] or '—'} · "

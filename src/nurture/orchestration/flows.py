@@ -218,6 +218,15 @@ def _publish(summary: dict[str, Any]) -> None:
             "touches": executed["unknown_outcome"],
         }
     )
+    ingest = summary.get("ingest") or {}
+    if ingest:
+        rows.append(
+            {
+                "channel": "events",
+                "status": "quarantined (nurture events list --failed)",
+                "touches": ingest.get("failed", 0),
+            }
+        )
     create_table_artifact(
         key="run-summary",
         table=rows,
