@@ -24,6 +24,7 @@ from nurture.inbound import read_event_file
 from nurture.limits import MAX_DB_ID
 from nurture.services.calls import dial, log_call
 from nurture.services.events import ApplyReport, ingest_events
+from nurture.specs.text import decode_utf8
 
 webhooks_app = typer.Typer(help="The HTTP receiver for SendGrid and Twilio.", no_args_is_help=True)
 events_app = typer.Typer(help="Inbound events from files (backfills).", no_args_is_help=True)
@@ -74,14 +75,7 @@ def ingest(
             data = file.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read: {exc.strerror}", Location(str(file))) from exc
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise InputError(
-                f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
-                Location(str(file), line),
-            ) from None
+        text = decode_utf8(data, str(file))
         events, errors = read_event_file(text, source=str(file), now=application.now())
         with application.uow() as uow:
             report = ingest_events(

@@ -14,6 +14,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from nurture import limits
 from nurture.errors import ExpressionError, Location, SpecError, SpecErrors
+from nurture.specs.text import decode_utf8
 
 __all__ = ["Loc", "YamlDocument", "format_loc", "read_yaml", "validate_document"]
 
@@ -67,15 +68,7 @@ def read_yaml(path: Path | str, *, display: str | None = None) -> YamlDocument:
             f"file is larger than {limit:,} bytes (the limit NURTURE_MAX_YAML_BYTES)",
             Location(name),
         )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise SpecError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
-            Location(name, line),
-        ) from None
-    return parse_yaml(text, name)
+    return parse_yaml(decode_utf8(data, name, error=SpecError), name)
 
 
 def parse_yaml(text: str, name: str) -> YamlDocument:

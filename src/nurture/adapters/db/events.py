@@ -94,19 +94,16 @@ class SqlEvents:
 
     def failed(self, *, limit: int = 200) -> list[dict[str, Any]]:
         """Quarantined events, newest first."""
-        query = (
-            sa.select(events)
-            .where(events.c.status == "failed")
-            .order_by(events.c.received_at.desc(), events.c.id.desc())
-            .limit(limit)
-        )
-        return [dict(row) for row in self._db.execute(query).mappings()]
+        return self._with_status("failed", limit)
 
     def unmatched(self, *, limit: int = 200) -> list[dict[str, Any]]:
         """Events that matched no contact, newest first."""
+        return self._with_status("unmatched", limit)
+
+    def _with_status(self, status: str, limit: int) -> list[dict[str, Any]]:
         query = (
             sa.select(events)
-            .where(events.c.status == "unmatched")
+            .where(events.c.status == status)
             .order_by(events.c.received_at.desc(), events.c.id.desc())
             .limit(limit)
         )
