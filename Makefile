@@ -24,6 +24,7 @@ test: $(VENV)/.installed lint typecheck
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests flows bench
 	$(BIN)/ruff format --check src tests flows bench
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy

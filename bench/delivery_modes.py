@@ -24,8 +24,8 @@ from nurture.adapters.holidays import holiday_check
 from nurture.adapters.sms import TwilioSms
 from nurture.domain.cadence import calendar_for
 from nurture.domain.sequences import SendWindow
+from nurture.ports import OutgoingEmail, OutgoingSms
 from nurture.samples import generate_contacts
-from nurture.services.ports import OutgoingEmail, OutgoingSms
 from nurture.standins import SendGridStandIn, TwilioStandIn, serve
 
 RUN_AT = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday, 08:00 in Paris

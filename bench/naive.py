@@ -16,7 +16,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from nurture.bootstrap import bootstrap
 from nurture.orchestration import phases
-from nurture.services.executor import execute_batch
+from nurture.pipeline.execute import execute_batch
 
 
 @task(name="one-touch")

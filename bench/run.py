@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from generate import generate  # noqa: E402
 from nurture.bootstrap import bootstrap  # noqa: E402
-from nurture.cli.project import copy_project_template  # noqa: E402
+from nurture.samples import copy_project_template  # noqa: E402
 from nurture.settings import (  # noqa: E402
     DatabaseSettings,
     EmailSettings,

@@ -34,9 +34,8 @@ sys.path[:0] = [str(ROOT)]
 from pydantic import SecretStr  # noqa: E402
 
 from nurture.bootstrap import App, bootstrap  # noqa: E402
-from nurture.cli.project import copy_project_template  # noqa: E402
-from nurture.samples import write_contacts_csv  # noqa: E402
-from nurture.services.contact_import import import_contacts  # noqa: E402
+from nurture.commands.contact_import import import_contacts  # noqa: E402
+from nurture.samples import copy_project_template, write_contacts_csv  # noqa: E402
 from nurture.settings import (  # noqa: E402
     DatabaseSettings,
     ProjectSettings,

@@ -20,11 +20,11 @@ from nurture.adapters.sms import OutboxSms, TwilioSms
 from nurture.domain.scoring import ScoringModel
 from nurture.errors import ConfigurationError
 from nurture.limits import Limits
-from nurture.services.delivery import Delivery, RateLimiter
-from nurture.services.lifecycle import RunContext
-from nurture.services.planner import Budget
-from nurture.services.ports import Clock, EmailSender, SmsSender
-from nurture.services.rendering import Sender
+from nurture.pipeline.delivery import Delivery, RateLimiter
+from nurture.pipeline.lifecycle import RunContext
+from nurture.pipeline.plan import Budget
+from nurture.pipeline.rendering import Sender
+from nurture.ports import Clock, EmailSender, SmsSender
 from nurture.settings import Settings
 from nurture.specs.contact_rows import RowDefaults
 from nurture.specs.project import Project, load_project

@@ -7,29 +7,26 @@ from __future__ import annotations
 
 import csv
 import random
+import shutil
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["SAMPLE_COLUMNS", "Persona", "generate_contacts", "write_contacts_csv"]
+from nurture.domain.contacts import CONTACT_ATTRIBUTES
+
+__all__ = [
+    "SAMPLE_COLUMNS",
+    "Persona",
+    "copy_project_template",
+    "generate_contacts",
+    "write_contacts_csv",
+]
 
 SAMPLE_COLUMNS = (
-    "external_id",
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "role",
-    "sector",
-    "company_size",
-    "country",
-    "timezone",
-    "language",
-    "phone",
-    "owner",
-    "deal_value",
+    *CONTACT_ATTRIBUTES,
     "consent_sms",
     "bant.need",
     "bant.authority",
@@ -249,3 +246,19 @@ def write_contacts_csv(path: Path, count: int, *, seed: int = 7) -> Path:
         for persona in generate_contacts(count, seed=seed):
             writer.writerow(persona.row)
     return path
+
+
+def copy_project_template(target: Path) -> None:
+    """Copy the sample project (scoring, sequences, templates, content, deployments)."""
+    source = Path(str(resources.files("nurture").joinpath("project_template")))
+    for entry in sorted(source.iterdir()):
+        destination = target / entry.name
+        if entry.is_dir():
+            shutil.copytree(
+                entry,
+                destination,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
+        else:
+            shutil.copyfile(entry, destination)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nurture.services.report_html import render_html
+from nurture.views.report_html import render_html
 from tests.integration.test_reports import build
 from tests.support.live import Live
 

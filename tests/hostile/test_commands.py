@@ -185,7 +185,7 @@ def test_a_broken_database_gets_a_plain_message(
 def test_an_unexpected_error_shows_one_line_and_keeps_the_traceback_in_a_log(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nurture.services import contact_view
+    from nurture.views import contact_view
 
     def explode(**_kwargs: object) -> None:
         raise RuntimeError("boom {'a': 1}")

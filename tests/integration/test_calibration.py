@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 from nurture.adapters.db.tables import contacts, events
 from nurture.bootstrap import App
 from nurture.cli import app as cli
+from nurture.commands.calibration import calibrate
+from nurture.commands.contact_import import import_contacts
 from nurture.samples import write_contacts_csv
-from nurture.services.calibration import calibrate
-from nurture.services.contact_import import import_contacts
 from nurture.specs.scoring import load_scoring
 
 CLOSE = datetime(2026, 6, 30, tzinfo=UTC)

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from nurture.adapters.db.tables import call_tasks, enrollments, events, touches
 from nurture.bootstrap import bootstrap
+from nurture.commands.calls import log_call
 from nurture.errors import ConfigurationError
-from nurture.services.calls import log_call
 from nurture.settings import EmailSettings, Settings, SmsSettings
 from tests.conftest import NOW
 from tests.support.live import TWILIO_FROM, Live

@@ -7,10 +7,10 @@ from sqlalchemy.engine import Engine
 
 from nurture.adapters.db.tables import contacts
 from nurture.adapters.db.uow import SqlUnitOfWork
+from nurture.commands.contact_import import ImportReport, import_contacts
 from nurture.domain.contacts import Stage
 from nurture.domain.lifecycle import change_stage
 from nurture.domain.scoring import ScoringModel
-from nurture.services.contact_import import ImportReport, import_contacts
 from nurture.specs.contact_rows import RowDefaults
 from tests.conftest import NOW
 

@@ -22,7 +22,7 @@ from nurture.bootstrap import App
 from nurture.domain.events import EventType
 from nurture.inbound import InboundEvent
 from nurture.orchestration import phases
-from nurture.services.events import store_events
+from nurture.pipeline.ingest import store_events
 from tests.conftest import NOW
 from tests.support.live import Live
 from tests.support.people import enroll_all, import_people

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from nurture.adapters.db.tables import touches
-from nurture.services import executor
+from nurture.pipeline import execute as executor
 from tests.conftest import NOW
 from tests.support.env import settings_env
 from tests.support.live import Live

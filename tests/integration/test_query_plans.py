@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from nurture.adapters.db.tables import enrollments
 from nurture.bootstrap import App
+from nurture.commands.contact_import import import_contacts
 from nurture.samples import write_contacts_csv
-from nurture.services.contact_import import import_contacts
 from tests.support.people import enroll_all
 from tests.support.run import run_once
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nurture.cli import app as cli
-from nurture.services.reports import report
+from nurture.views.reports import report
 from tests.conftest import NOW
 from tests.support.env import settings_env
 from tests.support.live import Live

@@ -7,10 +7,10 @@ import sqlalchemy as sa
 
 from nurture.adapters.db.tables import enrollments, journal, sequence_versions
 from nurture.bootstrap import App
+from nurture.commands.enrollment import enroll
+from nurture.commands.versions import migrate_enrollments
 from nurture.errors import SpecError
-from nurture.services.enrollment import enroll
-from nurture.services.simulate import simulate
-from nurture.services.versions import migrate_enrollments
+from nurture.views.simulate import simulate
 from tests.support.data import import_csv
 
 CONTACTS = """\

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nurture.services.executor import sms_validity
+from nurture.pipeline.execute import sms_validity
 from tests.support.live import Live
 from tests.support.people import enroll_all, import_people
 from tests.support.run import run_once

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nurture.bootstrap import App
-from nurture.services.contact_import import ImportReport, import_contacts
+from nurture.commands.contact_import import ImportReport, import_contacts
 
 __all__ = ["import_csv"]
 

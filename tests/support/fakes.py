@@ -8,7 +8,7 @@ from typing import Any, Self
 
 from nurture.domain.contacts import Contact
 from nurture.domain.lifecycle import StageChange
-from nurture.services.ports import StoredContact
+from nurture.ports import StoredContact
 
 __all__ = ["FakeContacts", "FakeUnitOfWork"]
 

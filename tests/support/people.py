@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nurture.bootstrap import App
-from nurture.services.enrollment import enroll
+from nurture.commands.enrollment import enroll
 from tests.support.data import import_csv
 
 __all__ = ["PEOPLE", "enroll_all", "import_people"]

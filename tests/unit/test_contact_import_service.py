@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nurture.commands.contact_import import import_contacts
 from nurture.domain.scoring import ScoringModel
-from nurture.services.contact_import import import_contacts
 from nurture.specs.contact_rows import RowDefaults
 from tests.conftest import NOW
 from tests.support.fakes import FakeUnitOfWork

@@ -6,7 +6,7 @@ import email
 from email import policy
 
 from nurture.adapters.email import eml
-from nurture.services.ports import OutgoingEmail
+from nurture.ports import OutgoingEmail
 
 
 def message(**changes: object) -> OutgoingEmail:

@@ -34,7 +34,7 @@ from sendgrid.helpers.mail import (
 )
 
 from nurture.errors import PermanentDeliveryError, TransientDeliveryError, UnknownDeliveryOutcome
-from nurture.services.ports import OutgoingEmail, SendReceipt
+from nurture.ports import OutgoingEmail, SendReceipt
 
 __all__ = ["OutboxEmail", "OutboxFiles", "SendGridEmail", "eml", "list_unsubscribe"]
 

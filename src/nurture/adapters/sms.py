@@ -21,7 +21,7 @@ from nurture.errors import (
     TransientDeliveryError,
     UnknownDeliveryOutcome,
 )
-from nurture.services.ports import OutgoingSms, SendReceipt
+from nurture.ports import OutgoingSms, SendReceipt
 
 __all__ = ["UNSUBSCRIBED_RECIPIENT", "OutboxSms", "TwilioSms"]
 

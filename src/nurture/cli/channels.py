@@ -18,12 +18,12 @@ from nurture.cli._common import (
     print_json,
     reporting_errors,
 )
+from nurture.commands.calls import dial, log_call
 from nurture.domain.events import CALL_OUTCOMES
 from nurture.errors import InputError, Location
 from nurture.inbound import read_event_file
 from nurture.limits import MAX_DB_ID
-from nurture.services.calls import dial, log_call
-from nurture.services.events import ApplyReport, ingest_events
+from nurture.pipeline.ingest import ApplyReport, ingest_events
 from nurture.specs.text import decode_utf8
 
 webhooks_app = typer.Typer(help="The HTTP receiver for SendGrid and Twilio.", no_args_is_help=True)

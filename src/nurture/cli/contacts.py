@@ -12,8 +12,8 @@ from rich.table import Table
 
 from nurture.bootstrap import bootstrap
 from nurture.cli._common import console, err_console, parse_as_of, print_json, reporting_errors
-from nurture.services.contact_import import import_contacts
-from nurture.services.contact_view import contact_view
+from nurture.commands.contact_import import import_contacts
+from nurture.views.contact_view import contact_view
 
 app = typer.Typer(help="Import and list contacts.", no_args_is_help=True)
 contact_app = typer.Typer(help="Look at one contact.", no_args_is_help=True)

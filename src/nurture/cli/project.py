@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-from importlib import resources
 from pathlib import Path
 
 import typer
 
 from nurture.cli._common import console, fail, reporting_errors
-from nurture.samples import write_contacts_csv
+from nurture.samples import copy_project_template, write_contacts_csv
 
-__all__ = ["copy_project_template", "register"]
-
-
-def copy_project_template(target: Path) -> None:
-    """Copy the sample project (scoring, sequences, templates, content, deployments)."""
-    source = Path(str(resources.files("nurture").joinpath("project_template")))
-    for entry in sorted(source.iterdir()):
-        destination = target / entry.name
-        if entry.is_dir():
-            shutil.copytree(
-                entry,
-                destination,
-                dirs_exist_ok=True,
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-            )
-        else:
-            shutil.copyfile(entry, destination)
+__all__ = ["register"]
 
 
 def init(

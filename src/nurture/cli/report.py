@@ -12,8 +12,8 @@ from rich.table import Table
 from nurture.bootstrap import bootstrap
 from nurture.cli._common import console, fail, print_json, reporting_errors
 from nurture.domain.contacts import Temperature
-from nurture.services.report_html import render_html
-from nurture.services.reports import report as build_report
+from nurture.views.report_html import render_html
+from nurture.views.reports import report as build_report
 
 __all__ = ["print_report", "register"]
 

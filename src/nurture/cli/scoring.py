@@ -9,7 +9,7 @@ from rich.table import Table
 
 from nurture.bootstrap import bootstrap
 from nurture.cli._common import console, err_console, print_json, reporting_errors
-from nurture.services.calibration import calibrate
+from nurture.commands.calibration import calibrate
 
 app = typer.Typer(help="Scoring weights.", no_args_is_help=True)
 

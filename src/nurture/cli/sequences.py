@@ -18,13 +18,13 @@ from nurture.cli._common import (
     print_json,
     reporting_errors,
 )
+from nurture.commands.enrollment import enroll as enroll_service
+from nurture.commands.versions import migrate_enrollments
 from nurture.errors import NotFound
-from nurture.services.enrollment import enroll as enroll_service
-from nurture.services.preview import preview as preview_service
-from nurture.services.simulate import simulate as simulate_service
-from nurture.services.versions import migrate_enrollments
 from nurture.settings import ProjectSettings
 from nurture.specs.project import check_project
+from nurture.views.preview import preview as preview_service
+from nurture.views.simulate import simulate as simulate_service
 
 app = typer.Typer(help="List sequences and migrate running enrollments.", no_args_is_help=True)
 

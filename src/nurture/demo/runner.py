@@ -24,17 +24,15 @@ from pydantic import SecretStr
 from nurture.adapters.clock import FixedClock
 from nurture.adapters.db.tables import call_tasks, contacts
 from nurture.bootstrap import App, bootstrap
+from nurture.commands.calls import log_call
+from nurture.commands.contact_import import import_contacts
+from nurture.commands.enrollment import enroll
 from nurture.demo.engagement import Engagement, Person
 from nurture.domain.events import EventType
 from nurture.inbound import InboundEvent
 from nurture.orchestration import phases
+from nurture.pipeline.ingest import ingest_events
 from nurture.samples import write_contacts_csv
-from nurture.services.calls import log_call
-from nurture.services.contact_import import import_contacts
-from nurture.services.enrollment import enroll
-from nurture.services.events import ingest_events
-from nurture.services.report_html import render_html
-from nurture.services.reports import report
 from nurture.settings import (
     DatabaseSettings,
     EmailSettings,
@@ -46,6 +44,8 @@ from nurture.settings import (
 )
 from nurture.standins import RunningServer, SendGridStandIn, TwilioStandIn, serve
 from nurture.standins.sendgrid import SentEmail
+from nurture.views.report_html import render_html
+from nurture.views.reports import report
 from nurture.web.app import create_app
 
 __all__ = ["DemoOptions", "run_demo"]
@@ -146,7 +146,7 @@ def run_demo(
 
 
 def _build(options: DemoOptions) -> _World:
-    from nurture.cli.project import copy_project_template
+    from nurture.samples import copy_project_template
 
     directory = options.directory
     if directory.exists():

@@ -9,6 +9,7 @@ from typing import Any
 
 __all__ = [
     "BANT_FACTS",
+    "CONTACT_ATTRIBUTES",
     "CONTACT_FIELDS",
     "Bant",
     "Consent",
@@ -145,24 +146,31 @@ class Contact:
         return name or (self.email or "")
 
 
+#: What a contact *is*: the attributes a person gives (a CSV import, a CRM), in the order
+#: they are shown. Every other list of contact attributes is built from this one.
+CONTACT_ATTRIBUTES: tuple[str, ...] = (
+    "external_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "company",
+    "role",
+    "sector",
+    "company_size",
+    "country",
+    "timezone",
+    "language",
+    "owner",
+    "deal_value",
+)
+
+#: What an expression may read of a contact: its attributes and what nurture computed.
 CONTACT_FIELDS = frozenset(
     {
         "id",
-        "external_id",
-        "email",
-        "phone",
-        "first_name",
-        "last_name",
+        *CONTACT_ATTRIBUTES,
         "full_name",
-        "company",
-        "role",
-        "sector",
-        "company_size",
-        "country",
-        "timezone",
-        "language",
-        "owner",
-        "deal_value",
         "custom",
         "consent",
         "bant",

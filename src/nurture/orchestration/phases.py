@@ -18,18 +18,18 @@ import sqlalchemy as sa
 
 from nurture.adapters.db.tables import touches
 from nurture.bootstrap import App
-from nurture.services.events import apply_pending
-from nurture.services.executor import BatchReport, execute_batch, prepare
-from nurture.services.lifecycle import (
+from nurture.pipeline.execute import BatchReport, execute_batch, prepare
+from nurture.pipeline.ingest import apply_pending
+from nurture.pipeline.lifecycle import (
     RunContext,
     evaluate_contacts,
     pending_rules,
     refresh_decay,
     stale_prospects,
 )
-from nurture.services.planner import plan_due
-from nurture.services.reconcile import reconcile
-from nurture.services.reports import funnel
+from nurture.pipeline.plan import plan_due
+from nurture.pipeline.reconcile import reconcile
+from nurture.views.reports import funnel
 
 __all__ = [
     "count_due_now",

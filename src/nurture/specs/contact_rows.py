@@ -23,7 +23,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import timezone as phone_timezones
 
-from nurture.domain.contacts import BANT_FACTS
+from nurture.domain.contacts import BANT_FACTS, CONTACT_ATTRIBUTES
 from nurture.errors import InputError, Location, RowError
 from nurture.limits import DEFAULT_LIMITS
 
@@ -46,19 +46,7 @@ _TEXT_COLUMNS = (
     "owner",
 )
 _COLUMNS = frozenset(
-    {
-        *_TEXT_COLUMNS,
-        "email",
-        "phone",
-        "company_size",
-        "country",
-        "timezone",
-        "language",
-        "deal_value",
-        "consent_email",
-        "consent_sms",
-        *(f"bant.{fact}" for fact in BANT_FACTS),
-    }
+    {*CONTACT_ATTRIBUTES, "consent_email", "consent_sms", *(f"bant.{fact}" for fact in BANT_FACTS)}
 )
 _MAX_TEXT = {"external_id": 128, "owner": 200, "company": 200, "role": 200, "sector": 100}
 #: The largest head count and deal value a row may give (beyond them it is a typo).

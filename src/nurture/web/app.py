@@ -40,7 +40,7 @@ from nurture.bootstrap import App
 from nurture.domain.events import EventType
 from nurture.errors import PayloadError
 from nurture.inbound import InboundEvent, sendgrid_events, twilio_inbound, twilio_status
-from nurture.services.events import ingest_events
+from nurture.pipeline.ingest import ingest_events
 
 __all__ = ["create_app"]
 

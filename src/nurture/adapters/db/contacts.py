@@ -8,34 +8,23 @@ from typing import Any
 import sqlalchemy as sa
 
 from nurture.adapters.db.tables import contacts, stage_history
-from nurture.domain.contacts import Bant, Consent, Contact, DealBand, Stage, Temperature
+from nurture.domain.contacts import (
+    CONTACT_ATTRIBUTES,
+    Bant,
+    Consent,
+    Contact,
+    DealBand,
+    Stage,
+    Temperature,
+)
 from nurture.domain.lifecycle import StageChange
 from nurture.limits import db_id
-from nurture.services.ports import StoredContact
+from nurture.ports import StoredContact
 
 __all__ = ["ATTRIBUTE_COLUMNS", "RUN_COLUMNS", "SqlContacts", "contact_from_row"]
 
 #: What a contact is (as opposed to what nurture computed about it).
-ATTRIBUTE_COLUMNS = (
-    "id",
-    "external_id",
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "company",
-    "role",
-    "sector",
-    "company_size",
-    "country",
-    "timezone",
-    "language",
-    "owner",
-    "deal_value",
-    "consent_email",
-    "consent_sms",
-    "custom",
-)
+ATTRIBUTE_COLUMNS = ("id", *CONTACT_ATTRIBUTES, "consent_email", "consent_sms", "custom")
 
 _CHUNK = 900  # keys per IN (...) query: under SQLite's 999-parameter limit of old builds
 

@@ -9,8 +9,8 @@ from nurture.adapters.sms import TwilioSms
 from nurture.domain.events import CALL_OUTCOMES
 from nurture.errors import ConfigurationError, Location, NotFound, PayloadError
 from nurture.inbound import InboundEvent
-from nurture.services.events import apply_pending, store_events
-from nurture.services.lifecycle import RunContext
+from nurture.pipeline.ingest import apply_pending, store_events
+from nurture.pipeline.lifecycle import RunContext
 
 if TYPE_CHECKING:
     from nurture.bootstrap import App

@@ -15,14 +15,14 @@ from nurture.adapters.db.contacts import contact_from_row
 from nurture.adapters.db.tables import contacts
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.adapters.holidays import holiday_check
+from nurture.commands.enrollment import enroll_contacts
 from nurture.domain.cadence import calendar_for
 from nurture.domain.contacts import Contact, Stage
 from nurture.domain.lifecycle import StageChange, stage_changes
 from nurture.domain.scoring import InterestState, combine, fit_score
 from nurture.domain.sequences import SendWindow, Sequence
 from nurture.errors import TemplateError
-from nurture.services.enrollment import enroll_contacts
-from nurture.services.rendering import Sender, owner_view, touch_context
+from nurture.pipeline.rendering import Sender, owner_view, touch_context
 from nurture.specs.project import Project
 
 __all__ = [

@@ -11,7 +11,7 @@ The protocol, per batch:
 4. **record** — provider ids, call tasks, re-scores and the next step's due time are
    committed together.
 
-A crash between 1 and 4 leaves touches in ``sending``; :mod:`nurture.services.reconcile`
+A crash between 1 and 4 leaves touches in ``sending``; :mod:`nurture.pipeline.reconcile`
 asks the provider what it got before anything is sent again.
 """
 
@@ -39,11 +39,11 @@ from nurture.errors import (
     TransientDeliveryError,
     UnknownDeliveryOutcome,
 )
-from nurture.services.delivery import Delivery, send_with_retries
-from nurture.services.lifecycle import RunContext
-from nurture.services.ports import OutgoingEmail, OutgoingSms, SendReceipt
-from nurture.services.rendering import render_step, touch_context
-from nurture.services.steps import Calendars, Progress, advance, next_step
+from nurture.pipeline.delivery import Delivery, send_with_retries
+from nurture.pipeline.lifecycle import RunContext
+from nurture.pipeline.progress import Calendars, Progress, advance, next_step
+from nurture.pipeline.rendering import render_step, touch_context
+from nurture.ports import OutgoingEmail, OutgoingSms, SendReceipt
 
 __all__ = ["BatchReport", "Prepared", "execute_batch", "prepare", "rescore"]
 

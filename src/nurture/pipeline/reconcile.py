@@ -20,11 +20,11 @@ import sqlalchemy as sa
 
 from nurture.adapters.db.tables import call_tasks
 from nurture.adapters.db.uow import SqlUnitOfWork
-from nurture.services.delivery import Delivery
-from nurture.services.executor import prepare, rescore
-from nurture.services.lifecycle import RunContext
-from nurture.services.ports import OutgoingSms
-from nurture.services.steps import Calendars, advance, next_step
+from nurture.pipeline.delivery import Delivery
+from nurture.pipeline.execute import prepare, rescore
+from nurture.pipeline.lifecycle import RunContext
+from nurture.pipeline.progress import Calendars, advance, next_step
+from nurture.ports import OutgoingSms
 
 __all__ = ["ReconcileReport", "reconcile"]
 

@@ -10,11 +10,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from nurture.domain.contacts import Bant, Consent, Contact
+from nurture.domain.contacts import CONTACT_ATTRIBUTES, Bant, Consent, Contact
 from nurture.domain.scoring import InterestState, ScoringModel, combine, fit_score
 from nurture.errors import InputError, Location, RowError
 from nurture.limits import DEFAULT_LIMITS
-from nurture.services.ports import StoredContact, UnitOfWork
+from nurture.ports import StoredContact, UnitOfWork
 from nurture.specs.contact_rows import ContactRow, RowDefaults, read_contact_rows
 
 __all__ = ["ImportReport", "Rejection", "import_contacts"]
@@ -227,7 +227,7 @@ def _record(
     values["custom"] = {**(before.get("custom") or {}), **row.custom}
     merged = {**{k: v for k, v in before.items() if k != "id"}, **values}
     bant = Bant(**(stored.bant if stored else {})).merged(dict(row.bant))
-    attributes: dict[str, Any] = {k: merged.get(k) for k in _CONTACT_ATTRIBUTES}
+    attributes: dict[str, Any] = {k: merged.get(k) for k in CONTACT_ATTRIBUTES}
     contact = Contact(
         **attributes,
         custom=values["custom"],
@@ -251,23 +251,5 @@ def _record(
         rules_pending=True,
     )
     if stored is None:
-        values = {**dict.fromkeys(_CONTACT_ATTRIBUTES), **values}
+        values = {**dict.fromkeys(CONTACT_ATTRIBUTES), **values}
     return values
-
-
-_CONTACT_ATTRIBUTES = (
-    "external_id",
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "company",
-    "role",
-    "sector",
-    "company_size",
-    "country",
-    "timezone",
-    "language",
-    "owner",
-    "deal_value",
-)

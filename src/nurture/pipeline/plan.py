@@ -22,8 +22,8 @@ from nurture.adapters.db.touches import touch_key
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.contacts import Contact
 from nurture.domain.sequences import Sequence, Step
-from nurture.services.lifecycle import RunContext
-from nurture.services.steps import Calendars, Progress, advance, next_step
+from nurture.pipeline.lifecycle import RunContext
+from nurture.pipeline.progress import Calendars, Progress, advance, next_step
 
 __all__ = ["Budget", "PlanReport", "plan_due"]
 

@@ -7,28 +7,13 @@ from typing import Any
 
 from nurture.adapters.db.contacts import contact_from_row
 from nurture.adapters.db.uow import SqlUnitOfWork
+from nurture.domain.contacts import CONTACT_ATTRIBUTES
 from nurture.domain.scoring import InterestState, ScoringModel, score_card
 from nurture.errors import NotFound
 
 __all__ = ["contact_view"]
 
-_ATTRIBUTES = (
-    "id",
-    "external_id",
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "company",
-    "role",
-    "sector",
-    "company_size",
-    "country",
-    "timezone",
-    "language",
-    "owner",
-    "deal_value",
-)
+_ATTRIBUTES = ("id", *CONTACT_ATTRIBUTES)
 
 
 def contact_view(

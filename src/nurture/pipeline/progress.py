@@ -14,7 +14,7 @@ from nurture.adapters.holidays import holiday_check
 from nurture.domain.cadence import Calendar, calendar_for, due_after
 from nurture.domain.contacts import Contact
 from nurture.domain.sequences import Sequence
-from nurture.services.lifecycle import RunContext, enroll_automatically
+from nurture.pipeline.lifecycle import RunContext, enroll_automatically
 
 __all__ = ["Calendars", "Progress", "advance"]
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nurture.errors import TransientDeliveryError
-from nurture.services.ports import EmailSender, SendReceipt, SmsSender
+from nurture.ports import EmailSender, SendReceipt, SmsSender
 
 __all__ = ["Delivery", "RateLimiter", "RetryPolicy", "send_with_retries"]
 

@@ -27,7 +27,7 @@ from nurture.domain.scoring import InterestState, combine, fit_score
 from nurture.errors import NurtureError, PayloadError
 from nurture.inbound import InboundEvent
 from nurture.limits import db_id
-from nurture.services.lifecycle import (
+from nurture.pipeline.lifecycle import (
     RunContext,
     cancel_touches,
     evaluate_contacts,

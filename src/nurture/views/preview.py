@@ -7,7 +7,7 @@ from typing import Any
 from nurture.domain.contacts import Contact
 from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
 from nurture.errors import TemplateError
-from nurture.services.rendering import Sender, render_step, touch_context
+from nurture.pipeline.rendering import Sender, render_step, touch_context
 from nurture.specs.project import Project
 
 __all__ = ["preview"]

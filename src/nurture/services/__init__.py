@@ -1,1 +1,0 @@
-"""Use cases: each takes its unit of work and adapters as keyword arguments."""
