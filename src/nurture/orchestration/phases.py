@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from nurture.adapters.db.tables import touches
 from nurture.bootstrap import App
+from nurture.domain.touches import Outcome, TouchStatus
 from nurture.pipeline.execute import BatchReport, execute_batch, prepare
 from nurture.pipeline.ingest import apply_pending
 from nurture.pipeline.lifecycle import (
@@ -124,7 +125,7 @@ def count_due_now(app: App) -> int:
     query = (
         sa.select(sa.func.count())
         .select_from(touches)
-        .where(touches.c.status == "scheduled", touches.c.deliver_at <= app.now())
+        .where(touches.c.status == TouchStatus.SCHEDULED, touches.c.deliver_at <= app.now())
     )
     with app.engine.connect() as connection:
         return int(connection.execute(query).scalar_one())
@@ -248,7 +249,7 @@ def dry_run(app: App) -> dict[str, Any]:
             dict(row)
             for row in uow.connection.execute(
                 sa.select(touches).where(
-                    touches.c.status == "scheduled", touches.c.deliver_at <= ctx.now
+                    touches.c.status == TouchStatus.SCHEDULED, touches.c.deliver_at <= ctx.now
                 )
             ).mappings()
         ]
@@ -268,7 +269,7 @@ def dry_run(app: App) -> dict[str, Any]:
             "reason": i.reason,
         }
         for i in items
-        if i.outcome in ("failed", "cancelled")
+        if i.outcome in (Outcome.FAILED, Outcome.CANCELLED)
     ]
     out.update(
         dry_run=True,

@@ -33,6 +33,7 @@ from nurture.domain.contacts import Contact
 from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
 from nurture.domain.scoring import InterestState, combine, fit_score
 from nurture.domain.sequences import Sequence, Step
+from nurture.domain.touches import SETTLED, STATUS_AFTER, Outcome, TouchStatus
 from nurture.errors import (
     PermanentDeliveryError,
     TemplateError,
@@ -126,7 +127,7 @@ class Prepared:
     email: OutgoingEmail | None = None
     sms: OutgoingSms | None = None
     task: dict[str, Any] | None = None
-    outcome: str | None = None  # sent, failed, cancelled, unknown, requeued, rescheduled
+    outcome: Outcome | None = None
     reason: str | None = None
     receipt: SendReceipt | None = None
     subject: str | None = None
@@ -185,18 +186,18 @@ def prepare(
         items.append(item)
         sequence = ctx.sequence(uow, touch["sequence_id"], touch["version"])
         if sequence is None or touch["step_index"] >= len(sequence.steps):
-            item.outcome, item.reason = "failed", "its sequence version is unknown"
+            item.outcome, item.reason = Outcome.FAILED, "its sequence version is unknown"
             continue
         item.sequence, item.step = sequence, sequence.steps[touch["step_index"]]
         blocked = _blocked(item, status.get(touch["enrollment_id"]), suppressed)
         if blocked is not None:
-            item.outcome, item.reason = "cancelled", blocked
+            item.outcome, item.reason = Outcome.CANCELLED, blocked
             continue
         calendar = calendars.for_contact(sequence, item.contact)
         if not calendar.in_window(ctx.now):
             # Windows hold at delivery time: a late release waits for the next opening.
             item.deliver_at = calendar.next_open(ctx.now)
-            item.outcome = "rescheduled"
+            item.outcome = Outcome.RESCHEDULED
             item.reason = f"window closed at release; next opening {item.deliver_at.isoformat()}"
             continue
         closes = calendar.closes_at(ctx.now)
@@ -204,7 +205,7 @@ def prepare(
         try:
             _render(item, ctx, delivery)
         except TemplateError as exc:
-            item.outcome, item.reason = "failed", f"template: {exc}"
+            item.outcome, item.reason = Outcome.FAILED, f"template: {exc}"
     return items
 
 
@@ -370,13 +371,13 @@ def _send_one(item: Prepared, delivery: Delivery) -> None:
         item.receipt, item.retried = send_with_retries(
             call, policy=delivery.retry, sleep=delivery.sleep
         )
-        item.outcome = "sent"
+        item.outcome = Outcome.SENT
     except TransientDeliveryError as exc:
-        item.outcome, item.reason = "requeued", str(exc)
+        item.outcome, item.reason = Outcome.REQUEUED, str(exc)
     except PermanentDeliveryError as exc:
-        item.outcome, item.reason = "failed", str(exc)
+        item.outcome, item.reason = Outcome.FAILED, str(exc)
     except UnknownDeliveryOutcome as exc:
-        item.outcome, item.reason = "unknown", str(exc)
+        item.outcome, item.reason = Outcome.UNKNOWN, str(exc)
 
 
 def _record(
@@ -394,10 +395,11 @@ def _record(
     for item in items:
         touch = item.touch
         if item.task is not None and item.outcome is None:
-            item.outcome = "sent"
+            item.outcome = Outcome.SENT
             tasks.append(item.task)
-        update: dict[str, Any] = {"id": touch["id"], "status": item.outcome, "reason": item.reason}
-        if item.outcome == "sent":
+        status = STATUS_AFTER[item.outcome] if item.outcome else TouchStatus.SCHEDULED
+        update: dict[str, Any] = {"id": touch["id"], "status": status, "reason": item.reason}
+        if item.outcome == Outcome.SENT:
             receipt = item.receipt
             update.update(
                 sent_at=ctx.now,
@@ -408,9 +410,9 @@ def _record(
             )
             report.sent[touch["channel"]] += 1
             report.retried += item.retried
-        elif item.outcome == "requeued":
+        elif item.outcome == Outcome.REQUEUED:
             exhausted = touch["attempts"] >= delivery.retry.max_attempts_per_touch
-            update["status"] = "failed" if exhausted else "scheduled"
+            update["status"] = TouchStatus.FAILED if exhausted else TouchStatus.SCHEDULED
             if exhausted:
                 update["reason"] = (
                     f"retries exhausted after {touch['attempts']} runs: {item.reason}"
@@ -420,7 +422,7 @@ def _record(
                 # Back off across runs too: the next dispatch after this delay tries again.
                 update["deliver_at"] = ctx.now + _REQUEUE_DELAY * touch["attempts"]
                 report.requeued += 1
-        elif item.outcome == "failed":
+        elif item.outcome == Outcome.FAILED:
             report.failed[(item.reason or "failed").split(":")[0]] += 1
             report.failures.append(
                 {
@@ -431,20 +433,20 @@ def _record(
                     "reason": item.reason,
                 }
             )
-        elif item.outcome == "cancelled":
+        elif item.outcome == Outcome.CANCELLED:
             report.cancelled[(item.reason or "").split(":")[0]] += 1
-        elif item.outcome == "unknown":
+        elif item.outcome == Outcome.UNKNOWN:
             update["content_hash"] = item.content_hash
             report.unknown += 1
-        elif item.outcome == "rescheduled":
+        elif item.outcome == Outcome.RESCHEDULED:
             update.update(
-                status="scheduled",
+                status=TouchStatus.SCHEDULED,
                 deliver_at=item.deliver_at,
                 attempts=max(touch["attempts"] - 1, 0),
             )
             report.rescheduled += 1
         updates.append(update)
-        if update["status"] in ("sent", "failed", "cancelled") and item.sequence is not None:
+        if update["status"] in SETTLED and item.sequence is not None:
             contact = item.contact
             if contact.id not in rescored:
                 rescored[contact.id or 0] = contact if rescore(item, ctx) else None

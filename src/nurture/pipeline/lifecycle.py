@@ -21,6 +21,7 @@ from nurture.domain.contacts import Contact, Stage
 from nurture.domain.lifecycle import StageChange, stage_changes
 from nurture.domain.scoring import InterestState, combine, fit_score
 from nurture.domain.sequences import SendWindow, Sequence
+from nurture.domain.touches import TouchStatus
 from nurture.errors import TemplateError
 from nurture.pipeline.rendering import Sender, owner_view, touch_context
 from nurture.specs.project import Project
@@ -98,11 +99,11 @@ def cancel_touches(
     uow: SqlUnitOfWork, rows: Iterable[dict[str, Any]], *, reason: str, ctx: RunContext
 ) -> int:
     """Cancel scheduled touches (and the call tasks they made) with ``reason``."""
-    cancelled = [row for row in rows if row["status"] == "scheduled"]
+    cancelled = [row for row in rows if row["status"] == TouchStatus.SCHEDULED]
     if not cancelled:
         return 0
     uow.touches.update_many(
-        [{"id": row["id"], "status": "cancelled", "reason": reason} for row in cancelled]
+        [{"id": row["id"], "status": TouchStatus.CANCELLED, "reason": reason} for row in cancelled]
     )
     for row in cancelled:
         uow.journal.add(

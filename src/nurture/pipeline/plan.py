@@ -22,6 +22,7 @@ from nurture.adapters.db.touches import touch_key
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.contacts import Contact
 from nurture.domain.sequences import Sequence, Step
+from nurture.domain.touches import TouchStatus
 from nurture.pipeline.lifecycle import RunContext
 from nurture.pipeline.progress import Calendars, Progress, advance, next_step
 
@@ -223,7 +224,7 @@ class _Chunk:
         }
         skip = _skip_reason(step, contact, self.suppressed)
         if skip is not None:
-            self.touches.append({**touch, "status": "skipped", "reason": skip})
+            self.touches.append({**touch, "status": TouchStatus.SKIPPED, "reason": skip})
             self.moves.append({"_id": enrollment["id"], "_index": index, "step_index": index + 1})
             self.progress.append(
                 (
@@ -259,7 +260,7 @@ class _Chunk:
             report.deferred[over.split(":")[0]] += 1
             return
         self.counted.setdefault(contact.id or 0, []).append(deliver_at)
-        self.touches.append({**touch, "status": "scheduled", "reason": None})
+        self.touches.append({**touch, "status": TouchStatus.SCHEDULED, "reason": None})
         self.moves.append(
             {"_id": enrollment["id"], "_index": index, "step_index": index + 1, "next_due_at": None}
         )

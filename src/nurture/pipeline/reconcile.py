@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from nurture.adapters.db.tables import call_tasks
 from nurture.adapters.db.uow import SqlUnitOfWork
+from nurture.domain.touches import TouchStatus
 from nurture.pipeline.delivery import Delivery
 from nurture.pipeline.execute import prepare, rescore
 from nurture.pipeline.lifecycle import RunContext
@@ -56,9 +57,11 @@ def reconcile(
     report = ReconcileReport()
     live = uow.runs.live(stale_before=wall_now - _STALE_AFTER)
     orphans = [
-        t for t in uow.touches.with_status("sending") if _run_of(t["claimed_by"]) not in live
+        t
+        for t in uow.touches.with_status(TouchStatus.SENDING)
+        if _run_of(t["claimed_by"]) not in live
     ]
-    pending = orphans + uow.touches.with_status("unknown")
+    pending = orphans + uow.touches.with_status(TouchStatus.UNKNOWN)
     if not pending:
         return report
     items = {
@@ -74,7 +77,7 @@ def reconcile(
             updates.append(
                 {
                     "id": touch["id"],
-                    "status": "unknown",
+                    "status": TouchStatus.UNKNOWN,
                     "reason": "outcome unknown: the provider cannot tell; check by hand",
                 }
             )
@@ -90,7 +93,7 @@ def reconcile(
             updates.append(
                 {
                     "id": touch["id"],
-                    "status": "sent",
+                    "status": TouchStatus.SENT,
                     "sent_at": touch["claimed_at"],
                     "provider_message_id": found[0],
                     "reason": "confirmed by the provider after an interruption",
@@ -119,7 +122,7 @@ def reconcile(
             updates.append(
                 {
                     "id": touch["id"],
-                    "status": "scheduled",
+                    "status": TouchStatus.SCHEDULED,
                     "claimed_by": None,
                     "reason": "requeued: the provider never got it",
                 }

@@ -19,6 +19,7 @@ from nurture.adapters.db.tables import (
     touches,
 )
 from nurture.domain.contacts import Stage, Temperature
+from nurture.domain.touches import TouchStatus
 
 __all__ = ["funnel", "report"]
 
@@ -140,7 +141,7 @@ class _Steps:
             self.order.setdefault(key, (row.step_index or 0, row.channel))
             self.counts[key][row.status] += 1
             self.by_touch[row.id] = key
-            if row.status == "sent" and row.sent_at is not None:
+            if row.status == TouchStatus.SENT and row.sent_at is not None:
                 self.sent_to[row.contact_id].append((row.sent_at, row.id))
         for history in self.sent_to.values():
             history.sort()
@@ -244,7 +245,9 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _touches_per_day(connection: sa.Connection, since: datetime | None) -> list[dict[str, Any]]:
-    query = sa.select(touches.c.sent_at, touches.c.channel).where(touches.c.status == "sent")
+    query = sa.select(touches.c.sent_at, touches.c.channel).where(
+        touches.c.status == TouchStatus.SENT
+    )
     if since is not None:
         query = query.where(touches.c.sent_at >= since)
     days: dict[str, Counter[str]] = defaultdict(Counter)

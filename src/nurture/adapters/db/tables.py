@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +34,19 @@ _NAMING = {
     "pk": "pk_%(table_name)s",
 }
 metadata = sa.MetaData(naming_convention=_NAMING)
+
+
+class Status(sa.types.TypeDecorator[str]):
+    """A status column: enum members (``TouchStatus.SENT``) are stored as their value on
+    every driver (psycopg would otherwise write a plain ``Enum``'s name)."""
+
+    impl = sa.String(16)
+    cache_ok = True
+
+    def process_bind_param(self, value: object, dialect: Dialect) -> str | None:  # noqa: ARG002
+        if value is None:
+            return None
+        return value.value if isinstance(value, Enum) else str(value)
 
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
@@ -231,7 +245,7 @@ touches = sa.Table(
     sa.Column("step_id", sa.String(100), nullable=False),
     sa.Column("step_index", sa.Integer),
     sa.Column("channel", sa.String(16), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status", Status, nullable=False),
     sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
     sa.Column("due_at", UtcDateTime, nullable=False),
     sa.Column("deliver_at", UtcDateTime, nullable=False),

@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nurture.adapters.db.tables import touches
+from nurture.domain.touches import COUNTED, TouchStatus
 
 __all__ = ["COUNTED", "SqlTouches", "touch_key"]
 
 #: Statuses that count against a contact's pressure budget.
-COUNTED = ("scheduled", "sending", "sent", "unknown")
 _CHUNK = 900
 
 
@@ -66,7 +66,7 @@ class SqlTouches:
         """
         pick = (
             sa.select(touches.c.id)
-            .where(touches.c.status == "scheduled", touches.c.deliver_at <= due_by)
+            .where(touches.c.status == TouchStatus.SCHEDULED, touches.c.deliver_at <= due_by)
             .order_by(touches.c.priority.desc(), touches.c.deliver_at, touches.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -75,7 +75,7 @@ class SqlTouches:
             touches.update()
             .where(touches.c.id.in_(pick.scalar_subquery()))
             .values(
-                status="sending",
+                status=TouchStatus.SENDING,
                 claimed_by=worker,
                 claimed_at=claimed_at,
                 attempts=touches.c.attempts + 1,
@@ -108,7 +108,7 @@ class SqlTouches:
         channel: str | None = None,
     ) -> list[dict[str, Any]]:
         """Touches still waiting for their delivery time."""
-        query = sa.select(touches).where(touches.c.status == "scheduled")
+        query = sa.select(touches).where(touches.c.status == TouchStatus.SCHEDULED)
         if enrollment_ids is not None:
             query = query.where(touches.c.enrollment_id.in_(sorted(set(enrollment_ids))))
         if contact_id is not None:
