@@ -25,6 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+from tests.support.env import settings_env  # noqa: E402
+
 from generate import generate  # noqa: E402
 from nurture.bootstrap import bootstrap  # noqa: E402
 from nurture.samples import copy_project_template  # noqa: E402
@@ -135,8 +137,7 @@ def _script(settings: Settings, script: str, *args: str) -> dict[str, Any]:
     """Run ``bench/<script>`` in a fresh process on ``settings``; its last line is JSON."""
     env = {
         **os.environ,
-        **settings.environment(),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        **settings_env(settings),
         "PREFECT_LOGGING_LEVEL": "WARNING",
     }
     result = subprocess.run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -41,6 +42,10 @@ class App:
     settings: Settings
     engine: Engine
     clock: Clock = field(default_factory=SystemClock)
+    #: Replacements for the real adapters (tests, the demo); ``None`` builds the real one.
+    uow_factory: Callable[..., SqlUnitOfWork] | None = None
+    email: EmailSender | None = None
+    sms: SmsSender | None = None
 
     @property
     def project_dir(self) -> Path:
@@ -49,6 +54,8 @@ class App:
 
     def uow(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """A new unit of work on the database."""
+        if self.uow_factory is not None:
+            return self.uow_factory(read_only=read_only)
         return SqlUnitOfWork(self.engine, read_only=read_only)
 
     @cached_property
@@ -136,7 +143,8 @@ class App:
         settings = self.settings
         public = settings.webhooks.public_url.rstrip("/")
         run = settings.run
-        email, sms = build_email_sender(settings), build_sms_sender(settings)
+        email = self.email or build_email_sender(settings)
+        sms = self.sms or build_sms_sender(settings)
         return Delivery(
             email=email,
             sms=sms,
@@ -178,15 +186,32 @@ def bootstrap(
     *,
     as_of: datetime | None = None,
     upgrade_schema: bool = True,
+    clock: Clock | None = None,
+    uow_factory: Callable[..., SqlUnitOfWork] | None = None,
+    email: EmailSender | None = None,
+    sms: SmsSender | None = None,
 ) -> App:
-    """Build the application from ``settings`` (read from the environment by default)."""
+    """Build the application from ``settings`` (read from the environment by default).
+
+    Every adapter can be replaced (cosmicpython's ``bootstrap``): ``clock`` (else a clock
+    fixed at ``as_of``, else the system's), ``uow_factory``, ``email`` and ``sms``
+    senders. Nothing else in nurture constructs an adapter.
+    """
     settings = settings or Settings()
     limits.install(settings.limits.limits())
     engine = create_db_engine(settings.database.database_url)
     if upgrade_schema:
         migrate.upgrade(engine)
-    clock: Clock = FixedClock(as_of) if as_of is not None else SystemClock()
-    application = App(settings=settings, engine=engine, clock=clock)
+    if clock is None:
+        clock = FixedClock(as_of) if as_of is not None else SystemClock()
+    application = App(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        uow_factory=uow_factory,
+        email=email,
+        sms=sms,
+    )
     _ = application.delivery  # a driver asked for without credentials fails here, at start-up
     return application
 

@@ -11,6 +11,7 @@ from nurture.settings import (
     SmsSettings,
     WebhookSettings,
 )
+from tests.support.env import settings_env
 
 
 def test_settings_survive_a_trip_through_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,7 +36,7 @@ def test_settings_survive_a_trip_through_the_environment(monkeypatch: pytest.Mon
         ),
         run=RunSettings(batch_size=123, max_touches_per_week=5),
     )
-    for key, value in settings.environment().items():
+    for key, value in settings_env(settings).items():
         monkeypatch.setenv(key, value)
     assert Settings() == settings
 

@@ -124,11 +124,18 @@ def run_demo(
         engagement = Engagement(seed=options.seed)
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-        from nurture.orchestration.flows import daily_run
+        from nurture.orchestration.flows import daily_run, running_with
 
         # Heartbeats tell a server that a long run is alive; each simulated run lasts a
         # second or two, and stopping the heartbeat thread would cost half of that.
-        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        def the_demos(moment: datetime) -> App:
+            # The flows run on the demo's settings, not on the environment's.
+            return bootstrap(world.app.settings, as_of=moment)
+
+        with (
+            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+            running_with(the_demos),
+        ):
             for day in range(options.days):
                 today = options.start + timedelta(days=day)
                 _simulate_day(world, today, engagement, daily_run)
@@ -187,12 +194,9 @@ def _build(options: DemoOptions) -> _World:
             sms_rate_per_second=5000,
         ),
     )
-    # The Prefect flow runs bootstrap from the environment: give them the same settings.
-    os.environ.update(settings.environment())
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     clock = FixedClock(datetime.combine(options.start, time(0), tzinfo=UTC))
-    app = bootstrap(settings, as_of=clock.at)
-    app.clock = clock
+    app = bootstrap(settings, clock=clock)
     servers.append(serve(create_app(app), port=webhook_port))
     return _World(app, clock, sendgrid, twilio, servers, webhook_url)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
@@ -28,17 +30,38 @@ from nurture.bootstrap import App, bootstrap
 from nurture.orchestration import phases
 from nurture.settings import RunSettings
 
-__all__ = ["configured_daily_run", "daily_run", "dispatch"]
+__all__ = ["configured_daily_run", "daily_run", "dispatch", "running_with"]
 
 _apps: dict[str, App] = {}
 _apps_lock = threading.Lock()
+
+
+def _from_environment(moment: datetime) -> App:
+    return bootstrap(as_of=moment)
+
+
+#: How the flows of this process get their application: from the environment (a
+#: deployment's worker, `nurture run`), or from the caller (:func:`running_with`).
+_factory: list[Callable[[datetime], App]] = [_from_environment]
+
+
+@contextmanager
+def running_with(factory: Callable[[datetime], App]) -> Iterator[None]:
+    """Run this process's flows on applications built by ``factory`` (given the run's
+    moment) instead of from the environment: the demo and tests hand their settings and
+    adapters over this way. Tasks in threads share it; worker processes do not."""
+    _factory.insert(0, factory)
+    try:
+        yield
+    finally:
+        _factory.remove(factory)
 
 
 def _app(as_of: str) -> App:
     """One application per process and moment (tasks in threads share it)."""
     with _apps_lock:
         if as_of not in _apps:
-            _apps[as_of] = bootstrap(as_of=datetime.fromisoformat(as_of))
+            _apps[as_of] = _factory[0](datetime.fromisoformat(as_of))
         return _apps[as_of]
 
 
@@ -269,9 +292,9 @@ def _publish(summary: dict[str, Any]) -> None:
 
 @flow(
     name="daily-run",
-    task_runner=cast(
-        "TaskRunner[Any]", ThreadPoolTaskRunner(max_workers=RunSettings().max_parallel_batches)
-    ),
+    # Two threads unless `configured_daily_run` applies NURTURE_MAX_PARALLEL_BATCHES:
+    # nothing here reads settings when the module is imported.
+    task_runner=cast("TaskRunner[Any]", ThreadPoolTaskRunner(max_workers=2)),
     log_prints=False,
 )
 def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]:
