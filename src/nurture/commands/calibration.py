@@ -21,10 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from ruamel.yaml import YAML
 
-from nurture.adapters.db.tables import events
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.calibration import Fit, auc, fit_logistic, threshold_rates
 from nurture.domain.contacts import Contact
@@ -120,14 +118,10 @@ def _read_deals(uow: SqlUnitOfWork, path: Path) -> tuple[list[_Deal], list[str]]
 def _load_history(uow: SqlUnitOfWork, deals: list[_Deal]) -> None:
     by_contact = {deal.contact.id: deal for deal in deals}
     ids = sorted(cid for cid in by_contact if cid is not None)
-    for start in range(0, len(ids), 500):
-        query = sa.select(events.c.contact_id, events.c.type, events.c.occurred_at).where(
-            events.c.contact_id.in_(ids[start : start + 500]), events.c.status == "applied"
-        )
-        for contact_id, kind, occurred_at in uow.connection.execute(query):
-            deal = by_contact[contact_id]
-            if occurred_at < deal.closed_at:
-                deal.history.append((kind, occurred_at))
+    for contact_id, kind, occurred_at in uow.events.applied_history(ids):
+        deal = by_contact[contact_id]
+        if occurred_at < deal.closed_at:
+            deal.history.append((kind, occurred_at))
 
 
 def _features(model: ScoringModel, deal: _Deal, kinds: list[str]) -> list[float]:

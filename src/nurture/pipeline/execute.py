@@ -24,10 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from nurture.adapters.db.contacts import RUN_COLUMNS, contact_from_row
-from nurture.adapters.db.tables import enrollments
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.contacts import Contact
 from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
@@ -170,7 +167,7 @@ def prepare(
     """Check each touch again and render it; decided touches carry their outcome."""
     contact_rows = uow.contacts.rows_by_id([t["contact_id"] for t in touches], columns=RUN_COLUMNS)
     people = {cid: contact_from_row(row) for cid, row in contact_rows.items()}
-    status = _enrollment_status(uow, [t["enrollment_id"] for t in touches if t["enrollment_id"]])
+    status = uow.enrollments.statuses([t["enrollment_id"] for t in touches if t["enrollment_id"]])
     suppressed = {
         "email": uow.suppressions.active("email", [t["address"] for t in touches]),
         "sms": uow.suppressions.active("sms", [t["address"] for t in touches]),
@@ -207,17 +204,6 @@ def prepare(
         except TemplateError as exc:
             item.outcome, item.reason = Outcome.FAILED, f"template: {exc}"
     return items
-
-
-def _enrollment_status(uow: SqlUnitOfWork, ids: list[int]) -> dict[int, tuple[str, str | None]]:
-    out: dict[int, tuple[str, str | None]] = {}
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), 500):
-        query = sa.select(enrollments.c.id, enrollments.c.status, enrollments.c.exit_reason).where(
-            enrollments.c.id.in_(unique[start : start + 500])
-        )
-        out.update({row.id: (row.status, row.exit_reason) for row in uow.connection.execute(query)})
-    return out
 
 
 def _blocked(

@@ -15,11 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from nurture.adapters.db.contacts import contact_from_row
-from nurture.adapters.db.enrollments import RUNNING
-from nurture.adapters.db.tables import contacts, enrollments
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.contacts import Contact
 from nurture.domain.events import EventType
@@ -200,7 +196,7 @@ def _apply_chunk(
         mark = _mark(row, touch, ctx, status="unmatched", error=_unmatched_reason(row))
         report.unmatched += 1
         try:
-            with uow.connection.begin_nested():
+            with uow.savepoint():
                 report.suppressed += _suppress_unmatched(uow, row, ctx)
         except Exception as exc:
             mark.update(status="failed", error=_why(exc))
@@ -226,7 +222,7 @@ def _apply_isolated(
     """Apply one contact's events together, or one by one if that fails."""
     contact_id = row["id"]
     try:
-        with uow.connection.begin_nested():
+        with uow.savepoint():
             report.suppressed += _apply_to_contact(uow, row, events, touches, ctx)
     except Exception:
         _log.warning("events of contact %s failed together; applying one by one", contact_id)
@@ -239,7 +235,7 @@ def _apply_isolated(
     for event in events:
         mark = _mark(event, touches.get(event["id"]), ctx, contact_id=contact_id)
         try:
-            with uow.connection.begin_nested():
+            with uow.savepoint():
                 fresh = uow.contacts.rows_by_id([contact_id])[contact_id]
                 report.suppressed += _apply_to_contact(uow, fresh, [event], touches, ctx)
             report.applied += 1
@@ -247,7 +243,7 @@ def _apply_isolated(
             _log.warning("event %s quarantined: %s", event["id"], _why(exc))
             mark.update(status="failed", error=_why(exc))
             report.failed += 1
-            with suppress(Exception), uow.connection.begin_nested():
+            with suppress(Exception), uow.savepoint():
                 report.suppressed += _suppress_unmatched(uow, event, ctx)
         marks.append(mark)
     return marks
@@ -257,14 +253,14 @@ def _evaluate_isolated(uow: SqlUnitOfWork, contact_ids: list[int], ctx: RunConte
     """Run the stage rules for the contacts; one whose evaluation fails keeps its rules
     pending (the next run tries again) and does not stop the others."""
     try:
-        with uow.connection.begin_nested():
+        with uow.savepoint():
             evaluate_contacts(uow=uow, contact_ids=contact_ids, ctx=ctx)
         return
     except Exception:
         _log.warning("stage rules failed for a chunk of %d contacts; one by one", len(contact_ids))
     for contact_id in contact_ids:
         try:
-            with uow.connection.begin_nested():
+            with uow.savepoint():
                 evaluate_contacts(uow=uow, contact_ids=[contact_id], ctx=ctx)
         except Exception as exc:
             _log.warning("stage rules failed for contact %s: %s", contact_id, _why(exc))
@@ -335,36 +331,12 @@ def _contacts_of(
             lookups[row["address"]].append(row["id"])
     if lookups:
         refs = list(lookups)
-        found = _resolve_refs(uow, refs)
+        found = uow.contacts.resolve_refs(refs)
         for ref, event_ids in lookups.items():
             if ref in found:
                 for event_id in event_ids:
                     out[event_id] = found[ref]
     return out
-
-
-def _resolve_refs(uow: SqlUnitOfWork, refs: list[str]) -> dict[str, int]:
-    """Contact ids for emails, phone numbers, ids or external ids."""
-    emails = [r.lower() for r in refs if "@" in r]
-    phones = [r for r in refs if r.startswith("+")]
-    ids = [number for number in (db_id(r) for r in refs) if number is not None]
-    others = [r for r in refs if "@" not in r and not r.startswith("+")]
-    found: dict[str, int] = {}
-    c = contacts.c
-    for column, values in ((c.email, emails), (c.phone, phones), (c.external_id, others)):
-        for start in range(0, len(values), 500):
-            query = sa.select(c.id, column).where(column.in_(values[start : start + 500]))
-            for contact_id, value in uow.connection.execute(query):
-                found.setdefault(value, contact_id)
-    for start in range(0, len(ids), 500):
-        query = sa.select(c.id).where(c.id.in_(ids[start : start + 500]))
-        for row in uow.connection.execute(query):
-            found.setdefault(str(row.id), row.id)
-    return {
-        ref: found[ref.lower() if "@" in ref else ref]
-        for ref in refs
-        if (ref.lower() if "@" in ref else ref) in found
-    }
 
 
 def _suppress_unmatched(uow: SqlUnitOfWork, row: dict[str, Any], ctx: RunContext) -> int:
@@ -501,15 +473,7 @@ def _cancel_channel(
     if not cancel_touches(uow, rows, reason=reason, ctx=ctx):
         return
     ids = sorted({t["enrollment_id"] for t in rows if t["enrollment_id"]})
-    uow.connection.execute(
-        enrollments.update()
-        .where(
-            enrollments.c.id.in_(ids),
-            enrollments.c.status.in_(RUNNING),
-            enrollments.c.next_due_at.is_(None),
-        )
-        .values(next_due_at=ctx.now)
-    )
+    uow.enrollments.due_again(ids, at=ctx.now)
 
 
 def _medium(touch: dict[str, Any]) -> str:

@@ -9,10 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from nurture.adapters.db.contacts import contact_from_row
-from nurture.adapters.db.tables import contacts
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.adapters.holidays import holiday_check
 from nurture.commands.enrollment import enroll_contacts
@@ -358,23 +355,7 @@ def refresh_decay(*, uow: SqlUnitOfWork, ctx: RunContext) -> int:
     changed = 0
     last = 0
     while True:
-        query = (
-            sa.select(
-                contacts.c.id,
-                contacts.c.fit,
-                contacts.c.interest_state,
-                contacts.c.score,
-                contacts.c.temperature,
-            )
-            .where(
-                contacts.c.id > last,
-                contacts.c.interest > 0,
-                sa.or_(contacts.c.scored_at.is_(None), contacts.c.scored_at < cutoff),
-            )
-            .order_by(contacts.c.id)
-            .limit(_CHUNK)
-        )
-        rows = uow.connection.execute(query).all()
+        rows = uow.contacts.fading(after_id=last, scored_before=cutoff, limit=_CHUNK)
         if not rows:
             return changed
         updates = []
@@ -393,12 +374,9 @@ def stale_prospects(*, uow: SqlUnitOfWork, ctx: RunContext) -> list[int]:
     """Prospects with no interest event for the recycle period."""
     days = ctx.project.scoring.stages.recycle.after_days_without_interest
     cutoff = ctx.now - timedelta(days=days)
-    since = sa.func.coalesce(contacts.c.last_interest_at, contacts.c.stage_changed_at)
-    query = sa.select(contacts.c.id).where(contacts.c.stage == Stage.PROSPECT.value, since < cutoff)
-    return [row.id for row in uow.connection.execute(query)]
+    return uow.contacts.quiet_prospects(since_before=cutoff)
 
 
 def pending_rules(*, uow: SqlUnitOfWork) -> list[int]:
     """Contacts whose inputs changed since the stage rules last looked at them."""
-    query = sa.select(contacts.c.id).where(contacts.c.rules_pending.is_(True))
-    return [row.id for row in uow.connection.execute(query)]
+    return uow.contacts.rules_pending()

@@ -6,9 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
-from nurture.adapters.db.tables import enrollments
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.adapters.holidays import holiday_check
 from nurture.domain.cadence import Calendar, calendar_for, due_after
@@ -95,15 +92,7 @@ def advance(
         for p, _, _ in progress
         if not p.completed
     ]
-    if due_rows:
-        statement = (
-            enrollments.update()
-            .where(enrollments.c.id == sa.bindparam("_id"), enrollments.c.status == "active")
-            .values(
-                next_due_at=sa.bindparam("next_due_at"), last_touch_at=sa.bindparam("last_touch_at")
-            )
-        )
-        uow.connection.execute(statement, due_rows)
+    uow.enrollments.reschedule(due_rows)
     completed = 0
     for item, sequence, contact in progress:
         if not item.completed:

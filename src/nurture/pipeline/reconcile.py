@@ -16,9 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
-from nurture.adapters.db.tables import call_tasks
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.touches import TouchStatus
 from nurture.pipeline.delivery import Delivery
@@ -144,9 +141,8 @@ def _ask_provider(
     """Provider ids for this touch, ``[]`` if certainly not taken, ``None`` if unknown."""
     if touch["channel"] == "call":
         # Call tasks are written in the same transaction as the touch: no task, no call.
-        query = sa.select(call_tasks.c.id).where(call_tasks.c.touch_id == touch["id"])
-        task = uow.connection.execute(query).first()
-        return [f"task-{task.id}"] if task else []
+        task_id = uow.tasks.for_touch(touch["id"])
+        return [f"task-{task_id}"] if task_id is not None else []
     if "@" in (touch["address"] or ""):
         return delivery.email.find(touch["id"])
     if item is None or item.sms is None:

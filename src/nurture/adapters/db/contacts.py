@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -80,7 +81,7 @@ def contact_from_row(row: Mapping[str, Any]) -> Contact:
     )
 
 
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
 
@@ -168,6 +169,55 @@ class SqlContacts:
                     lines = str(exc.orig).strip().splitlines()
                     refused.append((row, f"refused by the database: {lines[0] if lines else ''}"))
         return refused
+
+    def resolve_refs(self, refs: Sequence[str]) -> dict[str, int]:
+        """Contact ids for references that are emails, phone numbers, ids or external ids
+        (a reference nobody matches is left out)."""
+        emails = [r.lower() for r in refs if "@" in r]
+        phones = [r for r in refs if r.startswith("+")]
+        ids = [number for number in (db_id(r) for r in refs) if number is not None]
+        others = [r for r in refs if "@" not in r and not r.startswith("+")]
+        found: dict[str, int] = {}
+        c = contacts.c
+        for column, values in ((c.email, emails), (c.phone, phones), (c.external_id, others)):
+            for chunk in _chunks(values):
+                query = sa.select(c.id, column).where(column.in_(chunk))
+                for contact_id, value in self._db.execute(query):
+                    found.setdefault(value, contact_id)
+        for chunk in _chunks(ids):
+            for row in self._db.execute(sa.select(c.id).where(c.id.in_(chunk))):
+                found.setdefault(str(row.id), row.id)
+        keyed = {ref: ref.lower() if "@" in ref else ref for ref in refs}
+        return {ref: found[key] for ref, key in keyed.items() if key in found}
+
+    def fading(self, *, after_id: int, scored_before: datetime, limit: int) -> list[Any]:
+        """Contacts with interest points not re-scored since ``scored_before``, by id after
+        ``after_id``: (id, fit, interest_state, score, temperature)."""
+        c = contacts.c
+        query = (
+            sa.select(c.id, c.fit, c.interest_state, c.score, c.temperature)
+            .where(
+                c.id > after_id,
+                c.interest > 0,
+                sa.or_(c.scored_at.is_(None), c.scored_at < scored_before),
+            )
+            .order_by(c.id)
+            .limit(limit)
+        )
+        return list(self._db.execute(query).all())
+
+    def quiet_prospects(self, *, since_before: datetime) -> list[int]:
+        """Prospects whose last interest (else their promotion) is older than the cutoff."""
+        since = sa.func.coalesce(contacts.c.last_interest_at, contacts.c.stage_changed_at)
+        query = sa.select(contacts.c.id).where(
+            contacts.c.stage == Stage.PROSPECT.value, since < since_before
+        )
+        return [row.id for row in self._db.execute(query)]
+
+    def rules_pending(self) -> list[int]:
+        """Contacts whose inputs changed since the stage rules last looked at them."""
+        query = sa.select(contacts.c.id).where(contacts.c.rules_pending.is_(True))
+        return [row.id for row in self._db.execute(query)]
 
     def get(self, ref: str) -> Contact | None:
         row = self.get_row(ref)

@@ -54,6 +54,45 @@ class SqlEnrollments:
         )
         return [dict(row) for row in self._db.execute(query).mappings()]
 
+    def due_again(self, ids: Sequence[int], *, at: datetime) -> None:
+        """Running enrollments among ``ids`` that wait on nothing become due at ``at``
+        (their touch was cancelled: they move on to their next step)."""
+        if not ids:
+            return
+        self._db.execute(
+            enrollments.update()
+            .where(
+                enrollments.c.id.in_(list(ids)),
+                enrollments.c.status.in_(RUNNING),
+                enrollments.c.next_due_at.is_(None),
+            )
+            .values(next_due_at=at)
+        )
+
+    def reschedule(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Set ``next_due_at`` and ``last_touch_at`` of active enrollments (``_id``)."""
+        if not rows:
+            return
+        statement = (
+            enrollments.update()
+            .where(enrollments.c.id == sa.bindparam("_id"), enrollments.c.status == "active")
+            .values(
+                next_due_at=sa.bindparam("next_due_at"), last_touch_at=sa.bindparam("last_touch_at")
+            )
+        )
+        self._db.execute(statement, list(rows))
+
+    def statuses(self, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+        """(status, exit reason) of each enrollment among ``ids``."""
+        out: dict[int, tuple[str, str | None]] = {}
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), _CHUNK):
+            query = sa.select(
+                enrollments.c.id, enrollments.c.status, enrollments.c.exit_reason
+            ).where(enrollments.c.id.in_(unique[start : start + _CHUNK]))
+            out.update({row.id: (row.status, row.exit_reason) for row in self._db.execute(query)})
+        return out
+
     def for_contact(self, contact_id: int) -> list[dict[str, Any]]:
         """Every enrollment of a contact, newest first."""
         query = (

@@ -141,6 +141,17 @@ class SqlEvents:
             statement, [{"_id": r["id"], **{k: r[k] for k in r if k != "id"}} for r in rows]
         )
 
+    def applied_history(self, contact_ids: Sequence[int]) -> list[tuple[int, str, datetime]]:
+        """(contact id, type, occurred at) of every applied event of these contacts."""
+        out: list[tuple[int, str, datetime]] = []
+        for start in range(0, len(contact_ids), 500):
+            query = sa.select(events.c.contact_id, events.c.type, events.c.occurred_at).where(
+                events.c.contact_id.in_(list(contact_ids[start : start + 500])),
+                events.c.status == "applied",
+            )
+            out += [(row[0], row[1], row[2]) for row in self._db.execute(query)]
+        return out
+
     def add_points(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append to the score ledger: ``contact_id``, ``event_id``, ``event_type``,
         ``points``, ``occurred_at``."""

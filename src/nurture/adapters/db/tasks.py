@@ -49,6 +49,12 @@ class SqlCallTasks:
             query = query.where(call_tasks.c.status == status)
         return [dict(row) for row in self._db.execute(query).mappings()]
 
+    def for_touch(self, touch_id: int) -> int | None:
+        """The id of the call task a touch made, if it made one."""
+        query = sa.select(call_tasks.c.id).where(call_tasks.c.touch_id == touch_id)
+        row = self._db.execute(query).first()
+        return int(row.id) if row is not None else None
+
     def get(self, task_id: int) -> dict[str, Any] | None:
         """One task."""
         row = self._db.execute(sa.select(call_tasks).where(call_tasks.c.id == task_id)).first()

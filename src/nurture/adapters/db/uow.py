@@ -84,6 +84,12 @@ class SqlUnitOfWork:
                 self.connection.rollback()
             self.connection.execution_options(read_only=self._read_only)
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: what fails inside is undone alone, the rest stays."""
+        with self.connection.begin_nested():
+            yield
+
     def commit(self) -> None:
         """Make the work so far durable; the next statement starts a new transaction."""
         self.connection.commit()
