@@ -17,7 +17,9 @@ from nurture.adapters.db import migrate
 from nurture.adapters.db.engine import create_db_engine
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.adapters.email import OutboxEmail, SendGridEmail
+from nurture.adapters.holidays import holiday_check
 from nurture.adapters.sms import OutboxSms, TwilioSms
+from nurture.domain.cadence import Holidays
 from nurture.domain.scoring import ScoringModel
 from nurture.errors import ConfigurationError
 from nurture.limits import Limits
@@ -157,6 +159,11 @@ class App:
             unsubscribe_mailto=settings.email.unsubscribe_mailto,
         )
 
+    @property
+    def holidays(self) -> Holidays:
+        """Public holidays by region (the ``holidays`` package)."""
+        return holiday_check
+
     def run_context(self, *, run_id: str | None = None) -> RunContext:
         """What the services of one run share."""
         project = self.settings.project
@@ -168,6 +175,7 @@ class App:
             default_timezone=project.default_timezone,
             default_region=project.default_region,
             handoff_sla_business_days=self.settings.run.handoff_sla_business_days,
+            holidays=self.holidays,
         )
 
     @property

@@ -145,6 +145,7 @@ def test_simulate_forecasts_without_writing(base: App) -> None:
             days=30,
             now=base.now(),
             defaults=base.row_defaults,
+            holidays=base.holidays,
         )
     assert result["source"] == "contacts"
     assert result["contacts"] == 3

@@ -180,6 +180,7 @@ def simulate(
                 days=days,
                 now=application.now(),
                 defaults=application.row_defaults,
+                holidays=application.holidays,
                 sample=sample,
             )
     if as_json:

@@ -23,11 +23,11 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.calibration import Fit, auc, fit_logistic, threshold_rates
 from nurture.domain.contacts import Contact
 from nurture.domain.scoring import InterestState, ScoringModel, combine, contact_env, fit_score
 from nurture.errors import InputError, Location
+from nurture.ports import UnitOfWork
 
 __all__ = ["CalibrationReport", "calibrate"]
 
@@ -75,7 +75,7 @@ class CalibrationReport:
         }
 
 
-def _read_deals(uow: SqlUnitOfWork, path: Path) -> tuple[list[_Deal], list[str]]:
+def _read_deals(uow: UnitOfWork, path: Path) -> tuple[list[_Deal], list[str]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -115,7 +115,7 @@ def _read_deals(uow: SqlUnitOfWork, path: Path) -> tuple[list[_Deal], list[str]]
     return deals, rejected
 
 
-def _load_history(uow: SqlUnitOfWork, deals: list[_Deal]) -> None:
+def _load_history(uow: UnitOfWork, deals: list[_Deal]) -> None:
     by_contact = {deal.contact.id: deal for deal in deals}
     ids = sorted(cid for cid in by_contact if cid is not None)
     for contact_id, kind, occurred_at in uow.events.applied_history(ids):
@@ -222,7 +222,7 @@ def _metrics(
 
 def calibrate(
     *,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     model: ScoringModel,
     scoring_path: Path,
     outcomes: Path,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.adapters.sms import TwilioSms
 from nurture.domain.events import CALL_OUTCOMES
 from nurture.errors import ConfigurationError, Location, NotFound, PayloadError
 from nurture.inbound import InboundEvent
 from nurture.pipeline.ingest import apply_pending, store_events
 from nurture.pipeline.lifecycle import RunContext
+from nurture.ports import UnitOfWork
 
 if TYPE_CHECKING:
     from nurture.bootstrap import App
@@ -20,7 +20,7 @@ __all__ = ["dial", "log_call"]
 
 def log_call(
     *,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     ctx: RunContext,
     task_id: int,
     outcome: str,
@@ -62,7 +62,7 @@ def log_call(
     }
 
 
-def dial(*, uow: SqlUnitOfWork, app: App, task_id: int, rep_phone: str) -> str:
+def dial(*, uow: UnitOfWork, app: App, task_id: int, rep_phone: str) -> str:
     """Ring the rep, then bridge them to the task's contact; returns the Twilio call sid."""
     task = uow.tasks.get(task_id)
     if task is None:

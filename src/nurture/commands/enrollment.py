@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.contacts import CONTACT_FIELDS, Contact
 from nurture.domain.enrollment import enrollment_refusal
 from nurture.domain.expressions import compile_expression
 from nurture.domain.sequences import Sequence
 from nurture.errors import NotFound
+from nurture.ports import UnitOfWork
 from nurture.specs.project import Project
 
 __all__ = ["EnrollReport", "enroll", "enroll_contacts"]
@@ -45,7 +45,7 @@ class EnrollReport:
 
 def enroll_contacts(
     *,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     sequence: Sequence,
     contacts: list[Contact],
     now: datetime,
@@ -104,7 +104,7 @@ def enroll_contacts(
 
 def enroll(
     *,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     project: Project,
     sequence_id: str,
     now: datetime,

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.errors import SpecError
+from nurture.ports import UnitOfWork
 from nurture.specs.project import Project
 
 __all__ = ["MigrationReport", "migrate_enrollments"]
@@ -40,7 +40,7 @@ class MigrationReport:
 
 def migrate_enrollments(
     *,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     project: Project,
     sequence_id: str,
     to_version: int,

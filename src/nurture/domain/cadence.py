@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 from nurture.domain.contacts import DealBand, Temperature
 from nurture.domain.sequences import Cadence, SendWindow
 
-__all__ = ["Calendar", "HolidayCheck", "calendar_for", "due_after"]
+__all__ = ["Calendar", "HolidayCheck", "Holidays", "calendar_for", "due_after"]
 
 HolidayCheck = Callable[[date], bool]
+#: The public holidays of a region (``FR``, ``US-NY``; ``None``: none), as a predicate.
+Holidays = Callable[[str | None], HolidayCheck]
 
 _HORIZON_DAYS = 400  # a window that never opens within this is a configuration error
 

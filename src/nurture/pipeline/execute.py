@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from nurture.adapters.db.contacts import RUN_COLUMNS, contact_from_row
-from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.contacts import Contact
 from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
 from nurture.domain.scoring import InterestState, combine, fit_score
@@ -41,7 +39,7 @@ from nurture.pipeline.delivery import Delivery, send_with_retries
 from nurture.pipeline.lifecycle import RunContext
 from nurture.pipeline.progress import Calendars, Progress, advance, next_step
 from nurture.pipeline.rendering import render_step, touch_context
-from nurture.ports import OutgoingEmail, OutgoingSms, SendReceipt
+from nurture.ports import OutgoingEmail, OutgoingSms, SendReceipt, UnitOfWork
 
 __all__ = ["BatchReport", "Prepared", "execute_batch", "prepare", "rescore"]
 
@@ -136,7 +134,7 @@ class Prepared:
 
 def execute_batch(
     *,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     ctx: RunContext,
     delivery: Delivery,
     worker: str,
@@ -162,17 +160,17 @@ def execute_batch(
 
 
 def prepare(
-    *, uow: SqlUnitOfWork, ctx: RunContext, delivery: Delivery, touches: list[dict[str, Any]]
+    *, uow: UnitOfWork, ctx: RunContext, delivery: Delivery, touches: list[dict[str, Any]]
 ) -> list[Prepared]:
     """Check each touch again and render it; decided touches carry their outcome."""
-    contact_rows = uow.contacts.rows_by_id([t["contact_id"] for t in touches], columns=RUN_COLUMNS)
-    people = {cid: contact_from_row(row) for cid, row in contact_rows.items()}
+    contact_rows = uow.contacts.run_rows([t["contact_id"] for t in touches])
+    people = {cid: uow.contacts.to_contact(row) for cid, row in contact_rows.items()}
     status = uow.enrollments.statuses([t["enrollment_id"] for t in touches if t["enrollment_id"]])
     suppressed = {
         "email": uow.suppressions.active("email", [t["address"] for t in touches]),
         "sms": uow.suppressions.active("sms", [t["address"] for t in touches]),
     }
-    calendars = Calendars(ctx.default_timezone, ctx.default_region)
+    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.calendars)
     items = []
     for touch in touches:
         item = Prepared(
@@ -368,13 +366,13 @@ def _send_one(item: Prepared, delivery: Delivery) -> None:
 
 def _record(
     *,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     ctx: RunContext,
     items: list[Prepared],
     delivery: Delivery,
     report: BatchReport,
 ) -> None:
-    calendars = Calendars(ctx.default_timezone, ctx.default_region)
+    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.calendars)
     updates, tasks = [], []
     progress: list[tuple[Progress, Sequence, Contact]] = []
     rescored: dict[int, Contact | None] = {}  # contacts re-scored: changed ones, else None
@@ -480,7 +478,7 @@ def rescore(item: Prepared, ctx: RunContext) -> bool:
     return changed
 
 
-def _write_scores(uow: SqlUnitOfWork, people: Any, now: datetime) -> None:
+def _write_scores(uow: UnitOfWork, people: Any, now: datetime) -> None:
     """Store the scores re-computed after the touches."""
     uow.contacts.update_many(
         [

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nurture.adapters.db.contacts import contact_from_row
-from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.contacts import Contact
 from nurture.domain.events import EventType
 from nurture.domain.scoring import InterestState, combine, fit_score
@@ -29,6 +27,7 @@ from nurture.pipeline.lifecycle import (
     evaluate_contacts,
     exit_enrollments,
 )
+from nurture.ports import UnitOfWork
 
 __all__ = [
     "ApplyReport",
@@ -114,7 +113,7 @@ class IngestReport:
 
 def store_events(
     *,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     events: list[InboundEvent],
     now: datetime,
     rejected: Sequence[PayloadError] = (),
@@ -141,7 +140,7 @@ def store_events(
 
 def ingest_events(
     *,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     events: list[InboundEvent],
     ctx: RunContext,
     rejected: Sequence[PayloadError] = (),
@@ -160,7 +159,7 @@ def ingest_events(
     return IngestReport(received=len(events) + len(rejected), stored=stored, applied=applied)
 
 
-def apply_pending(*, uow: SqlUnitOfWork, ctx: RunContext, commit: bool = True) -> ApplyReport:
+def apply_pending(*, uow: UnitOfWork, ctx: RunContext, commit: bool = True) -> ApplyReport:
     """Apply every pending event, oldest first, in chunks. Each contact's events are
     applied in a savepoint; if one of them fails, they are applied one at a time and the
     event that fails is quarantined (``failed``, with its error) while every other event,
@@ -179,7 +178,7 @@ def apply_pending(*, uow: SqlUnitOfWork, ctx: RunContext, commit: bool = True) -
 
 
 def _apply_chunk(
-    uow: SqlUnitOfWork, rows: list[dict[str, Any]], ctx: RunContext, report: ApplyReport
+    uow: UnitOfWork, rows: list[dict[str, Any]], ctx: RunContext, report: ApplyReport
 ) -> None:
     touches = _touches_of(uow, rows)
     targets = _contacts_of(uow, rows, touches)
@@ -211,7 +210,7 @@ def _apply_chunk(
 
 
 def _apply_isolated(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     row: dict[str, Any],
     events: list[dict[str, Any]],
     *,
@@ -249,7 +248,7 @@ def _apply_isolated(
     return marks
 
 
-def _evaluate_isolated(uow: SqlUnitOfWork, contact_ids: list[int], ctx: RunContext) -> None:
+def _evaluate_isolated(uow: UnitOfWork, contact_ids: list[int], ctx: RunContext) -> None:
     """Run the stage rules for the contacts; one whose evaluation fails keeps its rules
     pending (the next run tries again) and does not stop the others."""
     try:
@@ -302,7 +301,7 @@ def _why(exc: BaseException) -> str:
     return text[:500]
 
 
-def _touches_of(uow: SqlUnitOfWork, rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def _touches_of(uow: UnitOfWork, rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     out = {}
     for row in rows:
         touch = None
@@ -317,7 +316,7 @@ def _touches_of(uow: SqlUnitOfWork, rows: list[dict[str, Any]]) -> dict[int, dic
 
 
 def _contacts_of(
-    uow: SqlUnitOfWork, rows: list[dict[str, Any]], touches: dict[int, dict[str, Any]]
+    uow: UnitOfWork, rows: list[dict[str, Any]], touches: dict[int, dict[str, Any]]
 ) -> dict[int, int]:
     """Event id → contact id, from the event, its touch, or its address."""
     out: dict[int, int] = {}
@@ -339,7 +338,7 @@ def _contacts_of(
     return out
 
 
-def _suppress_unmatched(uow: SqlUnitOfWork, row: dict[str, Any], ctx: RunContext) -> int:
+def _suppress_unmatched(uow: UnitOfWork, row: dict[str, Any], ctx: RunContext) -> int:
     """An opt-out for an address nurture does not know is still honoured."""
     address, kind = row["address"], row["type"]
     if not address:
@@ -364,14 +363,14 @@ def _suppress_unmatched(uow: SqlUnitOfWork, row: dict[str, Any], ctx: RunContext
 
 
 def _apply_to_contact(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     row: dict[str, Any],
     events: list[dict[str, Any]],
     touches: dict[int, dict[str, Any]],
     ctx: RunContext,
 ) -> int:
     model = ctx.project.scoring
-    contact = contact_from_row(row)
+    contact = uow.contacts.to_contact(row)
     state = InterestState.from_json(row["interest_state"])
     last_interest = row["last_interest_at"]
     pending = list(row["pending_events"] or [])
@@ -426,7 +425,7 @@ def _apply_to_contact(
 
 
 def _opt_outs(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     contact: Contact,
     event: dict[str, Any],
     touch: dict[str, Any] | None,
@@ -464,7 +463,7 @@ def _opt_outs(
 
 
 def _cancel_channel(
-    uow: SqlUnitOfWork, contact: Contact, medium: str, reason: str, ctx: RunContext
+    uow: UnitOfWork, contact: Contact, medium: str, reason: str, ctx: RunContext
 ) -> None:
     """Cancel the contact's scheduled touches that would go out on ``medium``; the
     enrollments they belong to move on to their next step."""

@@ -9,11 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from nurture.adapters.db.contacts import contact_from_row
-from nurture.adapters.db.uow import SqlUnitOfWork
-from nurture.adapters.holidays import holiday_check
 from nurture.commands.enrollment import enroll_contacts
-from nurture.domain.cadence import calendar_for
+from nurture.domain.cadence import Holidays, calendar_for
 from nurture.domain.contacts import Contact, Stage
 from nurture.domain.lifecycle import StageChange, stage_changes
 from nurture.domain.scoring import InterestState, combine, fit_score
@@ -21,6 +18,7 @@ from nurture.domain.sequences import SendWindow, Sequence
 from nurture.domain.touches import TouchStatus
 from nurture.errors import TemplateError
 from nurture.pipeline.rendering import Sender, owner_view, touch_context
+from nurture.ports import UnitOfWork
 from nurture.specs.project import Project
 
 __all__ = [
@@ -83,8 +81,17 @@ class RunContext:
     default_region: str = "FR"
     handoff_sla_business_days: float = 1.0
     effects: Effects = field(default_factory=Effects)
+    #: Public holidays by region (the `holidays` package, through bootstrap).
+    holidays: Holidays | None = None
 
-    def sequence(self, uow: SqlUnitOfWork, sequence_id: str, version: int) -> Sequence | None:
+    @property
+    def calendars(self) -> Holidays:
+        """The holiday calendar to count business days with."""
+        if self.holidays is None:
+            raise RuntimeError("RunContext.holidays is not set (bootstrap sets it)")
+        return self.holidays
+
+    def sequence(self, uow: UnitOfWork, sequence_id: str, version: int) -> Sequence | None:
         """The version an enrollment is pinned to (the file's, if it is that one)."""
         current = self.project.sequences.get(sequence_id)
         if current is not None and current.version == version:
@@ -93,7 +100,7 @@ class RunContext:
 
 
 def cancel_touches(
-    uow: SqlUnitOfWork, rows: Iterable[dict[str, Any]], *, reason: str, ctx: RunContext
+    uow: UnitOfWork, rows: Iterable[dict[str, Any]], *, reason: str, ctx: RunContext
 ) -> int:
     """Cancel scheduled touches (and the call tasks they made) with ``reason``."""
     cancelled = [row for row in rows if row["status"] == TouchStatus.SCHEDULED]
@@ -118,7 +125,7 @@ def cancel_touches(
 
 
 def exit_enrollments(
-    *, uow: SqlUnitOfWork, contact: Contact, reason: str, ctx: RunContext
+    *, uow: UnitOfWork, contact: Contact, reason: str, ctx: RunContext
 ) -> list[str]:
     """End the contact's running enrollments whose sequence exits on ``reason``; cancel
     their scheduled touches; enroll per ``on_exit``. Returns the sequences left."""
@@ -160,7 +167,7 @@ def exit_enrollments(
 
 
 def enroll_automatically(
-    *, uow: SqlUnitOfWork, contact: Contact, sequence_id: str, reason: str, ctx: RunContext
+    *, uow: UnitOfWork, contact: Contact, sequence_id: str, reason: str, ctx: RunContext
 ) -> bool:
     """Enroll ``contact`` in the current version of ``sequence_id``; refusals other than
     "already enrolled" are journaled."""
@@ -197,7 +204,7 @@ def enroll_automatically(
     return bool(report.enrolled)
 
 
-def evaluate_contacts(*, uow: SqlUnitOfWork, contact_ids: Iterable[int], ctx: RunContext) -> None:
+def evaluate_contacts(*, uow: UnitOfWork, contact_ids: Iterable[int], ctx: RunContext) -> None:
     """Re-score contacts and apply the stage rules, with every consequence."""
     ids = sorted(set(contact_ids))
     model = ctx.project.scoring
@@ -206,7 +213,7 @@ def evaluate_contacts(*, uow: SqlUnitOfWork, contact_ids: Iterable[int], ctx: Ru
         updates = []
         for contact_id in sorted(rows):
             row = rows[contact_id]
-            contact = contact_from_row(row)
+            contact = uow.contacts.to_contact(row)
             fit, fit_parts = fit_score(model, contact)
             card = combine(
                 model, fit, fit_parts, InterestState.from_json(row["interest_state"]), ctx.now
@@ -249,7 +256,7 @@ def evaluate_contacts(*, uow: SqlUnitOfWork, contact_ids: Iterable[int], ctx: Ru
 
 
 def _follow(
-    *, uow: SqlUnitOfWork, contact: Contact, change: StageChange, card: Any, ctx: RunContext
+    *, uow: UnitOfWork, contact: Contact, change: StageChange, card: Any, ctx: RunContext
 ) -> None:
     ctx.effects.stage_changes[change.to_stage.value] += 1
     uow.journal.add(
@@ -285,7 +292,7 @@ def _follow(
 
 
 def _handoff_task(
-    *, uow: SqlUnitOfWork, contact: Contact, change: StageChange, card: Any, ctx: RunContext
+    *, uow: UnitOfWork, contact: Contact, change: StageChange, card: Any, ctx: RunContext
 ) -> None:
     """The owner's call, due within the hand-off SLA (business days, office hours)."""
     calendar = calendar_for(
@@ -294,7 +301,7 @@ def _handoff_task(
         contact_country=contact.country,
         default_timezone=ctx.default_timezone,
         default_country=ctx.default_region,
-        holidays=holiday_check,
+        holidays=ctx.calendars,
     )
     due = calendar.next_open(calendar.add_business_days(ctx.now, ctx.handoff_sla_business_days))
     script = ""
@@ -344,7 +351,7 @@ def _handoff_task(
     ctx.effects.handoff_tasks += 1
 
 
-def refresh_decay(*, uow: SqlUnitOfWork, ctx: RunContext) -> int:
+def refresh_decay(*, uow: UnitOfWork, ctx: RunContext) -> int:
     """Let interest fade: re-score contacts with interest points not scored today.
 
     Only scores, interest and temperatures change (time alone never promotes); returns
@@ -370,13 +377,13 @@ def refresh_decay(*, uow: SqlUnitOfWork, ctx: RunContext) -> int:
         last = rows[-1][0]
 
 
-def stale_prospects(*, uow: SqlUnitOfWork, ctx: RunContext) -> list[int]:
+def stale_prospects(*, uow: UnitOfWork, ctx: RunContext) -> list[int]:
     """Prospects with no interest event for the recycle period."""
     days = ctx.project.scoring.stages.recycle.after_days_without_interest
     cutoff = ctx.now - timedelta(days=days)
     return uow.contacts.quiet_prospects(since_before=cutoff)
 
 
-def pending_rules(*, uow: SqlUnitOfWork) -> list[int]:
+def pending_rules(*, uow: UnitOfWork) -> list[int]:
     """Contacts whose inputs changed since the stage rules last looked at them."""
     return uow.contacts.rules_pending()

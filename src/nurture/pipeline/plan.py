@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from nurture.adapters.db.contacts import RUN_COLUMNS, contact_from_row
 from nurture.adapters.db.tables import contacts, enrollments
 from nurture.adapters.db.touches import touch_key
 from nurture.adapters.db.uow import SqlUnitOfWork
@@ -76,7 +75,7 @@ def plan_due(
 ) -> PlanReport:
     """Plan every step due by ``ctx.now``, contact by contact, in chunks."""
     report = PlanReport()
-    calendars = Calendars(ctx.default_timezone, ctx.default_region)
+    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.calendars)
     # Read the due set once (one pass over the index), then plan it chunk by chunk: each
     # chunk re-reads its own enrollments, so what another planner did meanwhile is seen.
     due = _due_contacts(uow, ctx.now)
@@ -149,7 +148,7 @@ def _plan_chunk(
         budget=budget,
         calendars=calendars,
         report=report,
-        rows=uow.contacts.rows_by_id(contact_ids, columns=RUN_COLUMNS),
+        rows=uow.contacts.run_rows(contact_ids),
     )
     for enrollment in due:
         chunk.plan(dict(enrollment))
@@ -176,7 +175,7 @@ class _Chunk:
             calendars,
             report,
         )
-        self.people = {cid: contact_from_row(row) for cid, row in rows.items()}
+        self.people = {cid: uow.contacts.to_contact(row) for cid, row in rows.items()}
         self.suppressed = {
             "email": uow.suppressions.active("email", [c.email for c in self.people.values()]),
             "sms": uow.suppressions.active("sms", [c.phone for c in self.people.values()]),

@@ -6,12 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nurture.adapters.db.uow import SqlUnitOfWork
-from nurture.adapters.holidays import holiday_check
-from nurture.domain.cadence import Calendar, calendar_for, due_after
+from nurture.domain.cadence import Calendar, Holidays, calendar_for, due_after
 from nurture.domain.contacts import Contact
 from nurture.domain.sequences import Sequence
 from nurture.pipeline.lifecycle import RunContext, enroll_automatically
+from nurture.ports import UnitOfWork
 
 __all__ = ["Calendars", "Progress", "advance"]
 
@@ -22,6 +21,7 @@ class Calendars:
 
     default_timezone: str
     default_region: str | None
+    holidays: Holidays
     _cache: dict[tuple[Any, ...], Calendar] = field(default_factory=dict)
 
     def for_contact(self, sequence: Sequence, contact: Contact) -> Calendar:
@@ -35,7 +35,7 @@ class Calendars:
                 contact_country=contact.country,
                 default_timezone=self.default_timezone,
                 default_country=self.default_region,
-                holidays=holiday_check,
+                holidays=self.holidays,
             )
             self._cache[key] = calendar
         return calendar
@@ -78,7 +78,7 @@ def next_step(
 
 def advance(
     *,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     progress: list[tuple[Progress, Sequence, Contact]],
     ctx: RunContext,
     at: datetime,

@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.touches import TouchStatus
 from nurture.pipeline.delivery import Delivery
 from nurture.pipeline.execute import prepare, rescore
 from nurture.pipeline.lifecycle import RunContext
 from nurture.pipeline.progress import Calendars, advance, next_step
-from nurture.ports import OutgoingSms
+from nurture.ports import OutgoingSms, UnitOfWork
 
 __all__ = ["ReconcileReport", "reconcile"]
 
@@ -48,7 +47,7 @@ class ReconcileReport:
 
 
 def reconcile(
-    *, uow: SqlUnitOfWork, ctx: RunContext, delivery: Delivery, wall_now: datetime
+    *, uow: UnitOfWork, ctx: RunContext, delivery: Delivery, wall_now: datetime
 ) -> ReconcileReport:
     """Settle touches left in ``sending`` by dead runs, and ``unknown`` ones."""
     report = ReconcileReport()
@@ -65,7 +64,7 @@ def reconcile(
         item.touch["id"]: item
         for item in prepare(uow=uow, ctx=ctx, delivery=delivery, touches=pending)
     }
-    calendars = Calendars(ctx.default_timezone, ctx.default_region)
+    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.calendars)
     updates = []
     progress = []
     for touch in pending:
@@ -136,7 +135,7 @@ def _run_of(worker: str | None) -> str | None:
 
 
 def _ask_provider(
-    uow: SqlUnitOfWork, touch: dict[str, Any], item: Any, delivery: Delivery
+    uow: UnitOfWork, touch: dict[str, Any], item: Any, delivery: Delivery
 ) -> list[str] | None:
     """Provider ids for this touch, ``[]`` if certainly not taken, ``None`` if unknown."""
     if touch["channel"] == "call":

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from nurture.adapters.db.contacts import contact_from_row
-from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.contacts import CONTACT_ATTRIBUTES
 from nurture.domain.scoring import InterestState, ScoringModel, score_card
 from nurture.errors import NotFound
+from nurture.ports import UnitOfWork
 
 __all__ = ["contact_view"]
 
@@ -17,13 +16,13 @@ _ATTRIBUTES = ("id", *CONTACT_ATTRIBUTES)
 
 
 def contact_view(
-    *, uow: SqlUnitOfWork, scoring: ScoringModel, ref: str, now: datetime
+    *, uow: UnitOfWork, scoring: ScoringModel, ref: str, now: datetime
 ) -> dict[str, Any]:
     """The contact ``ref`` (id, email or external id) as a JSON-ready mapping."""
     row = uow.contacts.get_row(ref)
     if row is None:
         raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
-    contact = contact_from_row(row)
+    contact = uow.contacts.to_contact(row)
     card = score_card(scoring, contact, InterestState.from_json(row["interest_state"]), now)
     history = uow.contacts.stage_history(row["id"])
     return {
@@ -75,7 +74,7 @@ def contact_view(
     }
 
 
-def _timeline(uow: SqlUnitOfWork, contact_id: int) -> list[dict[str, Any]]:
+def _timeline(uow: UnitOfWork, contact_id: int) -> list[dict[str, Any]]:
     """Touches, events, decisions and stage changes, newest first."""
     items: list[dict[str, Any]] = []
     for touch in uow.touches.for_contact(contact_id):

@@ -7,14 +7,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nurture.adapters.db.contacts import contact_from_row
-from nurture.adapters.db.uow import SqlUnitOfWork
-from nurture.adapters.holidays import holiday_check
-from nurture.domain.cadence import Calendar, calendar_for
+from nurture.domain.cadence import Calendar, Holidays, calendar_for
 from nurture.domain.contacts import Contact
 from nurture.domain.forecast import ForecastStart, forecast
 from nurture.domain.scoring import ScoringModel, fit_score
 from nurture.domain.sequences import Sequence
+from nurture.ports import UnitOfWork
 from nurture.samples import generate_contacts
 from nurture.specs.contact_rows import RowDefaults
 from nurture.specs.project import Project
@@ -52,12 +50,13 @@ def sample_contacts(count: int, scoring: ScoringModel, defaults: RowDefaults) ->
 
 def simulate(
     *,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     project: Project,
     sequence_id: str,
     days: int,
     now: datetime,
     defaults: RowDefaults,
+    holidays: Holidays,
     sample: int | None = None,
 ) -> dict[str, Any]:
     """Touches per day and channel over ``days`` days for the current contacts.
@@ -71,11 +70,11 @@ def simulate(
     source = "sample"
     if sample is None and uow.contacts.count() > 0:
         source = "contacts"
-        starts = _current_starts(uow, sequence, now, defaults)
+        starts = _current_starts(uow, sequence, now, defaults, holidays)
     else:
         contacts = sample_contacts(sample or 1000, project.scoring, defaults)
         starts = [
-            ForecastStart(c, _calendar(sequence, c, defaults), 0, now)
+            ForecastStart(c, _calendar(sequence, c, defaults, holidays), 0, now)
             for c in contacts
             if sequence.audience.refusal(c) is None
         ]
@@ -98,19 +97,25 @@ def simulate(
     }
 
 
-def _calendar(sequence: Sequence, contact: Contact, defaults: RowDefaults) -> Calendar:
+def _calendar(
+    sequence: Sequence, contact: Contact, defaults: RowDefaults, holidays: Holidays
+) -> Calendar:
     return calendar_for(
         sequence.send_window,
         contact_timezone=contact.timezone,
         contact_country=contact.country,
         default_timezone=defaults.timezone,
         default_country=defaults.region,
-        holidays=holiday_check,
+        holidays=holidays,
     )
 
 
 def _current_starts(
-    uow: SqlUnitOfWork, sequence: Sequence, now: datetime, defaults: RowDefaults
+    uow: UnitOfWork,
+    sequence: Sequence,
+    now: datetime,
+    defaults: RowDefaults,
+    holidays: Holidays,
 ) -> list[ForecastStart]:
     running = {row["contact_id"]: row for row in uow.enrollments.running_in(sequence.id)}
     rows = uow.contacts.rows_by_id(list(running))
@@ -120,15 +125,20 @@ def _current_starts(
             continue  # pinned to an older version: `nurture sequences migrate` first
         if enrollment["step_index"] >= len(sequence.steps):
             continue
-        contact = contact_from_row(rows[contact_id])
+        contact = uow.contacts.to_contact(rows[contact_id])
         due = enrollment["next_due_at"] or now
         starts.append(
             ForecastStart(
-                contact, _calendar(sequence, contact, defaults), enrollment["step_index"], due
+                contact,
+                _calendar(sequence, contact, defaults, holidays),
+                enrollment["step_index"],
+                due,
             )
         )
     for contact in uow.contacts.iter_contacts():
         if contact.id in running or sequence.audience.refusal(contact) is not None:
             continue
-        starts.append(ForecastStart(contact, _calendar(sequence, contact, defaults), 0, now))
+        starts.append(
+            ForecastStart(contact, _calendar(sequence, contact, defaults, holidays), 0, now)
+        )
     return starts

@@ -219,6 +219,14 @@ class SqlContacts:
         query = sa.select(contacts.c.id).where(contacts.c.rules_pending.is_(True))
         return [row.id for row in self._db.execute(query)]
 
+    def to_contact(self, row: Mapping[str, Any]) -> Contact:
+        """The contact a stored row describes."""
+        return contact_from_row(row)
+
+    def run_rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """What a run needs of these contacts (``RUN_COLUMNS``), by id."""
+        return self.rows_by_id(ids, columns=RUN_COLUMNS)
+
     def get(self, ref: str) -> Contact | None:
         row = self.get_row(ref)
         return contact_from_row(row) if row is not None else None

@@ -1,26 +1,20 @@
-"""The ports services talk to. Each has one real adapter and one in-memory fake (tests)."""
+"""The clock, the message senders and the messages that cross them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
-
-from nurture.domain.contacts import Contact
-from nurture.domain.lifecycle import StageChange
+from typing import Any, Protocol
 
 __all__ = [
     "Clock",
-    "ContactRepository",
     "EmailSender",
     "OutgoingEmail",
     "OutgoingSms",
     "SendReceipt",
     "SmsSender",
     "StoredContact",
-    "UnitOfWork",
 ]
 
 
@@ -43,70 +37,6 @@ class StoredContact:
     bant: Mapping[str, str] = field(default_factory=dict)
     #: The stored attribute columns (email, phone, sector, custom, ...).
     attributes: Mapping[str, Any] = field(default_factory=dict)
-
-
-class ContactRepository(Protocol):
-    """Contacts and their stage history."""
-
-    def find_existing(
-        self, *, emails: Sequence[str], external_ids: Sequence[str]
-    ) -> dict[tuple[str, str], StoredContact]:
-        """Stored contacts matching any of the keys, by ``("email"|"external_id", value)``.
-
-        Only ids, keys and fingerprints are loaded; :meth:`load_details` adds the rest.
-        """
-        ...
-
-    def load_details(self, stored: Sequence[StoredContact]) -> dict[int, StoredContact]:
-        """The same contacts with their attributes, BANT and interest state, by id."""
-        ...
-
-    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert new contacts (column → value mappings)."""
-        ...
-
-    def update_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Update contacts by ``id`` with the other keys of each mapping."""
-        ...
-
-    def save(
-        self, inserts: Sequence[Mapping[str, Any]], updates: Sequence[Mapping[str, Any]]
-    ) -> list[tuple[Mapping[str, Any], str]]:
-        """Write new and changed contacts, each on its own: returns the rows the store
-        refused, with the reason; the others are written."""
-        ...
-
-    def get(self, ref: str) -> Contact | None:
-        """A contact by id, email or external id."""
-        ...
-
-    def add_stage_changes(self, contact_id: int, changes: Sequence[StageChange]) -> None:
-        """Record stage changes and set the contact's current stage."""
-        ...
-
-    def count(self) -> int:
-        """How many contacts are stored."""
-        ...
-
-
-class UnitOfWork(Protocol):
-    """One transaction over the stores."""
-
-    @property
-    def contacts(self) -> ContactRepository: ...
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    def commit(self) -> None: ...
-
-    def rollback(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,45 @@
+"""The ports: Protocols the use cases talk to, each with one real adapter and one
+in-memory fake for tests. ``messages`` holds the clock, the senders and what crosses them;
+``repositories`` the unit of work and its repositories."""
+
+from nurture.ports.messages import (
+    Clock,
+    EmailSender,
+    OutgoingEmail,
+    OutgoingSms,
+    SendReceipt,
+    SmsSender,
+    StoredContact,
+)
+from nurture.ports.repositories import (
+    CallTasks,
+    Contacts,
+    Enrollments,
+    Events,
+    Journal,
+    Runs,
+    SequenceVersions,
+    Suppressions,
+    Touches,
+    UnitOfWork,
+)
+
+__all__ = [
+    "CallTasks",
+    "Clock",
+    "Contacts",
+    "EmailSender",
+    "Enrollments",
+    "Events",
+    "Journal",
+    "OutgoingEmail",
+    "OutgoingSms",
+    "Runs",
+    "SendReceipt",
+    "SequenceVersions",
+    "SmsSender",
+    "StoredContact",
+    "Suppressions",
+    "Touches",
+    "UnitOfWork",
+]
