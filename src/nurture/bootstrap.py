@@ -18,7 +18,7 @@ from nurture.adapters.db.engine import create_db_engine
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.adapters.email import OutboxEmail, SendGridEmail
 from nurture.adapters.holidays import holiday_check
-from nurture.adapters.sms import OutboxSms, TwilioSms
+from nurture.adapters.sms import OutboxSms, TwilioDialer, TwilioSms
 from nurture.domain.cadence import Holidays
 from nurture.domain.scoring import ScoringModel
 from nurture.errors import ConfigurationError
@@ -27,7 +27,7 @@ from nurture.pipeline.delivery import Delivery, RateLimiter
 from nurture.pipeline.lifecycle import RunContext
 from nurture.pipeline.plan import Budget
 from nurture.pipeline.rendering import Sender
-from nurture.ports import Clock, EmailSender, SmsSender
+from nurture.ports import Clock, Dialer, EmailSender, SmsSender
 from nurture.settings import Settings
 from nurture.specs.contact_rows import RowDefaults
 from nurture.specs.project import Project, load_project
@@ -158,6 +158,14 @@ class App:
             status_callback_url=f"{public}/webhooks/twilio/status",
             unsubscribe_mailto=settings.email.unsubscribe_mailto,
         )
+
+    @property
+    def dialer(self) -> Dialer | None:
+        """Click-to-call, when the SMS driver is Twilio and a voice number is set."""
+        sms, caller_id = self.delivery.sms, self.settings.sms.twilio_from
+        if not isinstance(sms, TwilioSms) or not caller_id:
+            return None
+        return TwilioDialer(sms, caller_id=caller_id)
 
     @property
     def holidays(self) -> Holidays:

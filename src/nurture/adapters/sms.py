@@ -23,7 +23,7 @@ from nurture.errors import (
 )
 from nurture.ports import OutgoingSms, SendReceipt
 
-__all__ = ["UNSUBSCRIBED_RECIPIENT", "OutboxSms", "TwilioSms"]
+__all__ = ["UNSUBSCRIBED_RECIPIENT", "OutboxSms", "TwilioDialer", "TwilioSms"]
 
 #: Twilio's "attempt to send to unsubscribed recipient": the number replied STOP.
 UNSUBSCRIBED_RECIPIENT = 21610
@@ -148,6 +148,18 @@ def _never_sent(exc: requests.exceptions.RequestException) -> bool:
     reason: object = exc.args[0] if exc.args else None
     reason = getattr(reason, "reason", reason)  # urllib3 MaxRetryError wraps the cause
     return isinstance(reason, NewConnectionError)
+
+
+class TwilioDialer:
+    """The :class:`~nurture.ports.Dialer` on Twilio's voice API, from ``caller_id``."""
+
+    def __init__(self, sms: TwilioSms, *, caller_id: str) -> None:
+        self._sms, self._caller_id = sms, caller_id
+
+    def dial(self, *, rep_phone: str, contact_phone: str) -> str:
+        return self._sms.dial(
+            rep_phone=rep_phone, contact_phone=contact_phone, caller_id=self._caller_id
+        )
 
 
 class OutboxSms:

@@ -245,7 +245,7 @@ def dial_command(
     with reporting_errors():
         application = bootstrap()
         with application.uow(read_only=True) as uow:
-            sid = dial(uow=uow, app=application, task_id=task, rep_phone=rep_phone)
+            sid = dial(uow=uow, dialer=application.dialer, task_id=task, rep_phone=rep_phone)
     console.print(f"calling {rep_phone}, then the contact (Twilio call {sid})")
 
 

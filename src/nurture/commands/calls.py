@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from nurture.adapters.sms import TwilioSms
 from nurture.domain.events import CALL_OUTCOMES
 from nurture.errors import ConfigurationError, Location, NotFound, PayloadError
 from nurture.inbound import InboundEvent
 from nurture.pipeline.ingest import apply_pending, store_events
 from nurture.pipeline.lifecycle import RunContext
-from nurture.ports import UnitOfWork
-
-if TYPE_CHECKING:
-    from nurture.bootstrap import App
+from nurture.ports import Dialer, UnitOfWork
 
 __all__ = ["dial", "log_call"]
 
@@ -62,18 +58,17 @@ def log_call(
     }
 
 
-def dial(*, uow: UnitOfWork, app: App, task_id: int, rep_phone: str) -> str:
-    """Ring the rep, then bridge them to the task's contact; returns the Twilio call sid."""
+def dial(*, uow: UnitOfWork, dialer: Dialer | None, task_id: int, rep_phone: str) -> str:
+    """Ring the rep, then bridge them to the task's contact; returns the provider's call
+    id. ``dialer`` is ``None`` when no telephony is configured."""
     task = uow.tasks.get(task_id)
     if task is None:
         raise NotFound(f"no call task {task_id}")
     contact = uow.contacts.get(str(task["contact_id"]))
     if contact is None or not contact.phone:
         raise NotFound(f"task {task_id}: the contact has no phone number")
-    sms = app.delivery.sms
-    caller_id = app.settings.sms.twilio_from
-    if not isinstance(sms, TwilioSms) or not caller_id:
+    if dialer is None:
         raise ConfigurationError(
             "click-to-call needs the twilio driver and NURTURE_TWILIO_FROM (a voice number)"
         )
-    return sms.dial(rep_phone=rep_phone, contact_phone=contact.phone, caller_id=caller_id)
+    return dialer.dial(rep_phone=rep_phone, contact_phone=contact.phone)

@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ACTIVE", "COUNTED", "SETTLED", "STATUS_AFTER", "Outcome", "TouchStatus"]
+__all__ = [
+    "ACTIVE",
+    "COUNTED",
+    "SETTLED",
+    "STATUS_AFTER",
+    "Outcome",
+    "TouchStatus",
+    "touch_key",
+]
 
 
 class TouchStatus(StrEnum):
@@ -59,3 +67,8 @@ STATUS_AFTER = {
 }
 #: Outcomes after which the enrollment moves on to its next step.
 SETTLED = frozenset({TouchStatus.SENT, TouchStatus.FAILED, TouchStatus.CANCELLED})
+
+
+def touch_key(enrollment_id: int, step_id: str, version: int) -> str:
+    """The unique key of a touch: the same step of the same enrollment is sent once."""
+    return f"{enrollment_id}:{step_id}:v{version}"

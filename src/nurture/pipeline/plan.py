@@ -14,16 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-
-from nurture.adapters.db.tables import contacts, enrollments
-from nurture.adapters.db.touches import touch_key
-from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.domain.contacts import Contact
 from nurture.domain.sequences import Sequence, Step
-from nurture.domain.touches import TouchStatus
+from nurture.domain.touches import TouchStatus, touch_key
 from nurture.pipeline.lifecycle import RunContext
 from nurture.pipeline.progress import Calendars, Progress, advance, next_step
+from nurture.ports import UnitOfWork
 
 __all__ = ["Budget", "PlanReport", "plan_due"]
 
@@ -68,7 +64,7 @@ class PlanReport:
 
 def plan_due(
     *,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     ctx: RunContext,
     budget: Budget,
     commit: bool = True,
@@ -78,11 +74,11 @@ def plan_due(
     calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.calendars)
     # Read the due set once (one pass over the index), then plan it chunk by chunk: each
     # chunk re-reads its own enrollments, so what another planner did meanwhile is seen.
-    due = _due_contacts(uow, ctx.now)
+    due = uow.enrollments.due_contacts(ctx.now)
     if commit:
         uow.commit()  # release the read snapshot before the first chunk takes its locks
     for start in range(0, len(due), _CHUNK):
-        locked = _lock(uow, due[start : start + _CHUNK])
+        locked = uow.contacts.lock(due[start : start + _CHUNK])
         if locked:
             _plan_chunk(uow, locked, ctx, (budget, calendars, report))
         if commit:
@@ -90,57 +86,13 @@ def plan_due(
     return report
 
 
-def _due_contacts(uow: SqlUnitOfWork, now: datetime) -> list[int]:
-    """Every contact with a step due by ``now``, in id order."""
-    query = sa.select(enrollments.c.contact_id).where(
-        enrollments.c.status == "active", enrollments.c.next_due_at <= now
-    )
-    return sorted({row.contact_id for row in uow.connection.execute(query)})
-
-
-def _lock(uow: SqlUnitOfWork, contact_ids: list[int]) -> list[int]:
-    """Lock the contacts of a chunk (PostgreSQL row locks; SQLite serialises writers).
-
-    A second planner waits for the first one's chunk instead of skipping it: once the first
-    commits, the steps it planned are no longer due, so nothing is planned twice and the
-    budget stays exact, and the second run then finds the planned touches to share.
-    Sending, the slow part, is shared through SKIP LOCKED claims.
-    """
-    if uow.connection.dialect.name != "postgresql":
-        return contact_ids
-    query = (
-        sa.select(contacts.c.id)
-        .where(contacts.c.id.in_(contact_ids))
-        .order_by(contacts.c.id)
-        .with_for_update()
-    )
-    return [row.id for row in uow.connection.execute(query)]
-
-
 def _plan_chunk(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     contact_ids: list[int],
     ctx: RunContext,
     plan: tuple[Budget, Calendars, PlanReport],
 ) -> None:
-    due = (
-        uow.connection.execute(
-            sa.select(enrollments)
-            .where(
-                enrollments.c.contact_id.in_(contact_ids),
-                enrollments.c.status == "active",
-                enrollments.c.next_due_at <= ctx.now,
-            )
-            .order_by(
-                enrollments.c.contact_id,
-                enrollments.c.priority.desc(),
-                enrollments.c.next_due_at,
-                enrollments.c.id,
-            )
-        )
-        .mappings()
-        .all()
-    )
+    due = uow.enrollments.due_for(contact_ids, ctx.now)
     budget, calendars, report = plan
     chunk = _Chunk(
         uow,
@@ -160,7 +112,7 @@ class _Chunk:
 
     def __init__(
         self,
-        uow: SqlUnitOfWork,
+        uow: UnitOfWork,
         ctx: RunContext,
         *,
         budget: Budget,
@@ -290,28 +242,11 @@ class _Chunk:
     def write(self) -> None:
         """Store the chunk's touches, moves, completions and deferrals."""
         self.uow.touches.insert_new(self.touches)
-        _move(self.uow, self.moves)
+        self.uow.enrollments.advance_planned(self.moves)
         self.report.completed += advance(
             uow=self.uow, progress=self.progress, ctx=self.ctx, at=self.ctx.now
         )
         self.uow.journal.add_many(self.deferrals)
-
-
-def _move(uow: SqlUnitOfWork, moves: list[dict[str, Any]]) -> None:
-    """Advance enrollments past the planned step, only if nobody else did (optimistic)."""
-    for keys in ({"step_index", "next_due_at"}, {"step_index"}):
-        group = [m for m in moves if set(m) - {"_id", "_index"} == keys]
-        if not group:
-            continue
-        statement = (
-            enrollments.update()
-            .where(
-                enrollments.c.id == sa.bindparam("_id"),
-                enrollments.c.step_index == sa.bindparam("_index"),
-            )
-            .values({k: sa.bindparam(k) for k in keys})
-        )
-        uow.connection.execute(statement, group)
 
 
 def _skip_reason(step: Step, contact: Contact, suppressed: dict[str, dict[str, str]]) -> str | None:
@@ -350,11 +285,6 @@ def _over_budget(
     return None
 
 
-def due_counts(uow: SqlUnitOfWork, now: datetime) -> dict[str, int]:
+def due_counts(uow: UnitOfWork, now: datetime) -> dict[str, int]:
     """How many enrollments are due, by sequence (for reports)."""
-    query = (
-        sa.select(enrollments.c.sequence_id, sa.func.count())
-        .where(enrollments.c.status == "active", enrollments.c.next_due_at <= now)
-        .group_by(enrollments.c.sequence_id)
-    )
-    return {sequence_id: int(n) for sequence_id, n in uow.connection.execute(query)}
+    return uow.enrollments.due_by_sequence(now)

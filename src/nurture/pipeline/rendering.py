@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from nurture.adapters.templates import TemplateStore
 from nurture.domain.contacts import Contact
 from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
 from nurture.domain.sequences import Channel, Sequence, Step
+from nurture.ports import Templates
 from nurture.specs.catalog import Asset
 from nurture.tokens import sign_token
 
@@ -107,7 +107,7 @@ def touch_context(
 
 
 def render_step(
-    store: TemplateStore, step: Step, *, contact: Contact, context: dict[str, Any]
+    store: Templates, step: Step, *, contact: Contact, context: dict[str, Any]
 ) -> Rendered:
     """Render ``step`` for ``contact``; a :class:`TemplateError` fails this touch only."""
     name = step.carrier_template

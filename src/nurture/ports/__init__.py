@@ -4,12 +4,14 @@ in-memory fake for tests. ``messages`` holds the clock, the senders and what cro
 
 from nurture.ports.messages import (
     Clock,
+    Dialer,
     EmailSender,
     OutgoingEmail,
     OutgoingSms,
     SendReceipt,
     SmsSender,
     StoredContact,
+    Templates,
 )
 from nurture.ports.repositories import (
     CallTasks,
@@ -28,6 +30,7 @@ __all__ = [
     "CallTasks",
     "Clock",
     "Contacts",
+    "Dialer",
     "EmailSender",
     "Enrollments",
     "Events",
@@ -40,6 +43,7 @@ __all__ = [
     "SmsSender",
     "StoredContact",
     "Suppressions",
+    "Templates",
     "Touches",
     "UnitOfWork",
 ]

@@ -7,14 +7,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
+
 __all__ = [
     "Clock",
+    "Dialer",
     "EmailSender",
     "OutgoingEmail",
     "OutgoingSms",
     "SendReceipt",
     "SmsSender",
     "StoredContact",
+    "Templates",
 ]
 
 
@@ -115,4 +119,38 @@ class SmsSender(Protocol):
 
     def cancel(self, message_id: str) -> None:
         """Cancel a message scheduled for later delivery."""
+        ...
+
+
+class Dialer(Protocol):
+    """Click-to-call: ring the rep, then bridge them to the contact."""
+
+    def dial(self, *, rep_phone: str, contact_phone: str) -> str:
+        """Start the call; returns the provider's call id."""
+        ...
+
+
+class Templates(Protocol):
+    """Message templates, rendered in a sandbox for one contact's language."""
+
+    def resolve(self, name: str, part: str, language: str | None) -> str | None:
+        """The file that renders ``part`` of ``name`` for ``language``, if any."""
+        ...
+
+    def render_email(
+        self, name: str, *, language: str | None, context: Mapping[str, Any]
+    ) -> RenderedEmail:
+        """Subject, HTML and text of email template ``name``."""
+        ...
+
+    def render_sms(
+        self, name: str, *, language: str | None, context: Mapping[str, Any]
+    ) -> RenderedSms:
+        """The text of SMS template ``name``."""
+        ...
+
+    def render_call(
+        self, name: str, *, language: str | None, context: Mapping[str, Any]
+    ) -> RenderedCall:
+        """The call script ``name``."""
         ...

@@ -67,6 +67,10 @@ class Contacts(Protocol):
         """Contacts whose inputs changed since the stage rules last looked at them."""
         ...
 
+    def lock(self, contact_ids: Sequence[int]) -> list[int]:
+        """Lock these contacts until the transaction ends; returns the ids."""
+        ...
+
     def to_contact(self, row: Mapping[str, Any]) -> Contact:
         """The contact a stored row describes."""
         ...
@@ -113,6 +117,22 @@ class Enrollments(Protocol):
 
     def running_in(self, sequence_id: str) -> list[dict[str, Any]]:
         """Every running enrollment of ``sequence_id``."""
+        ...
+
+    def due_contacts(self, now: datetime) -> list[int]:
+        """Every contact with a step due by ``now``, in id order."""
+        ...
+
+    def due_for(self, contact_ids: Sequence[int], now: datetime) -> list[dict[str, Any]]:
+        """The active enrollments of these contacts due by ``now``, in planning order."""
+        ...
+
+    def advance_planned(self, moves: Sequence[dict[str, Any]]) -> None:
+        """Move enrollments past the step planned, unless someone else did meanwhile."""
+        ...
+
+    def due_by_sequence(self, now: datetime) -> dict[str, int]:
+        """How many enrollments are due by ``now``, by sequence."""
         ...
 
     def due_again(self, ids: Sequence[int], *, at: datetime) -> None:

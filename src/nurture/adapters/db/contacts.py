@@ -219,6 +219,19 @@ class SqlContacts:
         query = sa.select(contacts.c.id).where(contacts.c.rules_pending.is_(True))
         return [row.id for row in self._db.execute(query)]
 
+    def lock(self, contact_ids: Sequence[int]) -> list[int]:
+        """Lock these contacts until the transaction ends (PostgreSQL row locks, in id
+        order; SQLite serialises writers already); returns the ids."""
+        if self._db.dialect.name != "postgresql":
+            return list(contact_ids)
+        query = (
+            sa.select(contacts.c.id)
+            .where(contacts.c.id.in_(list(contact_ids)))
+            .order_by(contacts.c.id)
+            .with_for_update()
+        )
+        return [row.id for row in self._db.execute(query)]
+
     def to_contact(self, row: Mapping[str, Any]) -> Contact:
         """The contact a stored row describes."""
         return contact_from_row(row)

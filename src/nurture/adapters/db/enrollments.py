@@ -54,6 +54,58 @@ class SqlEnrollments:
         )
         return [dict(row) for row in self._db.execute(query).mappings()]
 
+    def due_contacts(self, now: datetime) -> list[int]:
+        """Every contact with a step due by ``now``, in id order."""
+        query = sa.select(enrollments.c.contact_id).where(
+            enrollments.c.status == "active", enrollments.c.next_due_at <= now
+        )
+        return sorted({row.contact_id for row in self._db.execute(query)})
+
+    def due_for(self, contact_ids: Sequence[int], now: datetime) -> list[dict[str, Any]]:
+        """The active enrollments of these contacts due by ``now``: by contact, then
+        priority (highest first), due time and id."""
+        query = (
+            sa.select(enrollments)
+            .where(
+                enrollments.c.contact_id.in_(list(contact_ids)),
+                enrollments.c.status == "active",
+                enrollments.c.next_due_at <= now,
+            )
+            .order_by(
+                enrollments.c.contact_id,
+                enrollments.c.priority.desc(),
+                enrollments.c.next_due_at,
+                enrollments.c.id,
+            )
+        )
+        return [dict(row) for row in self._db.execute(query).mappings()]
+
+    def advance_planned(self, moves: Sequence[dict[str, Any]]) -> None:
+        """Move enrollments (``_id``) past the step planned (``_index``) to ``step_index``
+        (and ``next_due_at``), only if nobody else moved them meanwhile (optimistic)."""
+        for keys in ({"step_index", "next_due_at"}, {"step_index"}):
+            group = [m for m in moves if set(m) - {"_id", "_index"} == keys]
+            if not group:
+                continue
+            statement = (
+                enrollments.update()
+                .where(
+                    enrollments.c.id == sa.bindparam("_id"),
+                    enrollments.c.step_index == sa.bindparam("_index"),
+                )
+                .values({k: sa.bindparam(k) for k in keys})
+            )
+            self._db.execute(statement, group)
+
+    def due_by_sequence(self, now: datetime) -> dict[str, int]:
+        """How many enrollments are due by ``now``, by sequence."""
+        query = (
+            sa.select(enrollments.c.sequence_id, sa.func.count())
+            .where(enrollments.c.status == "active", enrollments.c.next_due_at <= now)
+            .group_by(enrollments.c.sequence_id)
+        )
+        return {sequence_id: int(n) for sequence_id, n in self._db.execute(query)}
+
     def due_again(self, ids: Sequence[int], *, at: datetime) -> None:
         """Running enrollments among ``ids`` that wait on nothing become due at ``at``
         (their touch was cancelled: they move on to their next step)."""

@@ -10,17 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nurture.adapters.db.tables import touches
-from nurture.domain.touches import COUNTED, TouchStatus
+from nurture.domain.touches import COUNTED, TouchStatus, touch_key
 
 __all__ = ["COUNTED", "SqlTouches", "touch_key"]
 
 #: Statuses that count against a contact's pressure budget.
 _CHUNK = 900
-
-
-def touch_key(enrollment_id: int, step_id: str, version: int) -> str:
-    """The unique key of a touch: the same step of the same enrollment is sent once."""
-    return f"{enrollment_id}:{step_id}:v{version}"
 
 
 class SqlTouches:
