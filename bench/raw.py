@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nurture.adapters.templates import TemplateStore
+from nurture.bootstrap import project_tools
 from nurture.domain.contacts import Contact
 from nurture.specs.project import load_project
 
@@ -18,7 +19,7 @@ __all__ = ["raw_loop"]
 
 def raw_loop(database: Path, project_dir: Path, as_of: datetime) -> tuple[int, float]:
     """(touches written, seconds)."""
-    project = load_project(project_dir)
+    project = load_project(project_dir, tools=project_tools())
     store: TemplateStore = project.templates
     started = time.perf_counter()
     connection = sqlite3.connect(database)

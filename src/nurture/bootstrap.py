@@ -17,8 +17,9 @@ from nurture.adapters.db import migrate
 from nurture.adapters.db.engine import create_db_engine
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.adapters.email import OutboxEmail, SendGridEmail
-from nurture.adapters.holidays import holiday_check
+from nurture.adapters.holidays import holiday_check, known_holiday_region
 from nurture.adapters.sms import OutboxSms, TwilioDialer, TwilioSms
+from nurture.adapters.templates import TemplateStore
 from nurture.domain.cadence import Holidays
 from nurture.domain.scoring import ScoringModel
 from nurture.errors import ConfigurationError
@@ -30,11 +31,11 @@ from nurture.pipeline.rendering import Sender
 from nurture.ports import Clock, Dialer, EmailSender, SmsSender
 from nurture.settings import Settings
 from nurture.specs.contact_rows import RowDefaults
-from nurture.specs.project import Project, load_project
+from nurture.specs.project import Project, ProjectTools, load_project
 from nurture.specs.scoring import load_scoring
 from nurture.tokens import LinkKeys
 
-__all__ = ["App", "bootstrap", "build_email_sender", "build_sms_sender"]
+__all__ = ["App", "bootstrap", "build_email_sender", "build_sms_sender", "project_tools"]
 
 
 @dataclass
@@ -77,7 +78,9 @@ class App:
         if not (self.project_dir / "scoring.yaml").is_file():
             _ = self.scoring  # raises the helpful "no scoring.yaml" error
         return load_project(
-            self.project_dir, default_language=self.settings.project.default_language
+            self.project_dir,
+            tools=project_tools(),
+            default_language=self.settings.project.default_language,
         )
 
     @property
@@ -266,6 +269,16 @@ def build_sms_sender(settings: Settings) -> SmsSender:
             timeout=settings.run.provider_timeout_seconds,
         )
     return OutboxSms(settings.outbox_dir)
+
+
+def project_tools() -> ProjectTools:
+    """What checking a project needs from the adapters: template files, holidays."""
+    return ProjectTools(
+        templates=lambda folder, language: TemplateStore.from_directory(
+            folder, default_language=language
+        ),
+        known_region=known_holiday_region,
+    )
 
 
 def _display(path: Path, root: Path) -> str:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from nurture.bootstrap import project_tools
 from nurture.specs.project import check_project
 
 GOOD = """\
@@ -27,11 +28,11 @@ def project(tmp_path: Path, repo_dir: Path) -> Path:
 
 
 def problems(root: Path) -> list[str]:
-    return [str(p) for p in check_project(root).problems]
+    return [str(p) for p in check_project(root, tools=project_tools()).problems]
 
 
 def test_the_sample_project_is_valid(project: Path) -> None:
-    check = check_project(project)
+    check = check_project(project, tools=project_tools())
     assert check.problems == []
     assert check.project is not None
     assert set(check.project.sequences) == {

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from nurture.adapters.holidays import holiday_check
+from nurture.bootstrap import project_tools
 from nurture.domain.cadence import calendar_for
 from nurture.domain.contacts import Consent, Contact, DealBand, Stage, Temperature
 from nurture.domain.forecast import ForecastStart, forecast
@@ -20,7 +21,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 @pytest.fixture(scope="module")
 def project(repo_dir) -> Project:  # type: ignore[no-untyped-def]
-    return load_project(repo_dir)
+    return load_project(repo_dir, tools=project_tools())
 
 
 def touch_days(

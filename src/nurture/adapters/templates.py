@@ -20,14 +20,13 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import generate_lorem_ipsum
 
-from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
+from nurture.domain.messages import EMAIL_PARTS, RenderedCall, RenderedEmail, RenderedSms
 from nurture.errors import Location, TemplateError
 from nurture.limits import Limits
 from nurture.limits import active as active_limits
 
 __all__ = ["EMAIL_PARTS", "TemplateStore"]
 
-EMAIL_PARTS = ("subject", "html", "txt")
 _SUFFIX = {"subject": "subject.j2", "html": "html.j2", "txt": "txt.j2", "md": "md.j2"}
 
 

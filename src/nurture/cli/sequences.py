@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from nurture.bootstrap import bootstrap
+from nurture.bootstrap import bootstrap, project_tools
 from nurture.cli._common import (
     console,
     err_console,
@@ -43,7 +43,7 @@ def validate(
     """
     settings = ProjectSettings()
     root = settings.project_dir
-    check = check_project(root, default_language=settings.default_language)
+    check = check_project(root, tools=project_tools(), default_language=settings.default_language)
     wanted = [p.resolve() for p in paths or []]
     failed = False
     for report in check.files:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["RenderedCall", "RenderedEmail", "RenderedSms", "sms_segments"]
+__all__ = ["EMAIL_PARTS", "RenderedCall", "RenderedEmail", "RenderedSms", "sms_segments"]
+
+#: The parts an email template is made of, each a file.
+EMAIL_PARTS = ("subject", "html", "txt")
 
 # GSM 03.38 basic character set and its extension table (each extension char costs 2).
 _GSM_BASIC = frozenset(

@@ -11,6 +11,7 @@ from nurture.ports.messages import (
     SendReceipt,
     SmsSender,
     StoredContact,
+    TemplateCatalog,
     Templates,
 )
 from nurture.ports.repositories import (
@@ -43,6 +44,7 @@ __all__ = [
     "SmsSender",
     "StoredContact",
     "Suppressions",
+    "TemplateCatalog",
     "Templates",
     "Touches",
     "UnitOfWork",

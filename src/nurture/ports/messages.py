@@ -18,6 +18,7 @@ __all__ = [
     "SendReceipt",
     "SmsSender",
     "StoredContact",
+    "TemplateCatalog",
     "Templates",
 ]
 
@@ -153,4 +154,20 @@ class Templates(Protocol):
         self, name: str, *, language: str | None, context: Mapping[str, Any]
     ) -> RenderedCall:
         """The call script ``name``."""
+        ...
+
+
+class TemplateCatalog(Templates, Protocol):
+    """The project's template files, as validation sees them."""
+
+    def names(self) -> frozenset[str]:
+        """Every template file the store holds."""
+        ...
+
+    def problems(self, name: str, parts: tuple[str, ...]) -> list[str]:
+        """What is wrong with template ``name``: missing parts, syntax errors."""
+        ...
+
+    def syntax_error(self, file: str) -> tuple[int | None, str] | None:
+        """(line, message) if template file ``file`` does not parse."""
         ...

@@ -14,16 +14,23 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
-from nurture.adapters.holidays import known_holiday_region
-from nurture.adapters.templates import EMAIL_PARTS, TemplateStore
+from nurture.domain.messages import EMAIL_PARTS
 from nurture.domain.scoring import ScoringModel
 from nurture.domain.sequences import Channel, Sequence, Step
 from nurture.errors import Location, SpecError, SpecErrors
+from nurture.ports import TemplateCatalog
 from nurture.specs.catalog import Catalog, load_catalog
 from nurture.specs.scoring import load_scoring
 from nurture.specs.yamlfile import Loc, YamlDocument, format_loc, read_yaml, validate_document
 
-__all__ = ["FileReport", "Project", "ProjectCheck", "check_project", "load_project"]
+__all__ = [
+    "FileReport",
+    "Project",
+    "ProjectCheck",
+    "ProjectTools",
+    "check_project",
+    "load_project",
+]
 
 _T = TypeVar("_T")
 
@@ -36,7 +43,7 @@ class Project:
     scoring: ScoringModel
     sequences: dict[str, Sequence]
     catalog: Catalog
-    templates: TemplateStore
+    templates: TemplateCatalog
     sequence_files: dict[str, str] = field(default_factory=dict)
 
     def sequence(self, sequence_id: str) -> Sequence:
@@ -46,6 +53,16 @@ class Project:
         except KeyError:
             known = ", ".join(sorted(self.sequences)) or "none"
             raise SpecError(f"unknown sequence {sequence_id!r} (known: {known})") from None
+
+
+@dataclass(frozen=True)
+class ProjectTools:
+    """What checking a project needs from outside it (``bootstrap.project_tools`` builds
+    them): its template files as a catalog, and whether the holidays calendar knows a
+    region."""
+
+    templates: Callable[[Path, str], TemplateCatalog]
+    known_region: Callable[[str], bool]
 
 
 @dataclass
@@ -88,7 +105,7 @@ def _step_describe(document: YamlDocument, loc: Loc) -> str:
     return format_loc(loc)
 
 
-def check_project(root: Path, *, default_language: str = "fr") -> ProjectCheck:
+def check_project(root: Path, *, tools: ProjectTools, default_language: str = "fr") -> ProjectCheck:
     """Read and cross-check the whole project; never raises for bad input."""
     reports: list[FileReport] = []
     scoring = _check_one(root, root / "scoring.yaml", reports, load_scoring, ScoringModel)
@@ -98,7 +115,7 @@ def check_project(root: Path, *, default_language: str = "fr") -> ProjectCheck:
         if catalog_path.exists()
         else Catalog()
     )
-    templates = TemplateStore.from_directory(root / "templates", default_language=default_language)
+    templates = tools.templates(root / "templates", default_language)
     template_report = FileReport("templates/")
     reports.append(template_report)
     documents: dict[str, tuple[YamlDocument, Sequence, FileReport]] = {}
@@ -128,7 +145,12 @@ def check_project(root: Path, *, default_language: str = "fr") -> ProjectCheck:
         documents[sequence.id] = (document, sequence, report)
     for document, sequence, report in documents.values():
         report.problems += _cross_check(
-            document, sequence, documents, catalog or Catalog(), templates
+            document,
+            sequence,
+            documents,
+            catalog=catalog or Catalog(),
+            templates=templates,
+            known_region=tools.known_region,
         )
     report_cycles(documents)
     template_report.problems += _template_syntax(templates)
@@ -166,7 +188,7 @@ def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
-def load_project(root: Path, *, default_language: str = "fr") -> Project:
+def load_project(root: Path, *, tools: ProjectTools, default_language: str = "fr") -> Project:
     """The project, or :class:`SpecErrors` listing every problem.
 
     The result is kept while no file of the project changes, so that a process that runs
@@ -178,7 +200,7 @@ def load_project(root: Path, *, default_language: str = "fr") -> Project:
         cached = _loaded.get(key)
         if cached is not None and cached[0] == fingerprint:
             return _copy(cached[1])
-    check = check_project(root, default_language=default_language)
+    check = check_project(root, tools=tools, default_language=default_language)
     if check.problems or check.project is None:
         raise SpecErrors(
             check.problems or [SpecError("project cannot be loaded", Location(str(root)))]
@@ -242,12 +264,14 @@ def _cross_check(
     document: YamlDocument,
     sequence: Sequence,
     documents: dict[str, tuple[YamlDocument, Sequence, FileReport]],
+    *,
     catalog: Catalog,
-    templates: TemplateStore,
+    templates: TemplateCatalog,
+    known_region: Callable[[str], bool],
 ) -> list[SpecError]:
     problems = []
     region = sequence.send_window.holidays
-    if region not in (None, "contact") and not known_holiday_region(region):
+    if region not in (None, "contact") and not known_region(region):
         problems.append(
             SpecError(
                 f"holidays {region!r} is not a country (or subdivision) the holidays calendar "
@@ -334,7 +358,7 @@ def _cycle_from(start: str, graph: dict[str, list[str]]) -> list[str] | None:
     return None
 
 
-def _template_syntax(templates: TemplateStore) -> list[SpecError]:
+def _template_syntax(templates: TemplateCatalog) -> list[SpecError]:
     problems = []
     for name in sorted(templates.names()):
         error = templates.syntax_error(name)
