@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,10 +18,6 @@ from nurture.errors import ExpressionError, InputError, PayloadError, SpecError
 from nurture.inbound import read_event_file, sendgrid_events
 from nurture.specs.contact_rows import ContactRow, RowDefaults, read_contact_rows
 from nurture.specs.yamlfile import parse_yaml, validate_document
-
-# Threads left running by other tiers in the same process (servers, Prefect) may touch
-# the global random state while Hypothesis generates data; that is not our code's doing.
-pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from nurture.adapters.db.reports import SqlReportData
 from nurture.cli import app as cli
 from nurture.views.reports import report
 from tests.conftest import NOW
@@ -43,7 +44,7 @@ def build(live: Live, tmp_path: Path) -> dict[str, Any]:
     httpx.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})
     run_once(live.at(NOW + timedelta(days=1)))
     with live.app.engine.connect() as connection:
-        return report(connection)
+        return report(SqlReportData(connection))
 
 
 def test_per_step_numbers_count_each_reader_once(live: Live, tmp_path: Path) -> None:

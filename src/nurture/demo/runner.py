@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from nurture.adapters.clock import FixedClock
+from nurture.adapters.db.reports import SqlReportData
 from nurture.adapters.db.tables import call_tasks, contacts
 from nurture.bootstrap import App, bootstrap
 from nurture.commands.calls import log_call
@@ -141,7 +142,7 @@ def run_demo(
                 _simulate_day(world, today, engagement, daily_run)
                 step(1, today.isoformat())
         with world.app.engine.connect() as connection:
-            data = report(connection)
+            data = report(SqlReportData(connection))
         (options.directory / "report.html").write_text(
             render_html(data, title=f"nurture demo — {options.days} simulated days"),
             encoding="utf-8",

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from nurture.adapters.db.reports import SqlReportData
 from nurture.adapters.db.tables import touches
 from nurture.bootstrap import App
 from nurture.domain.touches import Outcome, TouchStatus
@@ -211,7 +212,7 @@ def summarize(
     planned = phases.get("plan", {})
     effects = _merge_effects([*phases.values(), *executions])
     with app.engine.connect() as connection:
-        funnel_rows = funnel(connection)
+        funnel_rows = funnel(SqlReportData(connection))
     delivered_now = sum(execution.sent.values())
     return {
         "run_id": run_id,

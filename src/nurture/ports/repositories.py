@@ -24,6 +24,7 @@ __all__ = [
     "Enrollments",
     "Events",
     "Journal",
+    "ReportData",
     "Runs",
     "SequenceVersions",
     "Suppressions",
@@ -424,4 +425,47 @@ class UnitOfWork(Protocol):
 
     def rollback(self) -> None:
         """Forget the work since the last commit."""
+        ...
+
+
+class ReportData(Protocol):
+    """The rows the reports are computed from (a read model)."""
+
+    def stage_temperature_counts(self) -> Iterable[tuple[str, str, int]]:
+        """(stage, temperature, contacts)."""
+        ...
+
+    def created(self) -> dict[int, datetime]:
+        """When each contact was created."""
+        ...
+
+    def stage_changes(self) -> Iterable[tuple[int, datetime, str, str]]:
+        """(contact, at, from, to), oldest first."""
+        ...
+
+    def touches(self, since: datetime | None) -> Iterable[Any]:
+        """Touches (id, contact_id, sequence_id, step_id, channel, status, sent_at,
+        step_index) delivered since ``since``."""
+        ...
+
+    def applied_events(
+        self, kinds: Iterable[str], since: datetime | None
+    ) -> Iterable[tuple[str, int | None, int | None, datetime]]:
+        """(type, touch, contact, occurred at) of applied events of these kinds."""
+        ...
+
+    def deferral_reasons(self, since: datetime | None) -> Iterable[str]:
+        """The reasons of deferrals recorded since ``since``."""
+        ...
+
+    def enrollment_states(self) -> Iterable[tuple[str, str, str | None]]:
+        """(sequence, status, exit reason) of every enrollment."""
+        ...
+
+    def sent(self, since: datetime | None) -> Iterable[tuple[datetime, str]]:
+        """(sent at, channel) of every touch sent since ``since``."""
+        ...
+
+    def stage_score_counts(self) -> Iterable[tuple[str, int, int]]:
+        """(stage, score, contacts)."""
         ...

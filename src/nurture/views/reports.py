@@ -8,18 +8,9 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-import sqlalchemy as sa
-
-from nurture.adapters.db.tables import (
-    contacts,
-    enrollments,
-    events,
-    journal,
-    stage_history,
-    touches,
-)
 from nurture.domain.contacts import Stage, Temperature
 from nurture.domain.touches import TouchStatus
+from nurture.ports import ReportData
 
 __all__ = ["funnel", "report"]
 
@@ -38,14 +29,11 @@ _STEP_EVENTS = {
 }
 
 
-def funnel(connection: sa.Connection) -> dict[str, Any]:
+def funnel(data: ReportData) -> dict[str, Any]:
     """Contacts by stage × temperature, every cell present (zeros included)."""
     counts = {(stage.value, temperature.value): 0 for stage in Stage for temperature in Temperature}
-    query = sa.select(contacts.c.stage, contacts.c.temperature, sa.func.count()).group_by(
-        contacts.c.stage, contacts.c.temperature
-    )
-    for stage, temperature, count in connection.execute(query):
-        counts[(stage, temperature)] = int(count)
+    for stage, temperature, count in data.stage_temperature_counts():
+        counts[(stage, temperature)] = count
     rows = [
         {
             "stage": stage.value,
@@ -57,31 +45,25 @@ def funnel(connection: sa.Connection) -> dict[str, Any]:
     return {"rows": rows, "total": sum(row["total"] for row in rows)}
 
 
-def report(connection: sa.Connection, *, since: datetime | None = None) -> dict[str, Any]:
+def report(data: ReportData, *, since: datetime | None = None) -> dict[str, Any]:
     """Everything ``nurture report`` shows, JSON-ready."""
     return {
         "since": since.isoformat() if since else None,
-        "funnel": funnel(connection),
-        "conversion": _conversion(connection, since),
-        "sequences": _sequences(connection, since),
-        "touches_per_day": _touches_per_day(connection, since),
-        "score_distribution": _score_distribution(connection),
+        "funnel": funnel(data),
+        "conversion": _conversion(data, since),
+        "sequences": _sequences(data, since),
+        "touches_per_day": _touches_per_day(data, since),
+        "score_distribution": _score_distribution(data),
     }
 
 
-def _conversion(connection: sa.Connection, since: datetime | None) -> dict[str, Any]:
+def _conversion(data: ReportData, since: datetime | None) -> dict[str, Any]:
     """Who reached each rung of the ladder, the rates between rungs, median days spent."""
-    created = dict(connection.execute(sa.select(contacts.c.id, contacts.c.created_at)).all())
+    created = data.created()
     if since is not None:
         created = {cid: at for cid, at in created.items() if at >= since}
     history: dict[int, list[tuple[datetime, str, str]]] = defaultdict(list)
-    query = sa.select(
-        stage_history.c.contact_id,
-        stage_history.c.at,
-        stage_history.c.from_stage,
-        stage_history.c.to_stage,
-    ).order_by(stage_history.c.at, stage_history.c.id)
-    for contact_id, at, from_stage, to_stage in connection.execute(query):
+    for contact_id, at, from_stage, to_stage in data.stage_changes():
         if contact_id in created:
             history[contact_id].append((at, from_stage, to_stage))
     reached: Counter[str] = Counter()
@@ -122,21 +104,8 @@ class _Steps:
         self.by_touch: dict[int, tuple[str, str]] = {}
         self.sent_to: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
 
-    def add_touches(self, connection: sa.Connection, since: datetime | None) -> None:
-        t = touches.c
-        query = sa.select(
-            t.id,
-            t.contact_id,
-            t.sequence_id,
-            t.step_id,
-            t.channel,
-            t.status,
-            t.sent_at,
-            t.step_index,
-        )
-        if since is not None:
-            query = query.where(t.deliver_at >= since)
-        for row in connection.execute(query):
+    def add_touches(self, data: ReportData, since: datetime | None) -> None:
+        for row in data.touches(since):
             key = (row.sequence_id or "?", row.step_id)
             self.order.setdefault(key, (row.step_index or 0, row.channel))
             self.counts[key][row.status] += 1
@@ -146,28 +115,19 @@ class _Steps:
         for history in self.sent_to.values():
             history.sort()
 
-    def add_events(self, connection: sa.Connection, since: datetime | None) -> None:
+    def add_events(self, data: ReportData, since: datetime | None) -> None:
         """Each answer counts once per touch, on its own touch or the contact's last one."""
-        e = events.c
-        query = sa.select(e.type, e.touch_id, e.contact_id, e.occurred_at).where(
-            e.type.in_(list(_STEP_EVENTS)), e.status == "applied"
-        )
-        if since is not None:
-            query = query.where(e.occurred_at >= since)
         seen: set[tuple[int, str]] = set()
-        for kind, own_touch, contact_id, occurred_at in connection.execute(query):
-            touch_id = own_touch or _last_touch(self.sent_to.get(contact_id, []), occurred_at)
+        for kind, own_touch, contact_id, occurred_at in data.applied_events(_STEP_EVENTS, since):
+            touch_id = own_touch or _last_touch(self.sent_to.get(contact_id or 0, []), occurred_at)
             measure = _STEP_EVENTS[kind]
             if touch_id not in self.by_touch or (touch_id, measure) in seen:
                 continue
             seen.add((touch_id, measure))
             self.counts[self.by_touch[touch_id]][measure] += 1
 
-    def add_deferrals(self, connection: sa.Connection, since: datetime | None) -> None:
-        query = sa.select(journal.c.reason).where(journal.c.kind == "deferred")
-        if since is not None:
-            query = query.where(journal.c.at >= since)
-        for reason in connection.execute(query).scalars():
+    def add_deferrals(self, data: ReportData, since: datetime | None) -> None:
+        for reason in data.deferral_reasons(since):
             sequence_step = reason.split(":", 1)[0]
             if "/" in sequence_step:
                 key = (sequence_step.split("/", 1)[0], sequence_step.split("/", 1)[1])
@@ -208,16 +168,15 @@ class _Steps:
         return out
 
 
-def _sequences(connection: sa.Connection, since: datetime | None) -> list[dict[str, Any]]:
+def _sequences(data: ReportData, since: datetime | None) -> list[dict[str, Any]]:
     """Per sequence and per step: what was sent and what came back; exits by reason."""
     steps = _Steps()
-    steps.add_touches(connection, since)
-    steps.add_events(connection, since)
-    steps.add_deferrals(connection, since)
+    steps.add_touches(data, since)
+    steps.add_events(data, since)
+    steps.add_deferrals(data, since)
     exits: dict[str, Counter[str]] = defaultdict(Counter)
     running: Counter[tuple[str, str]] = Counter()
-    query = sa.select(enrollments.c.sequence_id, enrollments.c.status, enrollments.c.exit_reason)
-    for sequence_id, status, reason in connection.execute(query):
+    for sequence_id, status, reason in data.enrollment_states():
         if status == "exited":
             exits[sequence_id][reason or "?"] += 1
         else:
@@ -244,24 +203,16 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _touches_per_day(connection: sa.Connection, since: datetime | None) -> list[dict[str, Any]]:
-    query = sa.select(touches.c.sent_at, touches.c.channel).where(
-        touches.c.status == TouchStatus.SENT
-    )
-    if since is not None:
-        query = query.where(touches.c.sent_at >= since)
+def _touches_per_day(data: ReportData, since: datetime | None) -> list[dict[str, Any]]:
     days: dict[str, Counter[str]] = defaultdict(Counter)
-    for sent_at, channel in connection.execute(query):
+    for sent_at, channel in data.sent(since):
         days[sent_at.date().isoformat()][channel] += 1
     return [{"date": day, **dict(counts)} for day, counts in sorted(days.items())]
 
 
-def _score_distribution(connection: sa.Connection) -> dict[str, list[int]]:
+def _score_distribution(data: ReportData) -> dict[str, list[int]]:
     """Contacts per score bucket of ten (0–9, …, 90–100), by stage."""
     out = {stage.value: [0] * 10 for stage in Stage}
-    query = sa.select(contacts.c.stage, contacts.c.score, sa.func.count()).group_by(
-        contacts.c.stage, contacts.c.score
-    )
-    for stage, score, count in connection.execute(query):
-        out.setdefault(stage, [0] * 10)[min(int(score) // 10, 9)] += int(count)
+    for stage, score, count in data.stage_score_counts():
+        out.setdefault(stage, [0] * 10)[min(score // 10, 9)] += count
     return out
