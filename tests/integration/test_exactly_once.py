@@ -80,7 +80,7 @@ def test_a_crash_after_the_send_before_the_commit(
     def crash(**_: object) -> None:
         raise RuntimeError("killed before recording")
 
-    monkeypatch.setattr(executor, "_record", crash)
+    monkeypatch.setattr(executor, "record_outcomes", crash)
     with pytest.raises(RuntimeError):
         run_once(due.app)
     assert len(due.sendgrid.delivered()) == COUNT

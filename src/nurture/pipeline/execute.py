@@ -18,118 +18,28 @@ asks the provider what it got before anything is sent again.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from nurture.domain.contacts import Contact
 from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
 from nurture.domain.scoring import InterestState, combine, fit_score
-from nurture.domain.sequences import Sequence, Step
-from nurture.domain.touches import SETTLED, STATUS_AFTER, Outcome, TouchStatus
+from nurture.domain.touches import Outcome
 from nurture.errors import (
     PermanentDeliveryError,
     TemplateError,
     TransientDeliveryError,
     UnknownDeliveryOutcome,
 )
+from nurture.pipeline.batch import BatchReport, Prepared
 from nurture.pipeline.delivery import Delivery, send_with_retries
 from nurture.pipeline.lifecycle import RunContext
-from nurture.pipeline.progress import Calendars, Progress, advance, next_step
+from nurture.pipeline.progress import Calendars
+from nurture.pipeline.record import record_outcomes, rescore
 from nurture.pipeline.rendering import render_step, touch_context
 from nurture.ports import OutgoingEmail, OutgoingSms, SendReceipt, UnitOfWork
 
 __all__ = ["BatchReport", "Prepared", "execute_batch", "prepare", "rescore"]
-
-_REQUEUE_DELAY = timedelta(minutes=5)
-
-
-@dataclass
-class BatchReport:
-    """What one or more batches did."""
-
-    claimed: int = 0
-    sent: Counter[str] = field(default_factory=Counter)
-    failed: Counter[str] = field(default_factory=Counter)
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    cancelled: Counter[str] = field(default_factory=Counter)
-    unknown: int = 0
-    requeued: int = 0
-    retried: int = 0
-    tasks: int = 0
-    completed: int = 0
-    rescheduled: int = 0
-
-    def add(self, other: BatchReport) -> None:
-        """Fold ``other`` into this report."""
-        self.claimed += other.claimed
-        self.sent.update(other.sent)
-        self.failed.update(other.failed)
-        self.failures += other.failures
-        self.cancelled.update(other.cancelled)
-        self.unknown += other.unknown
-        self.requeued += other.requeued
-        self.retried += other.retried
-        self.tasks += other.tasks
-        self.completed += other.completed
-        self.rescheduled += other.rescheduled
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BatchReport:
-        """The inverse of :meth:`as_dict` (reports travel between Prefect tasks as JSON)."""
-        return cls(
-            claimed=data.get("claimed", 0),
-            sent=Counter(data.get("sent") or {}),
-            failed=Counter(data.get("failed") or {}),
-            failures=list(data.get("failures") or []),
-            cancelled=Counter(data.get("cancelled") or {}),
-            unknown=data.get("unknown_outcome", 0),
-            requeued=data.get("requeued", 0),
-            retried=data.get("retried", 0),
-            tasks=data.get("call_tasks", 0),
-            completed=data.get("completed_enrollments", 0),
-            rescheduled=data.get("rescheduled_window_closed", 0),
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "claimed": self.claimed,
-            "sent": dict(self.sent),
-            "failed": dict(self.failed),
-            "failures": self.failures[:100],
-            "cancelled": dict(self.cancelled),
-            "unknown_outcome": self.unknown,
-            "requeued": self.requeued,
-            "retried": self.retried,
-            "call_tasks": self.tasks,
-            "completed_enrollments": self.completed,
-            "rescheduled_window_closed": self.rescheduled,
-        }
-
-
-@dataclass
-class Prepared:
-    """One claimed touch, checked and rendered: ready to send, or already decided."""
-
-    touch: dict[str, Any]
-    contact: Contact
-    interest_state: dict[str, Any] = field(default_factory=dict)
-    sequence: Sequence | None = None
-    step: Step | None = None
-    email: OutgoingEmail | None = None
-    sms: OutgoingSms | None = None
-    task: dict[str, Any] | None = None
-    outcome: Outcome | None = None
-    reason: str | None = None
-    receipt: SendReceipt | None = None
-    subject: str | None = None
-    content_hash: str | None = None
-    retried: int = 0
-    deliver_at: datetime | None = None  # a new delivery time, when the window was closed
-    window_left: float | None = None  # seconds until the contact's window closes
 
 
 def execute_batch(
@@ -154,7 +64,7 @@ def execute_batch(
     with uow.reading():
         items = prepare(uow=uow, ctx=ctx, delivery=delivery, touches=claimed)
     _send(items, delivery)
-    _record(uow=uow, ctx=ctx, items=items, delivery=delivery, report=report)
+    record_outcomes(uow=uow, ctx=ctx, items=items, delivery=delivery, report=report)
     uow.commit()
     return report
 
@@ -362,133 +272,3 @@ def _send_one(item: Prepared, delivery: Delivery) -> None:
         item.outcome, item.reason = Outcome.FAILED, str(exc)
     except UnknownDeliveryOutcome as exc:
         item.outcome, item.reason = Outcome.UNKNOWN, str(exc)
-
-
-def _record(
-    *,
-    uow: UnitOfWork,
-    ctx: RunContext,
-    items: list[Prepared],
-    delivery: Delivery,
-    report: BatchReport,
-) -> None:
-    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.calendars)
-    updates, tasks = [], []
-    progress: list[tuple[Progress, Sequence, Contact]] = []
-    rescored: dict[int, Contact | None] = {}  # contacts re-scored: changed ones, else None
-    for item in items:
-        touch = item.touch
-        if item.task is not None and item.outcome is None:
-            item.outcome = Outcome.SENT
-            tasks.append(item.task)
-        status = STATUS_AFTER[item.outcome] if item.outcome else TouchStatus.SCHEDULED
-        update: dict[str, Any] = {"id": touch["id"], "status": status, "reason": item.reason}
-        if item.outcome == Outcome.SENT:
-            receipt = item.receipt
-            update.update(
-                sent_at=ctx.now,
-                provider=receipt.provider if receipt else "tasks",
-                provider_message_id=receipt.message_id if receipt else None,
-                subject=item.subject,
-                content_hash=item.content_hash,
-            )
-            report.sent[touch["channel"]] += 1
-            report.retried += item.retried
-        elif item.outcome == Outcome.REQUEUED:
-            exhausted = touch["attempts"] >= delivery.retry.max_attempts_per_touch
-            update["status"] = TouchStatus.FAILED if exhausted else TouchStatus.SCHEDULED
-            if exhausted:
-                update["reason"] = (
-                    f"retries exhausted after {touch['attempts']} runs: {item.reason}"
-                )
-                report.failed["retries exhausted"] += 1
-            else:
-                # Back off across runs too: the next dispatch after this delay tries again.
-                update["deliver_at"] = ctx.now + _REQUEUE_DELAY * touch["attempts"]
-                report.requeued += 1
-        elif item.outcome == Outcome.FAILED:
-            report.failed[(item.reason or "failed").split(":")[0]] += 1
-            report.failures.append(
-                {
-                    "touch_id": touch["id"],
-                    "contact_id": touch["contact_id"],
-                    "sequence": touch["sequence_id"],
-                    "step": touch["step_id"],
-                    "reason": item.reason,
-                }
-            )
-        elif item.outcome == Outcome.CANCELLED:
-            report.cancelled[(item.reason or "").split(":")[0]] += 1
-        elif item.outcome == Outcome.UNKNOWN:
-            update["content_hash"] = item.content_hash
-            report.unknown += 1
-        elif item.outcome == Outcome.RESCHEDULED:
-            update.update(
-                status=TouchStatus.SCHEDULED,
-                deliver_at=item.deliver_at,
-                attempts=max(touch["attempts"] - 1, 0),
-            )
-            report.rescheduled += 1
-        updates.append(update)
-        if update["status"] in SETTLED and item.sequence is not None:
-            contact = item.contact
-            if contact.id not in rescored:
-                rescored[contact.id or 0] = contact if rescore(item, ctx) else None
-            calendar = calendars.for_contact(item.sequence, contact)
-            progress.append(
-                (
-                    next_step(
-                        sequence=item.sequence,
-                        enrollment_id=touch["enrollment_id"],
-                        done_index=touch["step_index"],
-                        done_at=max(ctx.now, touch["deliver_at"]),
-                        contact=contact,
-                        calendar=calendar,
-                    ),
-                    item.sequence,
-                    contact,
-                )
-            )
-    uow.touches.update_many(updates)
-    uow.tasks.add_many(tasks)
-    report.tasks += len(tasks)
-    report.completed += advance(uow=uow, progress=progress, ctx=ctx, at=ctx.now)
-    _write_scores(uow, [c for c in rescored.values() if c is not None], ctx.now)
-
-
-def rescore(item: Prepared, ctx: RunContext) -> bool:
-    """Re-score the contact after its touch (interest fades with time), so that the next
-    step's gap follows the temperature it has now; returns whether anything changed."""
-    contact = item.contact
-    if not item.interest_state and contact.interest == 0:
-        return False  # no interest to fade: the stored score is the score
-    model = ctx.project.scoring
-    # The stored fit is current: imports and evaluations keep it up to date.
-    card = combine(model, contact.fit, [], InterestState.from_json(item.interest_state), ctx.now)
-    changed = (card.score, card.temperature, card.interest) != (
-        contact.score,
-        contact.temperature,
-        contact.interest,
-    )
-    contact.score, contact.interest, contact.temperature = (
-        card.score,
-        card.interest,
-        card.temperature,
-    )
-    return changed
-
-
-def _write_scores(uow: UnitOfWork, people: Any, now: datetime) -> None:
-    """Store the scores re-computed after the touches."""
-    uow.contacts.update_many(
-        [
-            {
-                "id": c.id,
-                "score": c.score,
-                "interest": c.interest,
-                "temperature": c.temperature.value,
-                "scored_at": now,
-            }
-            for c in people
-        ]
-    )

@@ -14,19 +14,16 @@ from nurture.ports.messages import (
     TemplateCatalog,
     Templates,
 )
-from nurture.ports.repositories import (
+from nurture.ports.records import (
     CallTasks,
-    Contacts,
-    Enrollments,
     Events,
     Journal,
-    ReportData,
     Runs,
     SequenceVersions,
     Suppressions,
-    Touches,
-    UnitOfWork,
 )
+from nurture.ports.reports import ReportData
+from nurture.ports.repositories import Contacts, Enrollments, Touches, UnitOfWork
 
 __all__ = [
     "CallTasks",

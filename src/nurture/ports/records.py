@@ -1,0 +1,180 @@
+"""The repositories of what happened around contacts: events, call tasks, the journal,
+runs, sequence versions and suppressions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from nurture.domain.sequences import Sequence as SequenceSpec
+
+__all__ = ["CallTasks", "Events", "Journal", "Runs", "SequenceVersions", "Suppressions"]
+
+
+class Events(Protocol):
+    """Event rows and the score ledger."""
+
+    def store(self, rows: Sequence[dict[str, Any]]) -> tuple[int, list[tuple[int, str]]]:
+        """Insert events not seen before (by provider and provider event id). Returns how"""
+        ...
+
+    def quarantine(self, items: Sequence[dict[str, str]], *, at: datetime) -> None:
+        """Keep what could not be read or stored (``origin``, ``error``, ``raw``: what was"""
+        ...
+
+    def failed(self, *, limit: int = 200) -> list[dict[str, Any]]:
+        """Quarantined events, newest first."""
+        ...
+
+    def unmatched(self, *, limit: int = 200) -> list[dict[str, Any]]:
+        """Events that matched no contact, newest first."""
+        ...
+
+    def pending(self, *, limit: int) -> list[dict[str, Any]]:
+        """Events stored but not applied yet, oldest first."""
+        ...
+
+    def mark(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Record each event's outcome: ``id``, ``status``, ``contact_id``, ``error``,"""
+        ...
+
+    def applied_history(self, contact_ids: Sequence[int]) -> list[tuple[int, str, datetime]]:
+        """(contact id, type, occurred at) of every applied event of these contacts."""
+        ...
+
+    def add_points(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append to the score ledger: ``contact_id``, ``event_id``, ``event_type``,"""
+        ...
+
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+        """A contact's events, newest first."""
+        ...
+
+    def count_pending(self) -> int:
+        """Events waiting to be applied."""
+        ...
+
+    def stored_since(self, since: datetime) -> int:
+        """Events received since ``since``."""
+        ...
+
+
+class Runs(Protocol):
+    """Run rows."""
+
+    def start(
+        self, run_id: str, *, kind: str, as_of: datetime, started_at: datetime, dry_run: bool
+    ) -> None:
+        """Record a run that starts now, in this process."""
+        ...
+
+    def beat(self, run_id: str, *, at: datetime) -> None:
+        """Say the run is still alive."""
+        ...
+
+    def finish(self, run_id: str, *, status: str, at: datetime, summary: dict[str, Any]) -> None:
+        """Record how a run ended."""
+        ...
+
+    def live(self, *, stale_before: datetime) -> set[str]:
+        """Runs that are still working: running, beating recently, and (on this machine)"""
+        ...
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        """One run."""
+        ...
+
+    def latest(self, *, kind: str = "daily", limit: int = 20) -> list[dict[str, Any]]:
+        """The most recent runs of ``kind``."""
+        ...
+
+
+class CallTasks(Protocol):
+    """Call task rows."""
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Create tasks."""
+        ...
+
+    def queue(
+        self, *, owner: str | None = None, status: str | None = "open", limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Tasks by due time, with the contact's name, company and phone."""
+        ...
+
+    def for_touch(self, touch_id: int) -> int | None:
+        """The id of the call task a touch made, if it made one."""
+        ...
+
+    def get(self, task_id: int) -> dict[str, Any] | None:
+        """One task."""
+        ...
+
+    def close(self, task_id: int, *, outcome: str, note: str | None, at: datetime) -> None:
+        """Record a call outcome on a task."""
+        ...
+
+    def cancel_open(self, contact_id: int, *, touch_ids: Sequence[int], at: datetime) -> int:
+        """Cancel open tasks of a contact created by ``touch_ids``."""
+        ...
+
+
+class Journal(Protocol):
+    """Append-only decisions."""
+
+    def add(
+        self,
+        kind: str,
+        reason: str,
+        *,
+        at: datetime,
+        contact_id: int | None = None,
+        enrollment_id: int | None = None,
+        touch_id: int | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Record one decision."""
+        ...
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Record decisions (each mapping has every column)."""
+        ...
+
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+        """A contact's decisions, newest first."""
+        ...
+
+
+class SequenceVersions(Protocol):
+    """Every version of every sequence ever used."""
+
+    def register(self, sequence: SequenceSpec, *, now: datetime, file: str | None = None) -> None:
+        """Keep a snapshot of ``sequence``; refuse an edit that did not bump the version."""
+        ...
+
+    def get(self, sequence_id: str, version: int) -> SequenceSpec | None:
+        """The snapshot of ``sequence_id`` at ``version``."""
+        ...
+
+    def versions(self, sequence_id: str) -> list[int]:
+        """Every stored version of ``sequence_id``, oldest first."""
+        ...
+
+
+class Suppressions(Protocol):
+    """The suppression list."""
+
+    def active(self, channel: str, addresses: Iterable[str | None]) -> dict[str, str]:
+        """Suppressed ``addresses`` of ``channel`` (email or sms) → reason."""
+        ...
+
+    def suppress(
+        self, channel: str, address: str, *, reason: str, at: datetime, event_id: int | None = None
+    ) -> bool:
+        """Suppress ``address``; returns whether it was not suppressed before."""
+        ...
+
+    def lift(self, channel: str, address: str, *, at: datetime) -> bool:
+        """Lift a suppression (an SMS START); returns whether one was active."""
+        ...
