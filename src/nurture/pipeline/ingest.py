@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nurture.domain.contacts import Contact
 from nurture.domain.events import EventType
 from nurture.domain.scoring import InterestState, combine, fit_score
 from nurture.errors import NurtureError, PayloadError
@@ -23,10 +22,10 @@ from nurture.inbound import InboundEvent
 from nurture.limits import db_id
 from nurture.pipeline.lifecycle import (
     RunContext,
-    cancel_touches,
     evaluate_contacts,
     exit_enrollments,
 )
+from nurture.pipeline.opt_outs import apply_opt_out, suppress_address
 from nurture.ports import UnitOfWork
 
 __all__ = [
@@ -50,12 +49,6 @@ EXIT_ON_EVENT = {
     EventType.NOT_INTERESTED: "not_interested",
     EventType.EMAIL_CLICK: "clicked",
     EventType.CONTENT_DOWNLOAD: "content_downloaded",
-}
-#: Email opt-outs: the address is suppressed on every sequence.
-_EMAIL_OPT_OUTS = {
-    EventType.UNSUBSCRIBE: "unsubscribe",
-    EventType.EMAIL_BOUNCE: "hard bounce",
-    EventType.SPAM_REPORT: "spam report",
 }
 _CHUNK = 2000
 
@@ -196,7 +189,7 @@ def _apply_chunk(
         report.unmatched += 1
         try:
             with uow.savepoint():
-                report.suppressed += _suppress_unmatched(uow, row, ctx)
+                report.suppressed += suppress_address(uow, row, ctx)
         except Exception as exc:
             mark.update(status="failed", error=_why(exc))
             report.failed += 1
@@ -243,7 +236,7 @@ def _apply_isolated(
             mark.update(status="failed", error=_why(exc))
             report.failed += 1
             with suppress(Exception), uow.savepoint():
-                report.suppressed += _suppress_unmatched(uow, event, ctx)
+                report.suppressed += suppress_address(uow, event, ctx)
         marks.append(mark)
     return marks
 
@@ -338,30 +331,6 @@ def _contacts_of(
     return out
 
 
-def _suppress_unmatched(uow: UnitOfWork, row: dict[str, Any], ctx: RunContext) -> int:
-    """An opt-out for an address nurture does not know is still honoured."""
-    address, kind = row["address"], row["type"]
-    if not address:
-        return 0
-    if kind in _EMAIL_OPT_OUTS and "@" in address:
-        return int(
-            uow.suppressions.suppress(
-                "email",
-                address.lower(),
-                reason=_EMAIL_OPT_OUTS[kind],
-                at=ctx.now,
-                event_id=row["id"],
-            )
-        )
-    if kind == EventType.SMS_STOP and address.startswith("+"):
-        return int(
-            uow.suppressions.suppress("sms", address, reason="STOP", at=ctx.now, event_id=row["id"])
-        )
-    if kind == EventType.SMS_START and address.startswith("+"):
-        uow.suppressions.lift("sms", address, at=ctx.now)
-    return 0
-
-
 def _apply_to_contact(
     uow: UnitOfWork,
     row: dict[str, Any],
@@ -398,7 +367,7 @@ def _apply_to_contact(
         facts = ((event["payload"] or {}).get("data") or {}).get("bant") or {}
         if facts:
             contact.bant = contact.bant.merged({k: str(v) for k, v in facts.items() if v})
-        suppressed += _opt_outs(uow, contact, event, touches.get(event["id"]), ctx)
+        suppressed += apply_opt_out(uow, contact, event, touches.get(event["id"]), ctx)
         reason = EXIT_ON_EVENT.get(EventType(kind))
         if reason is not None and reason not in exits:
             exits.append(reason)
@@ -422,61 +391,3 @@ def _apply_to_contact(
     for reason in exits:
         exit_enrollments(uow=uow, contact=contact, reason=reason, ctx=ctx)
     return suppressed
-
-
-def _opt_outs(
-    uow: UnitOfWork,
-    contact: Contact,
-    event: dict[str, Any],
-    touch: dict[str, Any] | None,
-    ctx: RunContext,
-) -> int:
-    kind = EventType(event["type"])
-    assert contact.id is not None
-    if kind in _EMAIL_OPT_OUTS:
-        address = (event["address"] or contact.email or "").lower()
-        if not address:
-            return 0
-        new = uow.suppressions.suppress(
-            "email", address, reason=_EMAIL_OPT_OUTS[kind], at=ctx.now, event_id=event["id"]
-        )
-        # Enrollments exit (always, for these reasons); touches of any enrollment to this
-        # address that are still scheduled go too.
-        _cancel_channel(uow, contact, "email", f"opted out: {_EMAIL_OPT_OUTS[kind]}", ctx)
-        return int(new)
-    if kind == EventType.SMS_STOP or (kind == EventType.WRONG_NUMBER and contact.phone):
-        address = event["address"] if kind == EventType.SMS_STOP else contact.phone
-        address = address or (touch or {}).get("address") or contact.phone
-        if not address:
-            return 0
-        why = "STOP" if kind == EventType.SMS_STOP else "wrong number"
-        new = uow.suppressions.suppress(
-            "sms", address, reason=why, at=ctx.now, event_id=event["id"]
-        )
-        _cancel_channel(uow, contact, "sms", f"opted out: {why}", ctx)
-        return int(new)
-    if kind == EventType.SMS_START:
-        address = event["address"] or contact.phone
-        if address:
-            uow.suppressions.lift("sms", address, at=ctx.now)
-    return 0
-
-
-def _cancel_channel(
-    uow: UnitOfWork, contact: Contact, medium: str, reason: str, ctx: RunContext
-) -> None:
-    """Cancel the contact's scheduled touches that would go out on ``medium``; the
-    enrollments they belong to move on to their next step."""
-    assert contact.id is not None
-    rows = [t for t in uow.touches.scheduled(contact_id=contact.id) if _medium(t) == medium]
-    if not cancel_touches(uow, rows, reason=reason, ctx=ctx):
-        return
-    ids = sorted({t["enrollment_id"] for t in rows if t["enrollment_id"]})
-    uow.enrollments.due_again(ids, at=ctx.now)
-
-
-def _medium(touch: dict[str, Any]) -> str:
-    address = touch.get("address") or ""
-    if touch["channel"] == "call":
-        return "call"
-    return "email" if "@" in address else "sms"

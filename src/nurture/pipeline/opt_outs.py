@@ -1,0 +1,103 @@
+"""Opt-outs: an unsubscribe, a spam report, a hard bounce or an SMS STOP suppresses the
+address on every sequence and cancels what was planned for it; SMS START lifts it. An
+opt-out for an address nurture does not know is honoured all the same."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nurture.domain.contacts import Contact
+from nurture.domain.events import EventType
+from nurture.pipeline.lifecycle import RunContext, cancel_touches
+from nurture.ports import UnitOfWork
+
+__all__ = ["apply_opt_out", "suppress_address"]
+
+#: Email opt-outs: the address is suppressed on every sequence.
+_EMAIL_OPT_OUTS = {
+    EventType.UNSUBSCRIBE: "unsubscribe",
+    EventType.EMAIL_BOUNCE: "hard bounce",
+    EventType.SPAM_REPORT: "spam report",
+}
+
+
+def suppress_address(uow: UnitOfWork, row: dict[str, Any], ctx: RunContext) -> int:
+    """An opt-out for an address nurture does not know is still honoured."""
+    address, kind = row["address"], row["type"]
+    if not address:
+        return 0
+    if kind in _EMAIL_OPT_OUTS and "@" in address:
+        return int(
+            uow.suppressions.suppress(
+                "email",
+                address.lower(),
+                reason=_EMAIL_OPT_OUTS[kind],
+                at=ctx.now,
+                event_id=row["id"],
+            )
+        )
+    if kind == EventType.SMS_STOP and address.startswith("+"):
+        return int(
+            uow.suppressions.suppress("sms", address, reason="STOP", at=ctx.now, event_id=row["id"])
+        )
+    if kind == EventType.SMS_START and address.startswith("+"):
+        uow.suppressions.lift("sms", address, at=ctx.now)
+    return 0
+
+
+def apply_opt_out(
+    uow: UnitOfWork,
+    contact: Contact,
+    event: dict[str, Any],
+    touch: dict[str, Any] | None,
+    ctx: RunContext,
+) -> int:
+    kind = EventType(event["type"])
+    assert contact.id is not None
+    if kind in _EMAIL_OPT_OUTS:
+        address = (event["address"] or contact.email or "").lower()
+        if not address:
+            return 0
+        new = uow.suppressions.suppress(
+            "email", address, reason=_EMAIL_OPT_OUTS[kind], at=ctx.now, event_id=event["id"]
+        )
+        # Enrollments exit (always, for these reasons); touches of any enrollment to this
+        # address that are still scheduled go too.
+        _cancel_channel(uow, contact, "email", f"opted out: {_EMAIL_OPT_OUTS[kind]}", ctx)
+        return int(new)
+    if kind == EventType.SMS_STOP or (kind == EventType.WRONG_NUMBER and contact.phone):
+        address = event["address"] if kind == EventType.SMS_STOP else contact.phone
+        address = address or (touch or {}).get("address") or contact.phone
+        if not address:
+            return 0
+        why = "STOP" if kind == EventType.SMS_STOP else "wrong number"
+        new = uow.suppressions.suppress(
+            "sms", address, reason=why, at=ctx.now, event_id=event["id"]
+        )
+        _cancel_channel(uow, contact, "sms", f"opted out: {why}", ctx)
+        return int(new)
+    if kind == EventType.SMS_START:
+        address = event["address"] or contact.phone
+        if address:
+            uow.suppressions.lift("sms", address, at=ctx.now)
+    return 0
+
+
+def _cancel_channel(
+    uow: UnitOfWork, contact: Contact, medium: str, reason: str, ctx: RunContext
+) -> None:
+    """Cancel the contact's scheduled touches that would go out on ``medium``; the
+    enrollments they belong to move on to their next step."""
+    assert contact.id is not None
+    rows = [t for t in uow.touches.scheduled(contact_id=contact.id) if _medium(t) == medium]
+    if not cancel_touches(uow, rows, reason=reason, ctx=ctx):
+        return
+    ids = sorted({t["enrollment_id"] for t in rows if t["enrollment_id"]})
+    uow.enrollments.due_again(ids, at=ctx.now)
+
+
+def _medium(touch: dict[str, Any]) -> str:
+    address = touch.get("address") or ""
+    if touch["channel"] == "call":
+        return "call"
+    return "email" if "@" in address else "sms"
