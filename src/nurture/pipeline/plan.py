@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from nurture.domain.cadence import Calendar
 from nurture.domain.contacts import Contact
 from nurture.domain.sequences import Sequence, Step
 from nurture.domain.touches import TouchStatus, touch_key
@@ -140,7 +141,7 @@ class _Chunk:
 
     def plan(self, enrollment: dict[str, Any]) -> None:
         """Decide what happens to one due enrollment."""
-        ctx, report = self.ctx, self.report
+        ctx = self.ctx
         contact = self.people[enrollment["contact_id"]]
         sequence = ctx.sequence(self.uow, enrollment["sequence_id"], enrollment["version"])
         index = enrollment["step_index"]
@@ -154,69 +155,103 @@ class _Chunk:
         calendar = self.calendars.for_contact(sequence, contact)
         deliver_at = calendar.next_open(max(ctx.now, enrollment["next_due_at"]))
         if deliver_at > ctx.now + self.budget.horizon:
-            report.held += 1
+            self.report.held += 1
             return
-        touch = {
+        touch = self._touch(enrollment, sequence, step, contact, deliver_at)
+        skip = _skip_reason(step, contact, self.suppressed)
+        if skip is not None:
+            self._skip(touch, skip, sequence, contact, calendar)
+            return
+        over = _over_budget(
+            self.counted.get(contact.id or 0, []), deliver_at, calendar.zone, self.budget
+        )
+        if over is not None:
+            self._defer(enrollment, f"{sequence.id}/{step.id}", over, contact)
+            return
+        self._schedule(touch, contact, step)
+
+    def _touch(
+        self,
+        enrollment: dict[str, Any],
+        sequence: Sequence,
+        step: Step,
+        contact: Contact,
+        deliver_at: datetime,
+    ) -> dict[str, Any]:
+        """The touch row for this step, before its status is decided."""
+        return {
             "touch_key": touch_key(enrollment["id"], step.id, sequence.version),
             "enrollment_id": enrollment["id"],
             "contact_id": contact.id,
             "sequence_id": sequence.id,
             "version": sequence.version,
             "step_id": step.id,
-            "step_index": index,
+            "step_index": enrollment["step_index"],
             "channel": step.channel.value,
             "priority": sequence.priority,
             "due_at": enrollment["next_due_at"],
             "deliver_at": deliver_at,
-            "created_at": ctx.now,
-            "run_id": ctx.run_id,
+            "created_at": self.ctx.now,
+            "run_id": self.ctx.run_id,
             "attempts": 0,
             "address": contact.email if step.sends_on == "email" else contact.phone,
         }
-        skip = _skip_reason(step, contact, self.suppressed)
-        if skip is not None:
-            self.touches.append({**touch, "status": TouchStatus.SKIPPED, "reason": skip})
-            self.moves.append({"_id": enrollment["id"], "_index": index, "step_index": index + 1})
-            self.progress.append(
-                (
-                    next_step(
-                        sequence=sequence,
-                        enrollment_id=enrollment["id"],
-                        done_index=index,
-                        done_at=deliver_at,
-                        contact=contact,
-                        calendar=calendar,
-                    ),
-                    sequence,
-                    contact,
-                )
-            )
-            report.skipped[skip.split(":")[0]] += 1
-            return
-        over = _over_budget(
-            self.counted.get(contact.id or 0, []), deliver_at, calendar.zone, self.budget
+
+    def _skip(
+        self,
+        touch: dict[str, Any],
+        skip: str,
+        sequence: Sequence,
+        contact: Contact,
+        calendar: Calendar,
+    ) -> None:
+        """The step cannot reach this contact: recorded as skipped, and the enrollment
+        moves on to its next step."""
+        index = touch["step_index"]
+        self.touches.append({**touch, "status": TouchStatus.SKIPPED, "reason": skip})
+        self.moves.append({"_id": touch["enrollment_id"], "_index": index, "step_index": index + 1})
+        following = next_step(
+            sequence=sequence,
+            enrollment_id=touch["enrollment_id"],
+            done_index=index,
+            done_at=touch["deliver_at"],
+            contact=contact,
+            calendar=calendar,
         )
-        if over is not None:
-            self.deferrals.append(
-                {
-                    "kind": "deferred",
-                    "reason": f"{sequence.id}/{step.id}: {over}",
-                    "at": ctx.now,
-                    "contact_id": contact.id,
-                    "enrollment_id": enrollment["id"],
-                    "touch_id": None,
-                    "run_id": ctx.run_id,
-                }
-            )
-            report.deferred[over.split(":")[0]] += 1
-            return
+        self.progress.append((following, sequence, contact))
+        self.report.skipped[skip.split(":", maxsplit=1)[0]] += 1
+
+    def _defer(self, enrollment: dict[str, Any], where: str, over: str, contact: Contact) -> None:
+        """Over the pressure budget: deferred with its reason, never dropped."""
+        self.deferrals.append(
+            {
+                "kind": "deferred",
+                "reason": f"{where}: {over}",
+                "at": self.ctx.now,
+                "contact_id": contact.id,
+                "enrollment_id": enrollment["id"],
+                "touch_id": None,
+                "run_id": self.ctx.run_id,
+            }
+        )
+        self.report.deferred[over.split(":", maxsplit=1)[0]] += 1
+
+    def _schedule(self, touch: dict[str, Any], contact: Contact, step: Step) -> None:
+        """Planned: counted in the budget, written, the enrollment moved past it."""
+        deliver_at, index = touch["deliver_at"], touch["step_index"]
         self.counted.setdefault(contact.id or 0, []).append(deliver_at)
         self.touches.append({**touch, "status": TouchStatus.SCHEDULED, "reason": None})
         self.moves.append(
-            {"_id": enrollment["id"], "_index": index, "step_index": index + 1, "next_due_at": None}
+            {
+                "_id": touch["enrollment_id"],
+                "_index": index,
+                "step_index": index + 1,
+                "next_due_at": None,
+            }
         )
+        report = self.report
         report.planned[step.channel.value] += 1
-        if deliver_at <= ctx.now:
+        if deliver_at <= self.ctx.now:
             report.deliver_now += 1
         else:
             report.later_by_hour[deliver_at.strftime("%H:00Z")] += 1

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from nurture.domain.contacts import Contact
+from nurture.domain.sequences import Sequence
 from nurture.domain.touches import TouchStatus
 from nurture.pipeline.delivery import Delivery
 from nurture.pipeline.execute import prepare, rescore
 from nurture.pipeline.lifecycle import RunContext
-from nurture.pipeline.progress import Calendars, advance, next_step
+from nurture.pipeline.progress import Calendars, Progress, advance, next_step
 from nurture.ports import OutgoingSms, UnitOfWork
 
 __all__ = ["ReconcileReport", "reconcile"]
@@ -68,52 +70,15 @@ def reconcile(
     updates = []
     progress = []
     for touch in pending:
-        found = _ask_provider(uow, touch, items.get(touch["id"]), delivery)
+        item = items.get(touch["id"])
+        found = _ask_provider(uow, touch, item, delivery)
         if found is None:
-            updates.append(
-                {
-                    "id": touch["id"],
-                    "status": TouchStatus.UNKNOWN,
-                    "reason": "outcome unknown: the provider cannot tell; check by hand",
-                }
-            )
-            report.still_unknown.append(
-                {
-                    "touch_id": touch["id"],
-                    "contact_id": touch["contact_id"],
-                    "channel": touch["channel"],
-                    "address": touch["address"],
-                }
-            )
+            updates.append(_still_unknown(touch, report))
         elif found:
-            updates.append(
-                {
-                    "id": touch["id"],
-                    "status": TouchStatus.SENT,
-                    "sent_at": touch["claimed_at"],
-                    "provider_message_id": found[0],
-                    "reason": "confirmed by the provider after an interruption",
-                }
-            )
-            report.confirmed_sent += 1
-            item = items.get(touch["id"])
+            updates.append(_confirmed(touch, found[0], report))
             if item is not None and item.sequence is not None:
                 rescore(item, ctx)
-                contact = item.contact
-                progress.append(
-                    (
-                        next_step(
-                            sequence=item.sequence,
-                            enrollment_id=touch["enrollment_id"],
-                            done_index=touch["step_index"],
-                            done_at=ctx.now,
-                            contact=contact,
-                            calendar=calendars.for_contact(item.sequence, contact),
-                        ),
-                        item.sequence,
-                        contact,
-                    )
-                )
+                progress.append(_moved_on(item, item.sequence, calendars, ctx))
         else:
             updates.append(
                 {
@@ -128,6 +93,50 @@ def reconcile(
     advance(uow=uow, progress=progress, ctx=ctx, at=ctx.now)
     uow.commit()
     return report
+
+
+def _still_unknown(touch: dict[str, Any], report: ReconcileReport) -> dict[str, Any]:
+    """The provider cannot tell: a person decides (never resent blindly)."""
+    report.still_unknown.append(
+        {
+            "touch_id": touch["id"],
+            "contact_id": touch["contact_id"],
+            "channel": touch["channel"],
+            "address": touch["address"],
+        }
+    )
+    return {
+        "id": touch["id"],
+        "status": TouchStatus.UNKNOWN,
+        "reason": "outcome unknown: the provider cannot tell; check by hand",
+    }
+
+
+def _confirmed(touch: dict[str, Any], message_id: str, report: ReconcileReport) -> dict[str, Any]:
+    """The provider has it: the touch was sent before the interruption."""
+    report.confirmed_sent += 1
+    return {
+        "id": touch["id"],
+        "status": TouchStatus.SENT,
+        "sent_at": touch["claimed_at"],
+        "provider_message_id": message_id,
+        "reason": "confirmed by the provider after an interruption",
+    }
+
+
+def _moved_on(
+    item: Any, sequence: Sequence, calendars: Calendars, ctx: RunContext
+) -> tuple[Progress, Sequence, Contact]:
+    touch, contact = item.touch, item.contact
+    step = next_step(
+        sequence=sequence,
+        enrollment_id=touch["enrollment_id"],
+        done_index=touch["step_index"],
+        done_at=ctx.now,
+        contact=contact,
+        calendar=calendars.for_contact(sequence, contact),
+    )
+    return step, sequence, contact
 
 
 def _run_of(worker: str | None) -> str | None:
