@@ -210,6 +210,28 @@ def report(
 
 
 def _publish(summary: dict[str, Any]) -> None:
+    """The run's artifacts in the Prefect UI: the summary table, the funnel, the details."""
+    rows = _summary_rows(summary)
+    create_table_artifact(
+        key="run-summary",
+        table=rows,
+        description=f"Touches of run {summary['run_id']} by channel and status",
+    )
+    create_table_artifact(
+        key="funnel",
+        table=summary["funnel"]["rows"],
+        description="Contacts by stage and temperature",
+    )
+    lines = _details(summary)
+    create_markdown_artifact(
+        key="run-details",
+        markdown="\n".join(lines),
+        description="Promotions, exits and failures of the run",
+    )
+
+
+def _summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Touches by channel and status, deferrals, held touches and quarantined events."""
     executed = summary["execute"]
     rows = [
         {"channel": channel, "status": "sent", "touches": n}
@@ -250,16 +272,12 @@ def _publish(summary: dict[str, Any]) -> None:
                 "touches": ingest.get("failed", 0),
             }
         )
-    create_table_artifact(
-        key="run-summary",
-        table=rows,
-        description=f"Touches of run {summary['run_id']} by channel and status",
-    )
-    create_table_artifact(
-        key="funnel",
-        table=summary["funnel"]["rows"],
-        description="Contacts by stage and temperature",
-    )
+    return rows
+
+
+def _details(summary: dict[str, Any]) -> list[str]:
+    """The run-details page: delivery, effects, promotions and failures, as Markdown."""
+    executed = summary["execute"]
     effects = summary["effects"]
     lines = [f"# Run {summary['run_id']} (as of {summary['as_of']})", ""]
     lines += [
@@ -283,11 +301,7 @@ def _publish(summary: dict[str, Any]) -> None:
             f"| {f['touch_id']} | {f['contact_id']} | {f['sequence']}/{f['step']} | {f['reason']} |"
             for f in executed["failures"][:50]
         ]
-    create_markdown_artifact(
-        key="run-details",
-        markdown="\n".join(lines),
-        description="Promotions, exits and failures of the run",
-    )
+    return lines
 
 
 @flow(
