@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from nurture.domain.contacts import CONTACT_ATTRIBUTES, Bant, Consent, Contact
 from nurture.domain.scoring import InterestState, ScoringModel, combine, fit_score
@@ -78,19 +78,7 @@ def import_contacts(
     """
     started = time.perf_counter()
     report = ImportReport(file=str(path))
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise InputError(f"unknown encoding {encoding!r} (e.g. utf-8, cp1252, latin-1)") from None
-    if path.is_dir():
-        raise InputError("is a folder, not a CSV file", Location(str(path)))
-    try:
-        # The BOM Excel writes is skipped; bytes that are not text in the encoding reach
-        # the row reader as surrogates, so that only their row is rejected.
-        read_as = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
-        stream = path.open(encoding=read_as, errors="surrogateescape", newline="")
-    except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror}", Location(str(path))) from exc
+    stream = _open(path, encoding)
     seen: dict[tuple[str, str], int] = {}
     rows = read_contact_rows(
         stream,
@@ -123,6 +111,25 @@ def import_contacts(
     report.rejected.sort(key=lambda r: r.row)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _open(path: Path, encoding: str) -> TextIO:
+    """``path`` as text in ``encoding``; a missing file, a folder or an unknown encoding
+    is an :class:`InputError`."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r} (e.g. utf-8, cp1252, latin-1)") from None
+    if path.is_dir():
+        raise InputError("is a folder, not a CSV file", Location(str(path)))
+    try:
+        # The BOM Excel writes is skipped; bytes that are not text in the encoding reach
+        # the row reader as surrogates, so that only their row is rejected.
+        read_as = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+        stream = path.open(encoding=read_as, errors="surrogateescape", newline="")
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror}", Location(str(path))) from exc
+    return stream
 
 
 def _duplicate_of(row: ContactRow, seen: dict[tuple[str, str], int]) -> str | None:

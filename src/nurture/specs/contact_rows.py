@@ -119,24 +119,7 @@ def read_contact_rows(
     unknown column is an :class:`InputError` for the whole file: importing the rest would
     silently drop that column.
     """
-    sample = stream.readline()
-    if not sample.strip():
-        raise InputError("file is empty (expected a header row)", Location(file, 1))
-    if "\x00" in sample:
-        raise InputError("this is not a CSV text file (it holds NUL bytes)", Location(file, 1))
-    if _SURROGATES.search(sample):
-        raise InputError(
-            f"the header is not {encoding} text; if the file is in another encoding, "
-            "import it with --encoding (e.g. --encoding cp1252 for Excel on Windows)",
-            Location(file, 1),
-        )
-    dialect = _sniff(sample)
-    try:
-        header = next(csv.reader([sample], dialect))
-    except csv.Error as exc:
-        raise InputError(f"the header cannot be read as CSV: {exc}", Location(file, 1)) from None
-    columns = [column.strip().lower() for column in header]
-    _check_header(columns, file)
+    dialect, columns = _read_header(stream, file=file, encoding=encoding)
     reader = csv.reader(_without_nul(stream), dialect)
     row_number = 1
     while True:
@@ -164,6 +147,31 @@ def read_contact_rows(
             yield _normalise(raw, row_number, defaults)
         except ValueError as exc:
             yield RowError(str(exc), row=row_number, file=file)
+
+
+def _read_header(
+    stream: TextIO, *, file: str, encoding: str
+) -> tuple[type[csv.Dialect], list[str]]:
+    """The file's dialect and its columns, checked; an unreadable header fails the file."""
+    sample = stream.readline()
+    if not sample.strip():
+        raise InputError("file is empty (expected a header row)", Location(file, 1))
+    if "\x00" in sample:
+        raise InputError("this is not a CSV text file (it holds NUL bytes)", Location(file, 1))
+    if _SURROGATES.search(sample):
+        raise InputError(
+            f"the header is not {encoding} text; if the file is in another encoding, "
+            "import it with --encoding (e.g. --encoding cp1252 for Excel on Windows)",
+            Location(file, 1),
+        )
+    dialect = _sniff(sample)
+    try:
+        header = next(csv.reader([sample], dialect))
+    except csv.Error as exc:
+        raise InputError(f"the header cannot be read as CSV: {exc}", Location(file, 1)) from None
+    columns = [column.strip().lower() for column in header]
+    _check_header(columns, file)
+    return dialect, columns
 
 
 _SURROGATES = re.compile("[\udc80-\udcff]")

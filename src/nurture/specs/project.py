@@ -118,7 +118,38 @@ def check_project(root: Path, *, tools: ProjectTools, default_language: str = "f
     templates = tools.templates(root / "templates", default_language)
     template_report = FileReport("templates/")
     reports.append(template_report)
-    documents: dict[str, tuple[YamlDocument, Sequence, FileReport]] = {}
+    documents = _read_sequences(root, reports)
+    for document, sequence, report in documents.values():
+        report.problems += _cross_check(
+            document,
+            sequence,
+            documents,
+            catalog=catalog or Catalog(),
+            templates=templates,
+            known_region=tools.known_region,
+        )
+    report_cycles(documents)
+    template_report.problems += _template_syntax(templates)
+    for _, sequence, report in documents.values():
+        if not report.problems:
+            report.summary = _summary(sequence)
+    sequences = {sid: seq for sid, (_, seq, _) in documents.items()}
+    files = {sid: rep.file for sid, (_, _, rep) in documents.items()}
+    if not template_report.problems:
+        count = len(templates.names())
+        template_report.summary = f"{count} template files"
+    project = None
+    if scoring is not None and catalog is not None:
+        project = Project(root, scoring, sequences, catalog, templates, files)
+    return ProjectCheck(reports, project)
+
+
+_Documents = dict[str, tuple[YamlDocument, Sequence, FileReport]]
+
+
+def _read_sequences(root: Path, reports: list[FileReport]) -> _Documents:
+    """Every sequence file, read and validated on its own; each gets its report."""
+    documents: _Documents = {}
     sequence_dir = root / "sequences"
     for path in sorted(sequence_dir.glob("*.y*ml")) if sequence_dir.is_dir() else []:
         display = _relative(path, root)
@@ -143,29 +174,7 @@ def check_project(root: Path, *, tools: ProjectTools, default_language: str = "f
             )
             continue
         documents[sequence.id] = (document, sequence, report)
-    for document, sequence, report in documents.values():
-        report.problems += _cross_check(
-            document,
-            sequence,
-            documents,
-            catalog=catalog or Catalog(),
-            templates=templates,
-            known_region=tools.known_region,
-        )
-    report_cycles(documents)
-    template_report.problems += _template_syntax(templates)
-    for _, sequence, report in documents.values():
-        if not report.problems:
-            report.summary = _summary(sequence)
-    sequences = {sid: seq for sid, (_, seq, _) in documents.items()}
-    files = {sid: rep.file for sid, (_, _, rep) in documents.items()}
-    if not template_report.problems:
-        count = len(templates.names())
-        template_report.summary = f"{count} template files"
-    project = None
-    if scoring is not None and catalog is not None:
-        project = Project(root, scoring, sequences, catalog, templates, files)
-    return ProjectCheck(reports, project)
+    return documents
 
 
 _loaded: dict[tuple[str, str], tuple[tuple[tuple[str, int, int], ...], Project]] = {}
