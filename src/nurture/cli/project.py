@@ -29,7 +29,7 @@ def init(
     console.print(f"project created in {directory}")
     console.print(f"  export NURTURE_PROJECT_DIR={directory}")
     console.print('  export NURTURE_UNSUBSCRIBE_SECRET="$(openssl rand -hex 32)"  # keep it')
-    console.print("  nurture validate && nurture contacts import contacts.csv")
+    console.print(f"  nurture validate && nurture contacts import {directory / 'contacts.csv'}")
 
 
 def register(app: typer.Typer) -> None:
