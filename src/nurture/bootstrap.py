@@ -29,13 +29,20 @@ from nurture.pipeline.lifecycle import RunContext
 from nurture.pipeline.plan import Budget
 from nurture.pipeline.rendering import Sender
 from nurture.ports import Clock, Dialer, EmailSender, SmsSender
-from nurture.settings import Settings
+from nurture.settings import Settings, WebhookSettings
 from nurture.specs.contact_rows import RowDefaults
 from nurture.specs.project import Project, ProjectTools, load_project
 from nurture.specs.scoring import load_scoring
 from nurture.tokens import LinkKeys
 
-__all__ = ["App", "bootstrap", "build_email_sender", "build_sms_sender", "project_tools"]
+__all__ = [
+    "App",
+    "bootstrap",
+    "build_email_sender",
+    "build_sms_sender",
+    "project_tools",
+    "require_link_secret",
+]
 
 
 @dataclass
@@ -116,13 +123,7 @@ class App:
 
     def require_link_secret(self) -> None:
         """Refuse to send or serve links that anyone could forge."""
-        problem = self.settings.webhooks.link_secret_problem()
-        if problem is not None:
-            raise ConfigurationError(
-                f"{problem}: unsubscribe and content links could be forged. Set it to a long "
-                "random value, e.g. the output of "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
-            )
+        require_link_secret(self.settings.webhooks)
 
     @property
     def row_defaults(self) -> RowDefaults:
@@ -269,6 +270,17 @@ def build_sms_sender(settings: Settings) -> SmsSender:
             timeout=settings.run.provider_timeout_seconds,
         )
     return OutboxSms(settings.outbox_dir)
+
+
+def require_link_secret(webhooks: WebhookSettings) -> None:
+    """:class:`ConfigurationError` when the link secret cannot protect real links."""
+    problem = webhooks.link_secret_problem()
+    if problem is not None:
+        raise ConfigurationError(
+            f"{problem}: unsubscribe and content links could be forged. Set it to a long "
+            "random value, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
 
 
 def project_tools() -> ProjectTools:

@@ -64,15 +64,11 @@ def reporting_errors() -> Iterator[None]:
 
 def require_link_secret() -> None:
     """Stop before anything starts when links could be forged (run, dispatch, servers)."""
+    from nurture import bootstrap
     from nurture.settings import WebhookSettings
 
-    problem = WebhookSettings().link_secret_problem()
-    if problem is not None:
-        fail(
-            f"{problem}: unsubscribe and content links could be forged.\n"
-            "  Set it to a long random value, e.g. the output of\n"
-            "  python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-        )
+    with reporting_errors():
+        bootstrap.require_link_secret(WebhookSettings())
 
 
 def parse_as_of(value: str | None) -> datetime | None:

@@ -80,7 +80,7 @@ def prepare(
         "email": uow.suppressions.active("email", [t["address"] for t in touches]),
         "sms": uow.suppressions.active("sms", [t["address"] for t in touches]),
     }
-    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.calendars)
+    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.holidays)
     items = []
     for touch in touches:
         item = Prepared(

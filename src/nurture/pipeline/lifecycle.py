@@ -76,20 +76,13 @@ class RunContext:
     project: Project
     sender: Sender
     now: datetime
+    #: Public holidays by region (the `holidays` package, through bootstrap).
+    holidays: Holidays
     run_id: str | None = None
     default_timezone: str = "Europe/Paris"
     default_region: str = "FR"
     handoff_sla_business_days: float = 1.0
     effects: Effects = field(default_factory=Effects)
-    #: Public holidays by region (the `holidays` package, through bootstrap).
-    holidays: Holidays | None = None
-
-    @property
-    def calendars(self) -> Holidays:
-        """The holiday calendar to count business days with."""
-        if self.holidays is None:
-            raise RuntimeError("RunContext.holidays is not set (bootstrap sets it)")
-        return self.holidays
 
     def sequence(self, uow: UnitOfWork, sequence_id: str, version: int) -> Sequence | None:
         """The version an enrollment is pinned to (the file's, if it is that one)."""
@@ -301,7 +294,7 @@ def _handoff_task(
         contact_country=contact.country,
         default_timezone=ctx.default_timezone,
         default_country=ctx.default_region,
-        holidays=ctx.calendars,
+        holidays=ctx.holidays,
     )
     due = calendar.next_open(calendar.add_business_days(ctx.now, ctx.handoff_sla_business_days))
     script = ""

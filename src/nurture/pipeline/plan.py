@@ -72,7 +72,7 @@ def plan_due(
 ) -> PlanReport:
     """Plan every step due by ``ctx.now``, contact by contact, in chunks."""
     report = PlanReport()
-    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.calendars)
+    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.holidays)
     # Read the due set once (one pass over the index), then plan it chunk by chunk: each
     # chunk re-reads its own enrollments, so what another planner did meanwhile is seen.
     due = uow.enrollments.due_contacts(ctx.now)

@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from nurture.domain.contacts import Contact
-from nurture.domain.sequences import Sequence
 from nurture.domain.touches import TouchStatus
 from nurture.pipeline.delivery import Delivery
-from nurture.pipeline.execute import prepare, rescore
+from nurture.pipeline.execute import prepare
 from nurture.pipeline.lifecycle import RunContext
-from nurture.pipeline.progress import Calendars, Progress, advance, next_step
+from nurture.pipeline.progress import Calendars, advance
+from nurture.pipeline.record import moved_on, rescore
 from nurture.ports import OutgoingSms, UnitOfWork
 
 __all__ = ["ReconcileReport", "reconcile"]
@@ -66,7 +65,7 @@ def reconcile(
         item.touch["id"]: item
         for item in prepare(uow=uow, ctx=ctx, delivery=delivery, touches=pending)
     }
-    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.calendars)
+    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.holidays)
     updates = []
     progress = []
     for touch in pending:
@@ -78,7 +77,7 @@ def reconcile(
             updates.append(_confirmed(touch, found[0], report))
             if item is not None and item.sequence is not None:
                 rescore(item, ctx)
-                progress.append(_moved_on(item, item.sequence, calendars, ctx))
+                progress.append(moved_on(item, item.sequence, calendars, done_at=ctx.now))
         else:
             updates.append(
                 {
@@ -122,21 +121,6 @@ def _confirmed(touch: dict[str, Any], message_id: str, report: ReconcileReport) 
         "provider_message_id": message_id,
         "reason": "confirmed by the provider after an interruption",
     }
-
-
-def _moved_on(
-    item: Any, sequence: Sequence, calendars: Calendars, ctx: RunContext
-) -> tuple[Progress, Sequence, Contact]:
-    touch, contact = item.touch, item.contact
-    step = next_step(
-        sequence=sequence,
-        enrollment_id=touch["enrollment_id"],
-        done_index=touch["step_index"],
-        done_at=ctx.now,
-        contact=contact,
-        calendar=calendars.for_contact(sequence, contact),
-    )
-    return step, sequence, contact
 
 
 def _run_of(worker: str | None) -> str | None:

@@ -16,7 +16,7 @@ from nurture.pipeline.lifecycle import RunContext
 from nurture.pipeline.progress import Calendars, Progress, advance, next_step
 from nurture.ports import UnitOfWork
 
-__all__ = ["record_outcomes", "rescore"]
+__all__ = ["moved_on", "record_outcomes", "rescore"]
 
 _REQUEUE_DELAY = timedelta(minutes=5)
 
@@ -30,7 +30,7 @@ def record_outcomes(
     report: BatchReport,
 ) -> None:
     """Write each touch's outcome, count it, and move its enrollment on once settled."""
-    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.calendars)
+    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.holidays)
     updates, tasks = [], []
     progress: list[tuple[Progress, Sequence, Contact]] = []
     rescored: dict[int, Contact | None] = {}  # contacts re-scored: changed ones, else None
@@ -44,7 +44,8 @@ def record_outcomes(
             contact = item.contact
             if contact.id not in rescored:
                 rescored[contact.id or 0] = contact if rescore(item, ctx) else None
-            progress.append(_next(item, item.sequence, calendars, ctx))
+            done_at = max(ctx.now, item.touch["deliver_at"])
+            progress.append(moved_on(item, item.sequence, calendars, done_at=done_at))
     uow.touches.update_many(updates)
     uow.tasks.add_many(tasks)
     report.tasks += len(tasks)
@@ -117,15 +118,16 @@ def _requeue(
     }
 
 
-def _next(
-    item: Prepared, sequence: Sequence, calendars: Calendars, ctx: RunContext
+def moved_on(
+    item: Prepared, sequence: Sequence, calendars: Calendars, *, done_at: datetime
 ) -> tuple[Progress, Sequence, Contact]:
+    """The enrollment's next step once ``item``'s touch is done at ``done_at``."""
     touch, contact = item.touch, item.contact
     step = next_step(
         sequence=sequence,
         enrollment_id=touch["enrollment_id"],
         done_index=touch["step_index"],
-        done_at=max(ctx.now, touch["deliver_at"]),
+        done_at=done_at,
         contact=contact,
         calendar=calendars.for_contact(sequence, contact),
     )
