@@ -21,12 +21,12 @@ from nurture.adapters.holidays import holiday_check, known_holiday_region
 from nurture.adapters.sms import OutboxSms, TwilioDialer, TwilioSms
 from nurture.adapters.templates import TemplateStore
 from nurture.domain.cadence import Holidays
+from nurture.domain.planning import Budget
 from nurture.domain.scoring import ScoringModel
 from nurture.errors import ConfigurationError
 from nurture.limits import Limits
 from nurture.pipeline.delivery import Delivery, RateLimiter
 from nurture.pipeline.lifecycle import RunContext
-from nurture.pipeline.plan import Budget
 from nurture.pipeline.rendering import Sender
 from nurture.ports import Clock, Dialer, EmailSender, SmsSender
 from nurture.settings import Settings, WebhookSettings

@@ -9,7 +9,6 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from nurture.adapters.db.reports import SqlReportData
 from nurture.bootstrap import bootstrap
 from nurture.cli._common import console, fail, print_json, reporting_errors
 from nurture.domain.contacts import Temperature
@@ -36,8 +35,8 @@ def report(
         start = start if start.tzinfo else start.replace(tzinfo=UTC)
     with reporting_errors():
         application = bootstrap()
-        with application.engine.connect() as connection:
-            data = build_report(SqlReportData(connection), since=start)
+        with application.uow(read_only=True) as uow:
+            data = build_report(uow.reports, since=start)
     if html is not None:
         html.write_text(render_html(data), encoding="utf-8")
     if as_json:

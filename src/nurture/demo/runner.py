@@ -18,12 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import sqlalchemy as sa
 from pydantic import SecretStr
 
 from nurture.adapters.clock import FixedClock
-from nurture.adapters.db.reports import SqlReportData
-from nurture.adapters.db.tables import call_tasks, contacts
 from nurture.bootstrap import App, bootstrap
 from nurture.commands.calls import log_call
 from nurture.commands.contact_import import import_contacts
@@ -141,8 +138,8 @@ def run_demo(
                 today = options.start + timedelta(days=day)
                 _simulate_day(world, today, engagement, daily_run)
                 step(1, today.isoformat())
-        with world.app.engine.connect() as connection:
-            data = report(SqlReportData(connection))
+        with world.app.uow(read_only=True) as uow:
+            data = report(uow.reports)
         (options.directory / "report.html").write_text(
             render_html(data, title=f"nurture demo — {options.days} simulated days"),
             encoding="utf-8",
@@ -229,13 +226,11 @@ def _simulate_day(world: _World, today: date, engagement: Engagement, daily_run:
 
 
 def _people(app: App) -> dict[int, Person]:
-    query = sa.select(
-        contacts.c.id, contacts.c.fit, contacts.c.interest, contacts.c.stage, contacts.c.phone
-    )
-    with app.engine.connect() as connection:
+    with app.uow(read_only=True) as uow:
         return {
-            row.id: Person(row.id, row.fit, row.interest, row.stage, row.phone)
-            for row in connection.execute(query)
+            c.id: Person(c.id, c.fit, c.interest, c.stage.value, c.phone)
+            for c in uow.contacts.iter_contacts()
+            if c.id is not None
         }
 
 
@@ -338,11 +333,12 @@ def _spontaneous(world: _World, app: App, engagement: Engagement) -> None:
 def _work_the_call_queue(world: _World, app: App, engagement: Engagement, today: date) -> None:
     """The reps call what is due today and log each outcome (it feeds scoring and BANT)."""
     end = datetime.combine(today, time(23, 59), tzinfo=PARIS)
-    query = sa.select(call_tasks.c.id, call_tasks.c.contact_id).where(
-        call_tasks.c.status == "open", call_tasks.c.due_at <= end
-    )
-    with app.engine.connect() as connection:
-        due = connection.execute(query).all()
+    with app.uow(read_only=True) as uow:
+        due = sorted(
+            (task["id"], task["contact_id"])
+            for task in uow.tasks.queue(status="open", limit=1_000_000)
+            if task["due_at"] <= end
+        )
     people = _people(app)
     for task_id, contact_id in due:
         outcome, facts = engagement.call(people[contact_id])

@@ -11,7 +11,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 __all__ = [
     "ACTIVE",
@@ -19,6 +22,7 @@ __all__ = [
     "SETTLED",
     "STATUS_AFTER",
     "Outcome",
+    "Touch",
     "TouchStatus",
     "touch_key",
 ]
@@ -72,3 +76,64 @@ SETTLED = frozenset({TouchStatus.SENT, TouchStatus.FAILED, TouchStatus.CANCELLED
 def touch_key(enrollment_id: int, step_id: str, version: int) -> str:
     """The unique key of a touch: the same step of the same enrollment is sent once."""
     return f"{enrollment_id}:{step_id}:v{version}"
+
+
+@dataclass(slots=True)
+class Touch:
+    """One execution of one step of one enrollment for one contact: the outbox row."""
+
+    touch_key: str
+    enrollment_id: int
+    contact_id: int
+    sequence_id: str
+    version: int
+    step_id: str
+    step_index: int
+    channel: str
+    status: TouchStatus
+    due_at: datetime
+    deliver_at: datetime
+    created_at: datetime
+    priority: int = 0
+    attempts: int = 0
+    address: str | None = None
+    reason: str | None = None
+    run_id: str | None = None
+    id: int = 0  # 0 until stored
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    sent_at: datetime | None = None
+    provider: str | None = None
+    provider_message_id: str | None = None
+    provider_batch_id: str | None = None
+    subject: str | None = None
+    content_hash: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Touch:
+        """The touch a stored row (a mapping of column names) describes."""
+        touch = cls(**{name: row[name] for name in _FIELDS if name in row})
+        touch.status = TouchStatus(touch.status)
+        return touch
+
+    def as_row(self, *, with_id: bool = False) -> dict[str, Any]:
+        """The touch as a mapping of column names (without its id unless asked)."""
+        row = {name: getattr(self, name) for name in _FIELDS}
+        if not with_id:
+            del row["id"]
+        return row
+
+    def with_status(self, status: TouchStatus, reason: str | None = None) -> Touch:
+        """A copy of this touch in ``status``, for ``reason``."""
+        return replace(self, status=status, reason=reason)
+
+    @property
+    def medium(self) -> str:
+        """What carries the touch: ``call``, else ``email`` or ``sms`` read from the
+        address (content drops go by either)."""
+        if self.channel == "call":
+            return "call"
+        return "email" if "@" in (self.address or "") else "sms"
+
+
+_FIELDS = tuple(f.name for f in fields(Touch))

@@ -14,12 +14,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
-from nurture.adapters.db.reports import SqlReportData
-from nurture.adapters.db.tables import touches
 from nurture.bootstrap import App
-from nurture.domain.touches import Outcome, TouchStatus
+from nurture.domain.touches import Outcome
 from nurture.pipeline.execute import BatchReport, execute_batch, prepare
 from nurture.pipeline.ingest import apply_pending
 from nurture.pipeline.lifecycle import (
@@ -123,13 +119,8 @@ def reconcile_unknown(app: App, run_id: str) -> dict[str, Any]:
 
 def count_due_now(app: App) -> int:
     """Touches waiting to be sent now."""
-    query = (
-        sa.select(sa.func.count())
-        .select_from(touches)
-        .where(touches.c.status == TouchStatus.SCHEDULED, touches.c.deliver_at <= app.now())
-    )
-    with app.engine.connect() as connection:
-        return int(connection.execute(query).scalar_one())
+    with app.uow(read_only=True) as uow:
+        return uow.touches.count_due(app.now())
 
 
 def execute(
@@ -211,8 +202,8 @@ def summarize(
         execution.add(BatchReport.from_dict(part))
     planned = phases.get("plan", {})
     effects = _merge_effects([*phases.values(), *executions])
-    with app.engine.connect() as connection:
-        funnel_rows = funnel(SqlReportData(connection))
+    with app.uow(read_only=True) as uow:
+        funnel_rows = funnel(uow.reports)
     delivered_now = sum(execution.sent.values())
     return {
         "run_id": run_id,
@@ -246,14 +237,7 @@ def dry_run(app: App) -> dict[str, Any]:
     with _timed(out), app.uow() as uow:
         ctx = app.run_context(run_id=None)
         planned = plan_due(uow=uow, ctx=ctx, budget=app.budget, commit=False)
-        due = [
-            dict(row)
-            for row in uow.connection.execute(
-                sa.select(touches).where(
-                    touches.c.status == TouchStatus.SCHEDULED, touches.c.deliver_at <= ctx.now
-                )
-            ).mappings()
-        ]
+        due = uow.touches.due(ctx.now)
         delivery = replace(app.delivery, sandbox=True)
         items = prepare(uow=uow, ctx=ctx, delivery=delivery, touches=due)
         checked = 0
@@ -265,8 +249,8 @@ def dry_run(app: App) -> dict[str, Any]:
         uow.rollback()
     failures = [
         {
-            "touch": f"{i.touch['sequence_id']}/{i.touch['step_id']}",
-            "contact_id": i.touch["contact_id"],
+            "touch": f"{i.touch.sequence_id}/{i.touch.step_id}",
+            "contact_id": i.touch.contact_id,
             "reason": i.reason,
         }
         for i in items
@@ -275,7 +259,7 @@ def dry_run(app: App) -> dict[str, Any]:
     out.update(
         dry_run=True,
         plan=planned.as_dict(),
-        would_send=Counter(i.touch["channel"] for i in items if i.outcome is None),
+        would_send=Counter(i.touch.channel for i in items if i.outcome is None),
         would_fail=failures[:100],
         sandbox_checked=checked,
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from nurture.domain.contacts import Contact
 from nurture.domain.sequences import Sequence, Step
-from nurture.domain.touches import Outcome
+from nurture.domain.touches import Outcome, Touch
 from nurture.ports import OutgoingEmail, OutgoingSms, SendReceipt
 
 __all__ = ["BatchReport", "Prepared"]
@@ -83,7 +83,7 @@ class BatchReport:
 class Prepared:
     """One claimed touch, checked and rendered: ready to send, or already decided."""
 
-    touch: dict[str, Any]
+    touch: Touch
     contact: Contact
     interest_state: dict[str, Any] = field(default_factory=dict)
     sequence: Sequence | None = None

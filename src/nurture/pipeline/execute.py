@@ -24,7 +24,7 @@ from typing import Any
 
 from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
 from nurture.domain.scoring import InterestState, combine, fit_score
-from nurture.domain.touches import Outcome
+from nurture.domain.touches import Outcome, Touch
 from nurture.errors import (
     PermanentDeliveryError,
     TemplateError,
@@ -70,31 +70,31 @@ def execute_batch(
 
 
 def prepare(
-    *, uow: UnitOfWork, ctx: RunContext, delivery: Delivery, touches: list[dict[str, Any]]
+    *, uow: UnitOfWork, ctx: RunContext, delivery: Delivery, touches: list[Touch]
 ) -> list[Prepared]:
     """Check each touch again and render it; decided touches carry their outcome."""
-    contact_rows = uow.contacts.run_rows([t["contact_id"] for t in touches])
+    contact_rows = uow.contacts.run_rows([t.contact_id for t in touches])
     people = {cid: uow.contacts.to_contact(row) for cid, row in contact_rows.items()}
-    status = uow.enrollments.statuses([t["enrollment_id"] for t in touches if t["enrollment_id"]])
+    status = uow.enrollments.statuses([t.enrollment_id for t in touches if t.enrollment_id])
     suppressed = {
-        "email": uow.suppressions.active("email", [t["address"] for t in touches]),
-        "sms": uow.suppressions.active("sms", [t["address"] for t in touches]),
+        "email": uow.suppressions.active("email", [t.address for t in touches]),
+        "sms": uow.suppressions.active("sms", [t.address for t in touches]),
     }
     calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.holidays)
     items = []
     for touch in touches:
         item = Prepared(
             touch,
-            people[touch["contact_id"]],
-            contact_rows[touch["contact_id"]]["interest_state"] or {},
+            people[touch.contact_id],
+            contact_rows[touch.contact_id]["interest_state"] or {},
         )
         items.append(item)
-        sequence = ctx.sequence(uow, touch["sequence_id"], touch["version"])
-        if sequence is None or touch["step_index"] >= len(sequence.steps):
+        sequence = ctx.sequence(uow, touch.sequence_id, touch.version)
+        if sequence is None or touch.step_index >= len(sequence.steps):
             item.outcome, item.reason = Outcome.FAILED, "its sequence version is unknown"
             continue
-        item.sequence, item.step = sequence, sequence.steps[touch["step_index"]]
-        blocked = _blocked(item, status.get(touch["enrollment_id"]), suppressed)
+        item.sequence, item.step = sequence, sequence.steps[touch.step_index]
+        blocked = _blocked(item, status.get(touch.enrollment_id), suppressed)
         if blocked is not None:
             item.outcome, item.reason = Outcome.CANCELLED, blocked
             continue
@@ -124,7 +124,7 @@ def _blocked(
         reason = enrollment[1] or enrollment[0]
         return f"enrollment {enrollment[0]}" + (f": {reason}" if enrollment[1] else "")
     medium = item.step.sends_on
-    address = item.touch["address"]
+    address = item.touch.address
     if medium in suppressed and address in suppressed[medium]:
         return f"suppressed: {suppressed[medium][address]}"
     refusal = item.sequence.audience.refusal(item.contact)
@@ -143,7 +143,7 @@ def _render(item: Prepared, ctx: RunContext, delivery: Delivery) -> None:
         sequence=item.sequence,
         step=step,
         sender=ctx.sender,
-        touch_id=touch["id"],
+        touch_id=touch.id,
         asset=asset,
     )
     rendered = render_step(ctx.project.templates, step, contact=contact, context=context)
@@ -151,9 +151,9 @@ def _render(item: Prepared, ctx: RunContext, delivery: Delivery) -> None:
         item.subject = rendered.subject
         item.content_hash = _hash(rendered.subject + "\n" + rendered.text)
         item.email = OutgoingEmail(
-            touch_id=touch["id"],
-            contact_id=touch["contact_id"],
-            to=touch["address"],
+            touch_id=touch.id,
+            contact_id=touch.contact_id,
+            to=touch.address or "",
             to_name=contact.full_name if contact.first_name or contact.last_name else None,
             from_email=ctx.sender.email,
             from_name=ctx.sender.name,
@@ -170,9 +170,9 @@ def _render(item: Prepared, ctx: RunContext, delivery: Delivery) -> None:
         item.content_hash = _hash(rendered.text)
         callback = delivery.status_callback_url
         item.sms = OutgoingSms(
-            touch_id=touch["id"],
-            contact_id=touch["contact_id"],
-            to=touch["address"],
+            touch_id=touch.id,
+            contact_id=touch.contact_id,
+            to=touch.address or "",
             body=rendered.text,
             status_callback=callback,
             validity_seconds=sms_validity(item.window_left),
@@ -204,7 +204,7 @@ def _call_task(item: Prepared, rendered: RenderedCall, ctx: RunContext) -> dict[
     )
     name = contact.full_name or contact.email or f"#{contact.id}"
     return {
-        "touch_id": touch["id"],
+        "touch_id": touch.id,
         "contact_id": contact.id,
         "owner": contact.owner,
         "kind": "sequence",
@@ -222,7 +222,7 @@ def _call_task(item: Prepared, rendered: RenderedCall, ctx: RunContext) -> dict[
             "bant": contact.bant.as_dict(),
             "fit_rules": [c.rule for c in card.contributions if c.part == "fit"],
         },
-        "due_at": touch["deliver_at"],
+        "due_at": touch.deliver_at,
         "status": "open",
         "created_at": ctx.now,
     }

@@ -17,6 +17,7 @@ from typing import Any
 
 from nurture.domain.events import EventType
 from nurture.domain.scoring import InterestState, combine, fit_score
+from nurture.domain.touches import Touch
 from nurture.errors import NurtureError, PayloadError
 from nurture.inbound import InboundEvent
 from nurture.limits import db_id
@@ -207,7 +208,7 @@ def _apply_isolated(
     row: dict[str, Any],
     events: list[dict[str, Any]],
     *,
-    touches: dict[int, dict[str, Any]],
+    touches: dict[int, Touch],
     ctx: RunContext,
     report: ApplyReport,
 ) -> list[dict[str, Any]]:
@@ -260,7 +261,7 @@ def _evaluate_isolated(uow: UnitOfWork, contact_ids: list[int], ctx: RunContext)
 
 def _mark(
     row: dict[str, Any],
-    touch: dict[str, Any] | None,
+    touch: Touch | None,
     ctx: RunContext,
     *,
     status: str = "applied",
@@ -271,7 +272,7 @@ def _mark(
         "id": row["id"],
         "status": status,
         "contact_id": contact_id,
-        "touch_id": touch["id"] if touch else row["touch_id"],
+        "touch_id": touch.id if touch else row["touch_id"],
         "error": error,
         "applied_at": ctx.now,
     }
@@ -294,7 +295,7 @@ def _why(exc: BaseException) -> str:
     return text[:500]
 
 
-def _touches_of(uow: UnitOfWork, rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def _touches_of(uow: UnitOfWork, rows: list[dict[str, Any]]) -> dict[int, Touch]:
     out = {}
     for row in rows:
         touch = None
@@ -309,7 +310,7 @@ def _touches_of(uow: UnitOfWork, rows: list[dict[str, Any]]) -> dict[int, dict[s
 
 
 def _contacts_of(
-    uow: UnitOfWork, rows: list[dict[str, Any]], touches: dict[int, dict[str, Any]]
+    uow: UnitOfWork, rows: list[dict[str, Any]], touches: dict[int, Touch]
 ) -> dict[int, int]:
     """Event id → contact id, from the event, its touch, or its address."""
     out: dict[int, int] = {}
@@ -318,7 +319,7 @@ def _contacts_of(
         if row["contact_id"]:
             out[row["id"]] = row["contact_id"]
         elif row["id"] in touches:
-            out[row["id"]] = touches[row["id"]]["contact_id"]
+            out[row["id"]] = touches[row["id"]].contact_id
         elif row["address"]:
             lookups[row["address"]].append(row["id"])
     if lookups:
@@ -335,7 +336,7 @@ def _apply_to_contact(
     uow: UnitOfWork,
     row: dict[str, Any],
     events: list[dict[str, Any]],
-    touches: dict[int, dict[str, Any]],
+    touches: dict[int, Touch],
     ctx: RunContext,
 ) -> int:
     model = ctx.project.scoring

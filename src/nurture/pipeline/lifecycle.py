@@ -15,7 +15,7 @@ from nurture.domain.contacts import Contact, Stage
 from nurture.domain.lifecycle import StageChange, stage_changes
 from nurture.domain.scoring import InterestState, combine, fit_score
 from nurture.domain.sequences import SendWindow, Sequence
-from nurture.domain.touches import TouchStatus
+from nurture.domain.touches import Touch, TouchStatus
 from nurture.errors import TemplateError
 from nurture.pipeline.rendering import Sender, owner_view, touch_context
 from nurture.ports import UnitOfWork
@@ -93,24 +93,23 @@ class RunContext:
 
 
 def cancel_touches(
-    uow: UnitOfWork, rows: Iterable[dict[str, Any]], *, reason: str, ctx: RunContext
+    uow: UnitOfWork, touches: Iterable[Touch], *, reason: str, ctx: RunContext
 ) -> int:
     """Cancel scheduled touches (and the call tasks they made) with ``reason``."""
-    cancelled = [row for row in rows if row["status"] == TouchStatus.SCHEDULED]
+    cancelled = [t for t in touches if t.status == TouchStatus.SCHEDULED]
     if not cancelled:
         return 0
     uow.touches.update_many(
-        [{"id": row["id"], "status": TouchStatus.CANCELLED, "reason": reason} for row in cancelled]
+        [{"id": t.id, "status": TouchStatus.CANCELLED, "reason": reason} for t in cancelled]
     )
-    for row in cancelled:
+    for t in cancelled:
         uow.journal.add(
             "cancelled",
-            f"{row['channel']} {row['sequence_id']}/{row['step_id']} due "
-            f"{row['deliver_at'].isoformat()}: {reason}",
+            f"{t.channel} {t.sequence_id}/{t.step_id} due {t.deliver_at.isoformat()}: {reason}",
             at=ctx.now,
-            contact_id=row["contact_id"],
-            enrollment_id=row["enrollment_id"],
-            touch_id=row["id"],
+            contact_id=t.contact_id,
+            enrollment_id=t.enrollment_id,
+            touch_id=t.id,
             run_id=ctx.run_id,
         )
     ctx.effects.cancelled[reason.split(":", maxsplit=1)[0]] += len(cancelled)

@@ -8,6 +8,7 @@ from typing import Any
 
 from nurture.domain.contacts import Contact
 from nurture.domain.events import EventType
+from nurture.domain.touches import Touch
 from nurture.pipeline.lifecycle import RunContext, cancel_touches
 from nurture.ports import UnitOfWork
 
@@ -49,7 +50,7 @@ def apply_opt_out(
     uow: UnitOfWork,
     contact: Contact,
     event: dict[str, Any],
-    touch: dict[str, Any] | None,
+    touch: Touch | None,
     ctx: RunContext,
 ) -> int:
     kind = EventType(event["type"])
@@ -67,7 +68,7 @@ def apply_opt_out(
         return int(new)
     if kind == EventType.SMS_STOP or (kind == EventType.WRONG_NUMBER and contact.phone):
         address = event["address"] if kind == EventType.SMS_STOP else contact.phone
-        address = address or (touch or {}).get("address") or contact.phone
+        address = address or (touch.address if touch else None) or contact.phone
         if not address:
             return 0
         why = "STOP" if kind == EventType.SMS_STOP else "wrong number"
@@ -89,15 +90,8 @@ def _cancel_channel(
     """Cancel the contact's scheduled touches that would go out on ``medium``; the
     enrollments they belong to move on to their next step."""
     assert contact.id is not None
-    rows = [t for t in uow.touches.scheduled(contact_id=contact.id) if _medium(t) == medium]
+    rows = [t for t in uow.touches.scheduled(contact_id=contact.id) if t.medium == medium]
     if not cancel_touches(uow, rows, reason=reason, ctx=ctx):
         return
-    ids = sorted({t["enrollment_id"] for t in rows if t["enrollment_id"]})
+    ids = sorted({t.enrollment_id for t in rows if t.enrollment_id})
     uow.enrollments.due_again(ids, at=ctx.now)
-
-
-def _medium(touch: dict[str, Any]) -> str:
-    address = touch.get("address") or ""
-    if touch["channel"] == "call":
-        return "call"
-    return "email" if "@" in address else "sms"

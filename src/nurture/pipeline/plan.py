@@ -12,28 +12,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from nurture.domain.cadence import Calendar
 from nurture.domain.contacts import Contact
+from nurture.domain.planning import Budget, Decision, Progress, decide, next_step
 from nurture.domain.sequences import Sequence, Step
-from nurture.domain.touches import TouchStatus, touch_key
+from nurture.domain.touches import Touch, TouchStatus, touch_key
 from nurture.pipeline.lifecycle import RunContext
-from nurture.pipeline.progress import Calendars, Progress, advance, next_step
+from nurture.pipeline.progress import Calendars, advance
 from nurture.ports import UnitOfWork
 
 __all__ = ["Budget", "PlanReport", "plan_due"]
 
 _CHUNK = 1000
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How much pressure a contact may get, across every sequence."""
-
-    per_day: int = 1
-    per_week: int = 3
-    horizon: timedelta = timedelta(hours=24)
 
 
 @dataclass
@@ -134,92 +125,65 @@ class _Chunk:
             "sms": uow.suppressions.active("sms", [c.phone for c in self.people.values()]),
         }
         self.counted = uow.touches.counted_since(list(rows), ctx.now - timedelta(days=7))
-        self.touches: list[dict[str, Any]] = []
+        self.touches: list[Touch] = []
         self.moves: list[dict[str, Any]] = []
         self.progress: list[tuple[Progress, Sequence, Contact]] = []
         self.deferrals: list[dict[str, Any]] = []
 
     def plan(self, enrollment: dict[str, Any]) -> None:
-        """Decide what happens to one due enrollment."""
+        """Decide what happens to one due enrollment, and note it for the chunk's write."""
         ctx = self.ctx
         contact = self.people[enrollment["contact_id"]]
         sequence = ctx.sequence(self.uow, enrollment["sequence_id"], enrollment["version"])
         index = enrollment["step_index"]
         if sequence is None or index >= len(sequence.steps):
             return
-        refusal = sequence.audience.refusal(contact)
-        if refusal is not None:
-            self._left_audience(enrollment, sequence, contact, refusal)
-            return
         step = sequence.steps[index]
         calendar = self.calendars.for_contact(sequence, contact)
-        deliver_at = calendar.next_open(max(ctx.now, enrollment["next_due_at"]))
-        if deliver_at > ctx.now + self.budget.horizon:
-            self.report.held += 1
-            return
-        touch = self._touch(enrollment, sequence, step, contact, deliver_at)
-        skip = _skip_reason(step, contact, self.suppressed)
-        if skip is not None:
-            self._skip(touch, skip, sequence, contact, calendar)
-            return
-        over = _over_budget(
-            self.counted.get(contact.id or 0, []), deliver_at, calendar.zone, self.budget
+        plan = decide(
+            sequence,
+            step,
+            contact,
+            due_at=enrollment["next_due_at"],
+            now=ctx.now,
+            calendar=calendar,
+            budget=self.budget,
+            suppressed=self.suppressed,
+            counted=self.counted.get(contact.id or 0, []),
         )
-        if over is not None:
-            self._defer(enrollment, f"{sequence.id}/{step.id}", over, contact)
-            return
-        self._schedule(touch, contact, step)
+        reason = plan.reason or ""
+        if plan.decision == Decision.LEAVE:
+            self._left_audience(enrollment, sequence, contact, reason)
+        elif plan.decision == Decision.HOLD:
+            self.report.held += 1
+        elif plan.decision == Decision.DEFER:
+            self._defer(enrollment, f"{sequence.id}/{step.id}", reason, contact)
+        else:
+            assert plan.deliver_at is not None
+            touch = _touch(enrollment, sequence, step, contact, at=plan.deliver_at, ctx=ctx)
+            if plan.decision == Decision.SKIP:
+                self._skip(
+                    touch.with_status(TouchStatus.SKIPPED, reason), sequence, contact, calendar
+                )
+            else:
+                self._schedule(touch, contact, step)
 
-    def _touch(
-        self,
-        enrollment: dict[str, Any],
-        sequence: Sequence,
-        step: Step,
-        contact: Contact,
-        deliver_at: datetime,
-    ) -> dict[str, Any]:
-        """The touch row for this step, before its status is decided."""
-        return {
-            "touch_key": touch_key(enrollment["id"], step.id, sequence.version),
-            "enrollment_id": enrollment["id"],
-            "contact_id": contact.id,
-            "sequence_id": sequence.id,
-            "version": sequence.version,
-            "step_id": step.id,
-            "step_index": enrollment["step_index"],
-            "channel": step.channel.value,
-            "priority": sequence.priority,
-            "due_at": enrollment["next_due_at"],
-            "deliver_at": deliver_at,
-            "created_at": self.ctx.now,
-            "run_id": self.ctx.run_id,
-            "attempts": 0,
-            "address": contact.email if step.sends_on == "email" else contact.phone,
-        }
-
-    def _skip(
-        self,
-        touch: dict[str, Any],
-        skip: str,
-        sequence: Sequence,
-        contact: Contact,
-        calendar: Calendar,
-    ) -> None:
+    def _skip(self, touch: Touch, sequence: Sequence, contact: Contact, calendar: Calendar) -> None:
         """The step cannot reach this contact: recorded as skipped, and the enrollment
         moves on to its next step."""
-        index = touch["step_index"]
-        self.touches.append({**touch, "status": TouchStatus.SKIPPED, "reason": skip})
-        self.moves.append({"_id": touch["enrollment_id"], "_index": index, "step_index": index + 1})
+        index = touch.step_index
+        self.touches.append(touch)
+        self.moves.append({"_id": touch.enrollment_id, "_index": index, "step_index": index + 1})
         following = next_step(
             sequence=sequence,
-            enrollment_id=touch["enrollment_id"],
+            enrollment_id=touch.enrollment_id,
             done_index=index,
-            done_at=touch["deliver_at"],
+            done_at=touch.deliver_at,
             contact=contact,
             calendar=calendar,
         )
         self.progress.append((following, sequence, contact))
-        self.report.skipped[skip.split(":", maxsplit=1)[0]] += 1
+        self.report.skipped[(touch.reason or "").split(":", maxsplit=1)[0]] += 1
 
     def _defer(self, enrollment: dict[str, Any], where: str, over: str, contact: Contact) -> None:
         """Over the pressure budget: deferred with its reason, never dropped."""
@@ -236,14 +200,14 @@ class _Chunk:
         )
         self.report.deferred[over.split(":", maxsplit=1)[0]] += 1
 
-    def _schedule(self, touch: dict[str, Any], contact: Contact, step: Step) -> None:
+    def _schedule(self, touch: Touch, contact: Contact, step: Step) -> None:
         """Planned: counted in the budget, written, the enrollment moved past it."""
-        deliver_at, index = touch["deliver_at"], touch["step_index"]
+        deliver_at, index = touch.deliver_at, touch.step_index
         self.counted.setdefault(contact.id or 0, []).append(deliver_at)
-        self.touches.append({**touch, "status": TouchStatus.SCHEDULED, "reason": None})
+        self.touches.append(touch)
         self.moves.append(
             {
-                "_id": touch["enrollment_id"],
+                "_id": touch.enrollment_id,
                 "_index": index,
                 "step_index": index + 1,
                 "next_due_at": None,
@@ -284,40 +248,33 @@ class _Chunk:
         self.uow.journal.add_many(self.deferrals)
 
 
-def _skip_reason(step: Step, contact: Contact, suppressed: dict[str, dict[str, str]]) -> str | None:
-    """Why a step cannot reach this contact (its condition, address, consent, opt-out)."""
-    if not step.applies_to(contact):
-        return f"condition false: {step.when}"
-    medium = step.sends_on
-    if medium == "call":
-        return None if contact.phone else "no phone number"
-    address = contact.email if medium == "email" else contact.phone
-    consent = contact.consent.email if medium == "email" else contact.consent.sms
-    if not address:
-        return "no email address" if medium == "email" else "no phone number"
-    if not consent:
-        return "no email consent" if medium == "email" else "no SMS consent"
-    if address in suppressed[medium]:
-        return f"suppressed: {suppressed[medium][address]}"
-    return None
-
-
-def _over_budget(
-    scheduled: list[datetime], deliver_at: datetime, zone: ZoneInfo, budget: Budget
-) -> str | None:
-    """Why one more touch at ``deliver_at`` would be too much pressure, if it would."""
-    day = deliver_at.astimezone(zone).date()
-    same_day = sum(1 for t in scheduled if t.astimezone(zone).date() == day)
-    if same_day >= budget.per_day:
-        return (
-            f"daily budget: {same_day} touch(es) already on {day.isoformat()} "
-            f"(max {budget.per_day})"
-        )
-    start, end = deliver_at - timedelta(days=7), deliver_at + budget.horizon
-    week = sum(1 for t in scheduled if start < t <= end)
-    if week >= budget.per_week:
-        return f"weekly budget: {week} touches within 7 days (max {budget.per_week})"
-    return None
+def _touch(
+    enrollment: dict[str, Any],
+    sequence: Sequence,
+    step: Step,
+    contact: Contact,
+    *,
+    at: datetime,
+    ctx: RunContext,
+) -> Touch:
+    """The touch for this step, scheduled at ``at``."""
+    return Touch(
+        touch_key=touch_key(enrollment["id"], step.id, sequence.version),
+        enrollment_id=enrollment["id"],
+        contact_id=contact.id or 0,
+        sequence_id=sequence.id,
+        version=sequence.version,
+        step_id=step.id,
+        step_index=enrollment["step_index"],
+        channel=step.channel.value,
+        status=TouchStatus.SCHEDULED,
+        priority=sequence.priority,
+        due_at=enrollment["next_due_at"],
+        deliver_at=at,
+        created_at=ctx.now,
+        run_id=ctx.run_id,
+        address=contact.email if step.sends_on == "email" else contact.phone,
+    )
 
 
 def due_counts(uow: UnitOfWork, now: datetime) -> dict[str, int]:

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nurture.domain.cadence import Calendar, Holidays, calendar_for, due_after
+from nurture.domain.cadence import Calendar, Holidays, calendar_for
 from nurture.domain.contacts import Contact
+from nurture.domain.planning import Progress, next_step
 from nurture.domain.sequences import Sequence
 from nurture.pipeline.lifecycle import RunContext, enroll_automatically
 from nurture.ports import UnitOfWork
 
-__all__ = ["Calendars", "Progress", "advance"]
+__all__ = ["Calendars", "Progress", "advance", "next_step"]
 
 
 @dataclass
@@ -39,41 +40,6 @@ class Calendars:
             )
             self._cache[key] = calendar
         return calendar
-
-
-@dataclass
-class Progress:
-    """Where an enrollment goes after a step is done (or skipped)."""
-
-    enrollment_id: int
-    next_index: int
-    next_due_at: datetime | None
-    completed: bool
-
-
-def next_step(
-    *,
-    sequence: Sequence,
-    enrollment_id: int,
-    done_index: int,
-    done_at: datetime,
-    contact: Contact,
-    calendar: Calendar,
-) -> Progress:
-    """The due time of the step after ``done_index``, from the contact's temperature and
-    deal band now; or completion after the last step."""
-    following = done_index + 1
-    if following >= len(sequence.steps):
-        return Progress(enrollment_id, following, None, completed=True)
-    due = due_after(
-        done_at,
-        cadence=sequence.cadence,
-        step_gap=sequence.steps[following].gap,
-        temperature=contact.temperature,
-        band=contact.deal_band,
-        calendar=calendar,
-    )
-    return Progress(enrollment_id, following, due, completed=False)
 
 
 def advance(

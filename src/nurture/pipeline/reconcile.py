@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from nurture.domain.touches import TouchStatus
+from nurture.domain.touches import Touch, TouchStatus
 from nurture.pipeline.delivery import Delivery
 from nurture.pipeline.execute import prepare
 from nurture.pipeline.lifecycle import RunContext
@@ -54,22 +54,20 @@ def reconcile(
     report = ReconcileReport()
     live = uow.runs.live(stale_before=wall_now - _STALE_AFTER)
     orphans = [
-        t
-        for t in uow.touches.with_status(TouchStatus.SENDING)
-        if _run_of(t["claimed_by"]) not in live
+        t for t in uow.touches.with_status(TouchStatus.SENDING) if _run_of(t.claimed_by) not in live
     ]
     pending = orphans + uow.touches.with_status(TouchStatus.UNKNOWN)
     if not pending:
         return report
     items = {
-        item.touch["id"]: item
+        item.touch.id: item
         for item in prepare(uow=uow, ctx=ctx, delivery=delivery, touches=pending)
     }
     calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.holidays)
     updates = []
     progress = []
     for touch in pending:
-        item = items.get(touch["id"])
+        item = items.get(touch.id)
         found = _ask_provider(uow, touch, item, delivery)
         if found is None:
             updates.append(_still_unknown(touch, report))
@@ -81,7 +79,7 @@ def reconcile(
         else:
             updates.append(
                 {
-                    "id": touch["id"],
+                    "id": touch.id,
                     "status": TouchStatus.SCHEDULED,
                     "claimed_by": None,
                     "reason": "requeued: the provider never got it",
@@ -94,30 +92,30 @@ def reconcile(
     return report
 
 
-def _still_unknown(touch: dict[str, Any], report: ReconcileReport) -> dict[str, Any]:
+def _still_unknown(touch: Touch, report: ReconcileReport) -> dict[str, Any]:
     """The provider cannot tell: a person decides (never resent blindly)."""
     report.still_unknown.append(
         {
-            "touch_id": touch["id"],
-            "contact_id": touch["contact_id"],
-            "channel": touch["channel"],
-            "address": touch["address"],
+            "touch_id": touch.id,
+            "contact_id": touch.contact_id,
+            "channel": touch.channel,
+            "address": touch.address,
         }
     )
     return {
-        "id": touch["id"],
+        "id": touch.id,
         "status": TouchStatus.UNKNOWN,
         "reason": "outcome unknown: the provider cannot tell; check by hand",
     }
 
 
-def _confirmed(touch: dict[str, Any], message_id: str, report: ReconcileReport) -> dict[str, Any]:
+def _confirmed(touch: Touch, message_id: str, report: ReconcileReport) -> dict[str, Any]:
     """The provider has it: the touch was sent before the interruption."""
     report.confirmed_sent += 1
     return {
-        "id": touch["id"],
+        "id": touch.id,
         "status": TouchStatus.SENT,
-        "sent_at": touch["claimed_at"],
+        "sent_at": touch.claimed_at,
         "provider_message_id": message_id,
         "reason": "confirmed by the provider after an interruption",
     }
@@ -127,17 +125,17 @@ def _run_of(worker: str | None) -> str | None:
     return worker.split("/", 1)[0] if worker else None
 
 
-def _ask_provider(
-    uow: UnitOfWork, touch: dict[str, Any], item: Any, delivery: Delivery
-) -> list[str] | None:
+def _ask_provider(uow: UnitOfWork, touch: Touch, item: Any, delivery: Delivery) -> list[str] | None:
     """Provider ids for this touch, ``[]`` if certainly not taken, ``None`` if unknown."""
-    if touch["channel"] == "call":
+    if touch.channel == "call":
         # Call tasks are written in the same transaction as the touch: no task, no call.
-        task_id = uow.tasks.for_touch(touch["id"])
+        task_id = uow.tasks.for_touch(touch.id)
         return [f"task-{task_id}"] if task_id is not None else []
-    if "@" in (touch["address"] or ""):
-        return delivery.email.find(touch["id"])
+    if "@" in (touch.address or ""):
+        return delivery.email.find(touch.id)
     if item is None or item.sms is None:
         return None
     sms: OutgoingSms = item.sms
-    return delivery.sms.find(sms, since=touch["claimed_at"] - timedelta(minutes=5))
+    return delivery.sms.find(
+        sms, since=(touch.claimed_at or touch.created_at) - timedelta(minutes=5)
+    )

@@ -3,22 +3,22 @@ re-scoring, and moving each enrollment on to its next step."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from nurture.domain.contacts import Contact
-from nurture.domain.scoring import InterestState, combine
+from nurture.domain.planning import Progress, next_step, settle
+from nurture.domain.planning import rescore as rescore_contact
+from nurture.domain.scoring import InterestState
 from nurture.domain.sequences import Sequence
-from nurture.domain.touches import SETTLED, STATUS_AFTER, Outcome, TouchStatus
+from nurture.domain.touches import SETTLED, Outcome, TouchStatus
 from nurture.pipeline.batch import BatchReport, Prepared
 from nurture.pipeline.delivery import Delivery
 from nurture.pipeline.lifecycle import RunContext
-from nurture.pipeline.progress import Calendars, Progress, advance, next_step
+from nurture.pipeline.progress import Calendars, advance
 from nurture.ports import UnitOfWork
 
 __all__ = ["moved_on", "record_outcomes", "rescore"]
-
-_REQUEUE_DELAY = timedelta(minutes=5)
 
 
 def record_outcomes(
@@ -44,7 +44,7 @@ def record_outcomes(
             contact = item.contact
             if contact.id not in rescored:
                 rescored[contact.id or 0] = contact if rescore(item, ctx) else None
-            done_at = max(ctx.now, item.touch["deliver_at"])
+            done_at = max(ctx.now, item.touch.deliver_at)
             progress.append(moved_on(item, item.sequence, calendars, done_at=done_at))
     uow.touches.update_many(updates)
     uow.tasks.add_many(tasks)
@@ -58,8 +58,20 @@ def _update_for(
 ) -> dict[str, Any]:
     """The touch row's new values for its outcome, counted in ``report``."""
     touch = item.touch
-    status = STATUS_AFTER[item.outcome] if item.outcome else TouchStatus.SCHEDULED
-    update: dict[str, Any] = {"id": touch["id"], "status": status, "reason": item.reason}
+    settled = settle(
+        touch,
+        item.outcome,
+        item.reason,
+        now=ctx.now,
+        max_attempts=delivery.retry.max_attempts_per_touch,
+        reschedule_at=item.deliver_at,
+    )
+    update: dict[str, Any] = {"id": touch.id, "status": settled.status, "reason": settled.reason}
+    if settled.deliver_at is not None:
+        update["deliver_at"] = settled.deliver_at
+    if settled.attempts is not None:
+        update["attempts"] = settled.attempts
+    _count(item, settled.status, report)
     if item.outcome == Outcome.SENT:
         receipt = item.receipt
         update.update(
@@ -69,53 +81,38 @@ def _update_for(
             subject=item.subject,
             content_hash=item.content_hash,
         )
-        report.sent[touch["channel"]] += 1
-        report.retried += item.retried
-    elif item.outcome == Outcome.REQUEUED:
-        update.update(_requeue(item, delivery=delivery, ctx=ctx, report=report))
-    elif item.outcome == Outcome.FAILED:
-        report.failed[(item.reason or "failed").split(":")[0]] += 1
-        report.failures.append(
-            {
-                "touch_id": touch["id"],
-                "contact_id": touch["contact_id"],
-                "sequence": touch["sequence_id"],
-                "step": touch["step_id"],
-                "reason": item.reason,
-            }
-        )
-    elif item.outcome == Outcome.CANCELLED:
-        report.cancelled[(item.reason or "").split(":")[0]] += 1
     elif item.outcome == Outcome.UNKNOWN:
         update["content_hash"] = item.content_hash
-        report.unknown += 1
-    elif item.outcome == Outcome.RESCHEDULED:
-        update.update(
-            status=TouchStatus.SCHEDULED,
-            deliver_at=item.deliver_at,
-            attempts=max(touch["attempts"] - 1, 0),
-        )
-        report.rescheduled += 1
     return update
 
 
-def _requeue(
-    item: Prepared, *, delivery: Delivery, ctx: RunContext, report: BatchReport
-) -> dict[str, Any]:
-    """A transient failure: try again a little later, or fail once retries are spent."""
-    touch = item.touch
-    if touch["attempts"] >= delivery.retry.max_attempts_per_touch:
+def _count(item: Prepared, status: str, report: BatchReport) -> None:
+    """Count ``item``'s outcome in ``report``."""
+    touch, outcome = item.touch, item.outcome
+    if outcome == Outcome.SENT:
+        report.sent[touch.channel] += 1
+        report.retried += item.retried
+    elif outcome == Outcome.REQUEUED and status == TouchStatus.FAILED:
         report.failed["retries exhausted"] += 1
-        return {
-            "status": TouchStatus.FAILED,
-            "reason": f"retries exhausted after {touch['attempts']} runs: {item.reason}",
-        }
-    # Back off across runs too: the next dispatch after this delay tries again.
-    report.requeued += 1
-    return {
-        "status": TouchStatus.SCHEDULED,
-        "deliver_at": ctx.now + _REQUEUE_DELAY * touch["attempts"],
-    }
+    elif outcome == Outcome.REQUEUED:
+        report.requeued += 1
+    elif outcome == Outcome.FAILED:
+        report.failed[(item.reason or "failed").split(":")[0]] += 1
+        report.failures.append(
+            {
+                "touch_id": touch.id,
+                "contact_id": touch.contact_id,
+                "sequence": touch.sequence_id,
+                "step": touch.step_id,
+                "reason": item.reason,
+            }
+        )
+    elif outcome == Outcome.CANCELLED:
+        report.cancelled[(item.reason or "").split(":")[0]] += 1
+    elif outcome == Outcome.UNKNOWN:
+        report.unknown += 1
+    elif outcome == Outcome.RESCHEDULED:
+        report.rescheduled += 1
 
 
 def moved_on(
@@ -125,8 +122,8 @@ def moved_on(
     touch, contact = item.touch, item.contact
     step = next_step(
         sequence=sequence,
-        enrollment_id=touch["enrollment_id"],
-        done_index=touch["step_index"],
+        enrollment_id=touch.enrollment_id,
+        done_index=touch.step_index,
         done_at=done_at,
         contact=contact,
         calendar=calendars.for_contact(sequence, contact),
@@ -135,25 +132,9 @@ def moved_on(
 
 
 def rescore(item: Prepared, ctx: RunContext) -> bool:
-    """Re-score the contact after its touch (interest fades with time), so that the next
-    step's gap follows the temperature it has now; returns whether anything changed."""
-    contact = item.contact
-    if not item.interest_state and contact.interest == 0:
-        return False  # no interest to fade: the stored score is the score
-    model = ctx.project.scoring
-    # The stored fit is current: imports and evaluations keep it up to date.
-    card = combine(model, contact.fit, [], InterestState.from_json(item.interest_state), ctx.now)
-    changed = (card.score, card.temperature, card.interest) != (
-        contact.score,
-        contact.temperature,
-        contact.interest,
-    )
-    contact.score, contact.interest, contact.temperature = (
-        card.score,
-        card.interest,
-        card.temperature,
-    )
-    return changed
+    """Re-score the contact after its touch; returns whether anything changed."""
+    state = InterestState.from_json(item.interest_state) if item.interest_state else None
+    return rescore_contact(item.contact, state, ctx.project.scoring, ctx.now)
 
 
 def _write_scores(uow: UnitOfWork, people: Any, now: datetime) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Protocol, Self
 
 from nurture.domain.contacts import Contact
 from nurture.domain.lifecycle import StageChange
+from nurture.domain.touches import Touch, TouchStatus
 from nurture.ports.messages import StoredContact
 from nurture.ports.records import (
     CallTasks,
@@ -25,6 +26,7 @@ from nurture.ports.records import (
     SequenceVersions,
     Suppressions,
 )
+from nurture.ports.reports import ReportData
 
 __all__ = ["Contacts", "Enrollments", "Touches", "UnitOfWork"]
 
@@ -160,7 +162,7 @@ class Enrollments(Protocol):
 class Touches(Protocol):
     """Touch rows."""
 
-    def insert_new(self, rows: Sequence[dict[str, Any]]) -> None:
+    def insert_new(self, new: Sequence[Touch]) -> None:
         """Insert touches whose key is new; a key that exists already is left as it is."""
         ...
 
@@ -172,7 +174,7 @@ class Touches(Protocol):
 
     def claim(
         self, *, worker: str, due_by: datetime, claimed_at: datetime, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[Touch]:
         """Take up to ``limit`` scheduled touches due by ``due_by`` for ``worker``."""
         ...
 
@@ -186,23 +188,31 @@ class Touches(Protocol):
         enrollment_ids: Iterable[int] | None = None,
         contact_id: int | None = None,
         channel: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Touch]:
         """Touches still waiting for their delivery time."""
         ...
 
-    def with_status(self, status: str, *, limit: int = 10_000) -> list[dict[str, Any]]:
+    def due(self, by: datetime) -> list[Touch]:
+        """Scheduled touches whose delivery time is ``by`` or earlier."""
+        ...
+
+    def count_due(self, by: datetime) -> int:
+        """How many scheduled touches are due by ``by``."""
+        ...
+
+    def with_status(self, status: TouchStatus, *, limit: int = 10_000) -> list[Touch]:
         """Touches in ``status``, oldest first."""
         ...
 
-    def by_provider_id(self, message_id: str) -> dict[str, Any] | None:
+    def by_provider_id(self, message_id: str) -> Touch | None:
         """The touch a provider message id belongs to."""
         ...
 
-    def get(self, touch_id: int) -> dict[str, Any] | None:
+    def get(self, touch_id: int) -> Touch | None:
         """One touch."""
         ...
 
-    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[Touch]:
         """A contact's touches, newest first."""
         ...
 
@@ -229,6 +239,8 @@ class UnitOfWork(Protocol):
     def sequences(self) -> SequenceVersions: ...
     @property
     def suppressions(self) -> Suppressions: ...
+    @property
+    def reports(self) -> ReportData: ...
 
     def __enter__(self) -> Self: ...
 

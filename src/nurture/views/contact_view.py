@@ -78,12 +78,12 @@ def _timeline(uow: UnitOfWork, contact_id: int) -> list[dict[str, Any]]:
     """Touches, events, decisions and stage changes, newest first."""
     items: list[dict[str, Any]] = []
     for touch in uow.touches.for_contact(contact_id):
-        detail = touch["subject"] or touch["reason"] or ""
+        detail = touch.subject or touch.reason or ""
         items.append(
             {
-                "at": touch["deliver_at"],
-                "kind": f"touch {touch['status']}",
-                "what": f"{touch['channel']} {touch['sequence_id']}/{touch['step_id']}",
+                "at": touch.deliver_at,
+                "kind": f"touch {touch.status}",
+                "what": f"{touch.channel} {touch.sequence_id}/{touch.step_id}",
                 "detail": detail,
             }
         )

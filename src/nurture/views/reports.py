@@ -139,7 +139,7 @@ class _Steps:
         out = []
         for key in keys:
             counts = self.counts[key]
-            sent = counts["sent"]
+            sent = counts[TouchStatus.SENT]
             out.append(
                 {
                     "step": key[1],
@@ -154,9 +154,9 @@ class _Steps:
                             "replied",
                             "meetings",
                             "unsubscribed",
-                            "failed",
-                            "cancelled",
-                            "skipped",
+                            TouchStatus.FAILED,
+                            TouchStatus.CANCELLED,
+                            TouchStatus.SKIPPED,
                             "deferred",
                         )
                     },

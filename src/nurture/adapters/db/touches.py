@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nurture.adapters.db.tables import touches
-from nurture.domain.touches import COUNTED, TouchStatus, touch_key
+from nurture.domain.touches import COUNTED, Touch, TouchStatus, touch_key
 
 __all__ = ["COUNTED", "SqlTouches", "touch_key"]
 
@@ -24,14 +24,15 @@ class SqlTouches:
     def __init__(self, connection: sa.Connection) -> None:
         self._db = connection
 
-    def insert_new(self, rows: Sequence[dict[str, Any]]) -> None:
+    def insert_new(self, new: Sequence[Touch]) -> None:
         """Insert touches whose key is new; a key that exists already is left as it is."""
-        if not rows:
+        if not new:
             return
+        rows = [touch.as_row() for touch in new]
         dialect = self._db.dialect.name
         module: Any = postgresql if dialect == "postgresql" else sqlite
         statement = module.insert(touches).on_conflict_do_nothing(index_elements=["touch_key"])
-        self._db.execute(statement, list(rows))
+        self._db.execute(statement, rows)
 
     def counted_since(
         self, contact_ids: Iterable[int], since: datetime
@@ -53,7 +54,7 @@ class SqlTouches:
 
     def claim(
         self, *, worker: str, due_by: datetime, claimed_at: datetime, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[Touch]:
         """Take up to ``limit`` scheduled touches due by ``due_by`` for ``worker``.
 
         On PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``, so workers
@@ -77,9 +78,9 @@ class SqlTouches:
             )
             .returning(*touches.c)
         )
-        rows = [dict(row) for row in self._db.execute(statement).mappings()]
-        rows.sort(key=lambda r: r["id"])
-        return rows
+        claimed = [Touch.from_row(row) for row in self._db.execute(statement).mappings()]
+        claimed.sort(key=lambda t: t.id or 0)
+        return claimed
 
     def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Update touches by ``id`` (rows grouped by their set of keys)."""
@@ -101,7 +102,7 @@ class SqlTouches:
         enrollment_ids: Iterable[int] | None = None,
         contact_id: int | None = None,
         channel: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Touch]:
         """Touches still waiting for their delivery time."""
         query = sa.select(touches).where(touches.c.status == TouchStatus.SCHEDULED)
         if enrollment_ids is not None:
@@ -110,32 +111,48 @@ class SqlTouches:
             query = query.where(touches.c.contact_id == contact_id)
         if channel is not None:
             query = query.where(touches.c.channel == channel)
-        return [dict(row) for row in self._db.execute(query).mappings()]
+        return [Touch.from_row(row) for row in self._db.execute(query).mappings()]
 
-    def with_status(self, status: str, *, limit: int = 10_000) -> list[dict[str, Any]]:
+    def due(self, by: datetime) -> list[Touch]:
+        """Scheduled touches whose delivery time is ``by`` or earlier."""
+        query = sa.select(touches).where(
+            touches.c.status == TouchStatus.SCHEDULED, touches.c.deliver_at <= by
+        )
+        return [Touch.from_row(row) for row in self._db.execute(query).mappings()]
+
+    def count_due(self, by: datetime) -> int:
+        """How many scheduled touches are due by ``by``."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(touches)
+            .where(touches.c.status == TouchStatus.SCHEDULED, touches.c.deliver_at <= by)
+        )
+        return int(self._db.execute(query).scalar_one())
+
+    def with_status(self, status: TouchStatus, *, limit: int = 10_000) -> list[Touch]:
         """Touches in ``status``, oldest first."""
         query = (
             sa.select(touches).where(touches.c.status == status).order_by(touches.c.id).limit(limit)
         )
-        return [dict(row) for row in self._db.execute(query).mappings()]
+        return [Touch.from_row(row) for row in self._db.execute(query).mappings()]
 
-    def by_provider_id(self, message_id: str) -> dict[str, Any] | None:
+    def by_provider_id(self, message_id: str) -> Touch | None:
         """The touch a provider message id belongs to."""
         row = (
             self._db.execute(sa.select(touches).where(touches.c.provider_message_id == message_id))
             .mappings()
             .first()
         )
-        return dict(row) if row else None
+        return Touch.from_row(row) if row else None
 
-    def get(self, touch_id: int) -> dict[str, Any] | None:
+    def get(self, touch_id: int) -> Touch | None:
         """One touch."""
         row = (
             self._db.execute(sa.select(touches).where(touches.c.id == touch_id)).mappings().first()
         )
-        return dict(row) if row else None
+        return Touch.from_row(row) if row else None
 
-    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[Touch]:
         """A contact's touches, newest first."""
         query = (
             sa.select(touches)
@@ -143,4 +160,4 @@ class SqlTouches:
             .order_by(touches.c.deliver_at.desc(), touches.c.id.desc())
             .limit(limit)
         )
-        return [dict(row) for row in self._db.execute(query).mappings()]
+        return [Touch.from_row(row) for row in self._db.execute(query).mappings()]

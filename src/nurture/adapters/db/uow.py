@@ -14,6 +14,7 @@ from nurture.adapters.db.contacts import SqlContacts
 from nurture.adapters.db.enrollments import SqlEnrollments
 from nurture.adapters.db.events import SqlEvents
 from nurture.adapters.db.journal import SqlJournal
+from nurture.adapters.db.reports import SqlReportData
 from nurture.adapters.db.runs import SqlRuns
 from nurture.adapters.db.sequences import SqlSequenceVersions
 from nurture.adapters.db.suppressions import SqlSuppressions
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
     journal: SqlJournal
     sequences: SqlSequenceVersions
     suppressions: SqlSuppressions
+    reports: SqlReportData
     connection: sa.Connection
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
         self.journal = SqlJournal(connection)
         self.sequences = SqlSequenceVersions(connection)
         self.suppressions = SqlSuppressions(connection)
+        self.reports = SqlReportData(connection)
         return self
 
     def __exit__(
