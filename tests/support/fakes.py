@@ -1,21 +1,51 @@
-"""In-memory fakes of the ports, for unit tests of services (no I/O)."""
+"""In-memory fakes of the ports, for unit tests of the use cases (no database, no Prefect).
+
+Every repository keeps its rows in plain dicts; the unit of work snapshots them at each
+commit, so a rollback (or leaving without a commit) really forgets, and a savepoint really
+undoes only what failed inside it: the exactly-once protocol can be tested here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import copy
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from nurture.domain.contacts import Contact
+from nurture.adapters.db.contacts import contact_from_row
+from nurture.domain.contacts import CONTACT_ATTRIBUTES, Contact
 from nurture.domain.lifecycle import StageChange
-from nurture.ports import StoredContact
+from nurture.domain.sequences import Sequence as SequenceSpec
+from nurture.domain.touches import ACTIVE, COUNTED, Touch, TouchStatus
+from nurture.errors import NurtureError
+from nurture.ports import OutgoingEmail, OutgoingSms, SendReceipt, StoredContact
 
-__all__ = ["FakeContacts", "FakeUnitOfWork"]
+__all__ = ["FakeEmail", "FakeSms", "FakeUnitOfWork"]
 
-_ATTRIBUTES = (
-    "external_id email phone first_name last_name company role sector company_size country "
-    "timezone language owner deal_value consent_email consent_sms custom"
-).split()
+_RUNNING = ("active", "paused")
+#: What the database fills in when a contact row leaves it out.
+_DEFAULTS: dict[str, Any] = {
+    **dict.fromkeys(CONTACT_ATTRIBUTES),
+    "stage": "contact",
+    "score": 0,
+    "fit": 0.0,
+    "interest": 0.0,
+    "temperature": "cold",
+    "interest_state": {},
+    "bant": {},
+    "custom": {},
+    "consent_email": True,
+    "consent_sms": False,
+    "rules_pending": False,
+    "pending_events": [],
+    "deal_band": "medium",
+    **dict.fromkeys(
+        ("stage_changed_at", "last_interest_at", "scored_at", "row_hash", "created_at")
+    ),
+}
 
 
 class FakeContacts:
@@ -34,7 +64,7 @@ class FakeContacts:
             stage=row.get("stage", "contact"),
             interest_state=row.get("interest_state") or {},
             bant=row.get("bant") or {},
-            attributes={"id": row["id"], **{k: row.get(k) for k in _ATTRIBUTES}},
+            attributes={"id": row["id"], **{k: row.get(k) for k in CONTACT_ATTRIBUTES}},
         )
 
     def find_existing(
@@ -54,7 +84,12 @@ class FakeContacts:
     def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         for row in rows:
             new_id = len(self.rows) + 1
-            self.rows[new_id] = {**row, "id": new_id}
+            self.rows[new_id] = {**_DEFAULTS, **row, "id": new_id}
+
+    def add(self, **row: Any) -> int:
+        """Store one contact; returns its id."""
+        self.add_many([row])
+        return len(self.rows)
 
     def update_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         for row in rows:
@@ -67,27 +102,463 @@ class FakeContacts:
         self.update_many(updates)
         return []
 
-    def get(self, ref: str) -> Contact | None:
+    def resolve_refs(self, refs: Sequence[str]) -> dict[str, int]:
+        out = {}
+        for ref in refs:
+            for row in self.rows.values():
+                if ref in (str(row["id"]), row.get("email"), row.get("phone")):
+                    out[ref] = row["id"]
+        return out
+
+    def lock(self, contact_ids: Sequence[int]) -> list[int]:
+        return [i for i in contact_ids if i in self.rows]
+
+    def to_contact(self, row: Mapping[str, Any]) -> Contact:
+        return contact_from_row(row)
+
+    def run_rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        return self.rows_by_id(ids)
+
+    def rows_by_id(
+        self, ids: Sequence[int], *, columns: Sequence[str] | None = None
+    ) -> dict[int, dict[str, Any]]:
+        return {i: dict(self.rows[i]) for i in ids if i in self.rows}
+
+    def get_row(self, ref: str) -> dict[str, Any] | None:
         for row in self.rows.values():
             if ref in (str(row["id"]), row.get("email"), row.get("external_id")):
-                return Contact(id=row["id"], email=row.get("email"))
+                return dict(row)
         return None
+
+    def get(self, ref: str) -> Contact | None:
+        row = self.get_row(ref)
+        return contact_from_row(row) if row else None
 
     def add_stage_changes(self, contact_id: int, changes: Sequence[StageChange]) -> None:
         self.history += [(contact_id, change) for change in changes]
         if changes:
             self.rows[contact_id]["stage"] = changes[-1].to_stage.value
 
+    def rules_pending(self) -> list[int]:
+        return sorted(i for i, row in self.rows.items() if row.get("rules_pending"))
+
+    def iter_contacts(self, *, batch: int = 5000) -> Iterator[Contact]:
+        for i in sorted(self.rows):
+            yield contact_from_row(self.rows[i])
+
     def count(self) -> int:
         return len(self.rows)
 
 
-class FakeUnitOfWork:
-    """Commits are counted; nothing is rolled back (tests check what was committed)."""
+class FakeEnrollments:
+    """Enrollment rows by id."""
 
     def __init__(self) -> None:
-        self.contacts = FakeContacts()
+        self.rows: dict[int, dict[str, Any]] = {}
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        ids = []
+        for row in rows:
+            new_id = len(self.rows) + 1
+            self.rows[new_id] = {"exit_reason": None, "last_touch_at": None, **row, "id": new_id}
+            ids.append(new_id)
+        return ids
+
+    def running_contacts(self, sequence_id: str, contact_ids: Iterable[int]) -> set[int]:
+        wanted = set(contact_ids)
+        return {
+            r["contact_id"]
+            for r in self.rows.values()
+            if r["sequence_id"] == sequence_id and r["status"] in _RUNNING
+            if r["contact_id"] in wanted
+        }
+
+    def running_in(self, sequence_id: str) -> list[dict[str, Any]]:
+        rows = self.rows.values()
+        return [
+            dict(r) for r in rows if r["sequence_id"] == sequence_id and r["status"] in _RUNNING
+        ]
+
+    def _due(self, now: datetime) -> list[dict[str, Any]]:
+        return [
+            r
+            for r in self.rows.values()
+            if r["status"] == "active" and r["next_due_at"] is not None and r["next_due_at"] <= now
+        ]
+
+    def due_contacts(self, now: datetime) -> list[int]:
+        return sorted({r["contact_id"] for r in self._due(now)})
+
+    def due_for(self, contact_ids: Sequence[int], now: datetime) -> list[dict[str, Any]]:
+        wanted = set(contact_ids)
+        rows = [dict(r) for r in self._due(now) if r["contact_id"] in wanted]
+        return sorted(
+            rows, key=lambda r: (r["contact_id"], -r["priority"], r["next_due_at"], r["id"])
+        )
+
+    def advance_planned(self, moves: Sequence[dict[str, Any]]) -> None:
+        for move in moves:
+            row = self.rows[move["_id"]]
+            if row["step_index"] == move["_index"]:
+                row.update({k: v for k, v in move.items() if not k.startswith("_")})
+
+    def due_by_sequence(self, now: datetime) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for row in self._due(now):
+            out[row["sequence_id"]] = out.get(row["sequence_id"], 0) + 1
+        return out
+
+    def due_again(self, ids: Sequence[int], *, at: datetime) -> None:
+        for i in ids:
+            row = self.rows[i]
+            if row["status"] in _RUNNING and row["next_due_at"] is None:
+                row["next_due_at"] = at
+
+    def reschedule(self, rows: Sequence[dict[str, Any]]) -> None:
+        for update in rows:
+            row = self.rows[update["_id"]]
+            if row["status"] == "active":
+                row.update(next_due_at=update["next_due_at"], last_touch_at=update["last_touch_at"])
+
+    def statuses(self, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+        return {i: (self.rows[i]["status"], self.rows[i]["exit_reason"]) for i in ids}
+
+    def for_contact(self, contact_id: int) -> list[dict[str, Any]]:
+        rows = [dict(r) for r in self.rows.values() if r["contact_id"] == contact_id]
+        return sorted(rows, key=lambda r: r["id"], reverse=True)
+
+    def move(self, enrollment_id: int, *, version: int, step_index: int) -> None:
+        self.rows[enrollment_id].update(version=version, step_index=step_index)
+
+    def end(self, enrollment_id: int, *, status: str, reason: str | None, at: datetime) -> None:
+        self.rows[enrollment_id].update(
+            status=status, exit_reason=reason, ended_at=at, next_due_at=None
+        )
+
+
+class FakeTouches:
+    """Touches by id, unique by key."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, Touch] = {}
+
+    def insert_new(self, new: Sequence[Touch]) -> None:
+        keys = {t.touch_key for t in self.rows.values()}
+        for touch in new:
+            if touch.touch_key not in keys:
+                stored = replace(touch, id=len(self.rows) + 1)
+                self.rows[stored.id] = stored
+                keys.add(touch.touch_key)
+
+    def counted_since(
+        self, contact_ids: Iterable[int], since: datetime
+    ) -> dict[int, list[datetime]]:
+        wanted, out = set(contact_ids), {}
+        for t in self.rows.values():
+            if t.contact_id in wanted and t.deliver_at >= since and t.status in COUNTED:
+                out.setdefault(t.contact_id, []).append(t.deliver_at)
+        return out
+
+    def claim(
+        self, *, worker: str, due_by: datetime, claimed_at: datetime, limit: int
+    ) -> list[Touch]:
+        due = [t for t in self.rows.values() if t.status == TouchStatus.SCHEDULED]
+        due = [t for t in due if t.deliver_at <= due_by]
+        due.sort(key=lambda t: (-t.priority, t.deliver_at, t.id))
+        for t in due[:limit]:
+            t.status, t.claimed_by, t.claimed_at = TouchStatus.SENDING, worker, claimed_at
+            t.attempts += 1
+        return sorted((replace(t) for t in due[:limit]), key=lambda t: t.id)
+
+    def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        for row in rows:
+            touch = self.rows[row["id"]]
+            for key, value in row.items():
+                setattr(touch, key, TouchStatus(value) if key == "status" else value)
+
+    def scheduled(
+        self,
+        *,
+        enrollment_ids: Iterable[int] | None = None,
+        contact_id: int | None = None,
+        channel: str | None = None,
+    ) -> list[Touch]:
+        wanted = set(enrollment_ids) if enrollment_ids is not None else None
+        return [
+            replace(t)
+            for t in self.rows.values()
+            if t.status == TouchStatus.SCHEDULED
+            and (wanted is None or t.enrollment_id in wanted)
+            and (contact_id is None or t.contact_id == contact_id)
+            and (channel is None or t.channel == channel)
+        ]
+
+    def due(self, by: datetime) -> list[Touch]:
+        return [replace(t) for t in self.scheduled() if t.deliver_at <= by]
+
+    def count_due(self, by: datetime) -> int:
+        return len(self.due(by))
+
+    def with_status(self, status: TouchStatus, *, limit: int = 10_000) -> list[Touch]:
+        return [
+            replace(t) for t in sorted(self.rows.values(), key=lambda t: t.id) if t.status == status
+        ][:limit]
+
+    def by_provider_id(self, message_id: str) -> Touch | None:
+        found = [t for t in self.rows.values() if t.provider_message_id == message_id]
+        return replace(found[0]) if found else None
+
+    def get(self, touch_id: int) -> Touch | None:
+        touch = self.rows.get(touch_id)
+        return replace(touch) if touch else None
+
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[Touch]:
+        mine = [replace(t) for t in self.rows.values() if t.contact_id == contact_id]
+        return sorted(mine, key=lambda t: (t.deliver_at, t.id), reverse=True)[:limit]
+
+    def active(self) -> list[Touch]:
+        """Touches still in nurture's hands (a test helper)."""
+        return [t for t in self.rows.values() if t.status in ACTIVE]
+
+
+class FakeEvents:
+    """Event rows by id, unique by (provider, provider event id)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict[str, Any]] = {}
+        self.points: list[dict[str, Any]] = []
+
+    def store(self, rows: Sequence[dict[str, Any]]) -> tuple[int, list[tuple[int, str]]]:
+        seen = {(r["provider"], r["provider_event_id"]) for r in self.rows.values()}
+        new = 0
+        for row in rows:
+            if (row["provider"], row["provider_event_id"]) in seen:
+                continue
+            new_id = len(self.rows) + 1
+            base = {"contact_id": None, "touch_id": None, "address": None, "error": None}
+            self.rows[new_id] = {**base, "applied_at": None, **row, "id": new_id}
+            seen.add((row["provider"], row["provider_event_id"]))
+            new += 1
+        return new, []
+
+    def quarantine(self, items: Sequence[dict[str, str]], *, at: datetime) -> None:
+        self.store(
+            [
+                {
+                    "provider": "quarantine",
+                    "provider_event_id": f"{i['origin']}|{i['error']}",
+                    "type": "unreadable",
+                    "occurred_at": at,
+                    "received_at": at,
+                    "payload": {"origin": i["origin"], "raw": i.get("raw", "")},
+                    "status": "failed",
+                    "error": i["error"],
+                }
+                for i in items
+            ]
+        )
+
+    def _with(self, status: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.rows.values() if r["status"] == status]
+
+    def failed(self, *, limit: int = 200) -> list[dict[str, Any]]:
+        return self._with("failed")[:limit]
+
+    def unmatched(self, *, limit: int = 200) -> list[dict[str, Any]]:
+        return self._with("unmatched")[:limit]
+
+    def pending(self, *, limit: int) -> list[dict[str, Any]]:
+        return sorted(self._with("pending"), key=lambda r: (r["occurred_at"], r["id"]))[:limit]
+
+    def mark(self, rows: Sequence[dict[str, Any]]) -> None:
+        for row in rows:
+            self.rows[row["id"]].update(row)
+
+    def applied_history(self, contact_ids: Sequence[int]) -> list[tuple[int, str, datetime]]:
+        wanted = set(contact_ids)
+        return [
+            (r["contact_id"], r["type"], r["occurred_at"])
+            for r in self._with("applied")
+            if r["contact_id"] in wanted
+        ]
+
+    def add_points(self, rows: Sequence[dict[str, Any]]) -> None:
+        self.points += rows
+
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.rows.values() if r["contact_id"] == contact_id][:limit]
+
+    def count_pending(self) -> int:
+        return len(self._with("pending"))
+
+    def stored_since(self, since: datetime) -> int:
+        return sum(1 for r in self.rows.values() if r["received_at"] >= since)
+
+
+class FakeRuns:
+    """Runs by id; every run started here is alive until it finishes."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def start(
+        self, run_id: str, *, kind: str, as_of: datetime, started_at: datetime, dry_run: bool
+    ) -> None:
+        self.rows[run_id] = {"id": run_id, "kind": kind, "status": "running", "beat": started_at}
+
+    def beat(self, run_id: str, *, at: datetime) -> None:
+        if run_id in self.rows:
+            self.rows[run_id]["beat"] = at
+
+    def finish(self, run_id: str, *, status: str, at: datetime, summary: dict[str, Any]) -> None:
+        self.rows[run_id].update(status=status, summary=summary)
+
+    def live(self, *, stale_before: datetime) -> set[str]:
+        return {i for i, r in self.rows.items() if r["status"] == "running"}
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        return self.rows.get(run_id)
+
+    def latest(self, *, kind: str = "daily", limit: int = 20) -> list[dict[str, Any]]:
+        return [r for r in self.rows.values() if r["kind"] == kind][-limit:]
+
+
+class FakeTasks:
+    """Call tasks by id."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict[str, Any]] = {}
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        for row in rows:
+            new_id = len(self.rows) + 1
+            self.rows[new_id] = {**row, "id": new_id}
+
+    def queue(
+        self, *, owner: str | None = None, status: str | None = "open", limit: int = 500
+    ) -> list[dict[str, Any]]:
+        rows = [
+            dict(r)
+            for r in self.rows.values()
+            if (owner is None or r["owner"] == owner) and (status is None or r["status"] == status)
+        ]
+        return sorted(rows, key=lambda r: (r["due_at"], r["id"]))[:limit]
+
+    def for_touch(self, touch_id: int) -> int | None:
+        found = [i for i, r in self.rows.items() if r.get("touch_id") == touch_id]
+        return found[0] if found else None
+
+    def get(self, task_id: int) -> dict[str, Any] | None:
+        row = self.rows.get(task_id)
+        return dict(row) if row else None
+
+    def close(self, task_id: int, *, outcome: str, note: str | None, at: datetime) -> None:
+        self.rows[task_id].update(status="done", outcome=outcome, note=note, done_at=at)
+
+    def cancel_open(self, contact_id: int, *, touch_ids: Sequence[int], at: datetime) -> int:
+        mine = [
+            r
+            for r in self.rows.values()
+            if r["contact_id"] == contact_id and r["status"] == "open"
+            if r.get("touch_id") in touch_ids
+        ]
+        for row in mine:
+            row["status"] = "cancelled"
+        return len(mine)
+
+
+class FakeJournal:
+    """Decisions, in order."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, kind: str, reason: str, *, at: datetime, **ids: Any) -> None:
+        self.rows.append({"kind": kind, "reason": reason, "at": at, **ids})
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        self.rows += [dict(r) for r in rows]
+
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+        return [r for r in reversed(self.rows) if r.get("contact_id") == contact_id][:limit]
+
+    def kinds(self) -> list[str]:
+        """Every decision's kind, in order (a test helper)."""
+        return [r["kind"] for r in self.rows]
+
+
+class FakeSequences:
+    """Sequence snapshots by (id, version)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, int], SequenceSpec] = {}
+
+    def register(self, sequence: SequenceSpec, *, now: datetime, file: str | None = None) -> None:
+        self.rows.setdefault((sequence.id, sequence.version), sequence)
+
+    def get(self, sequence_id: str, version: int) -> SequenceSpec | None:
+        return self.rows.get((sequence_id, version))
+
+    def versions(self, sequence_id: str) -> list[int]:
+        return sorted(v for s, v in self.rows if s == sequence_id)
+
+
+class FakeSuppressions:
+    """(channel, address) → reason."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], str] = {}
+
+    def active(self, channel: str, addresses: Iterable[str | None]) -> dict[str, str]:
+        return {a: self.rows[(channel, a)] for a in addresses if a and (channel, a) in self.rows}
+
+    def suppress(
+        self, channel: str, address: str, *, reason: str, at: datetime, event_id: int | None = None
+    ) -> bool:
+        new = (channel, address) not in self.rows
+        self.rows.setdefault((channel, address), reason)
+        return new
+
+    def lift(self, channel: str, address: str, *, at: datetime) -> bool:
+        return self.rows.pop((channel, address), None) is not None
+
+
+@dataclass
+class _State:
+    contacts: FakeContacts = field(default_factory=FakeContacts)
+    enrollments: FakeEnrollments = field(default_factory=FakeEnrollments)
+    touches: FakeTouches = field(default_factory=FakeTouches)
+    events: FakeEvents = field(default_factory=FakeEvents)
+    runs: FakeRuns = field(default_factory=FakeRuns)
+    tasks: FakeTasks = field(default_factory=FakeTasks)
+    journal: FakeJournal = field(default_factory=FakeJournal)
+    sequences: FakeSequences = field(default_factory=FakeSequences)
+    suppressions: FakeSuppressions = field(default_factory=FakeSuppressions)
+
+
+class FakeUnitOfWork:
+    """Every repository in memory. ``commit`` keeps a snapshot; ``rollback`` (and leaving
+    the block without a commit) returns to it; a savepoint undoes only what failed in it.
+    """
+
+    def __init__(self) -> None:
+        self._state = _State()
+        self._committed = copy.deepcopy(self._state)
         self.commits = 0
+
+    contacts = property(lambda self: self._state.contacts)
+    enrollments = property(lambda self: self._state.enrollments)
+    touches = property(lambda self: self._state.touches)
+    events = property(lambda self: self._state.events)
+    runs = property(lambda self: self._state.runs)
+    tasks = property(lambda self: self._state.tasks)
+    journal = property(lambda self: self._state.journal)
+    sequences = property(lambda self: self._state.sequences)
+    suppressions = property(lambda self: self._state.suppressions)
+
+    @property
+    def reports(self) -> Any:
+        raise NotImplementedError("reports read SQL: tested in the integration tier")
 
     def __enter__(self) -> Self:
         return self
@@ -98,10 +569,65 @@ class FakeUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return None
+        self.rollback()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        before = copy.deepcopy(self._state)
+        try:
+            yield
+        except BaseException:
+            self._state = before
+            raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Self]:
+        self.commit()
+        yield self
 
     def commit(self) -> None:
+        self._committed = copy.deepcopy(self._state)
         self.commits += 1
 
     def rollback(self) -> None:
-        return None
+        self._state = copy.deepcopy(self._committed)
+
+
+@dataclass
+class FakeEmail:
+    """An email provider: records what it accepts; ``refuse`` maps an address to the
+    error to raise for it (once per send)."""
+
+    sent: list[OutgoingEmail] = field(default_factory=list)
+    refuse: dict[str, Exception] = field(default_factory=dict)
+    provider: str = "fake"
+
+    def send(self, email: OutgoingEmail) -> SendReceipt:
+        if email.to in self.refuse:
+            raise self.refuse[email.to]
+        self.sent.append(email)
+        return SendReceipt(provider=self.provider, message_id=f"em-{email.touch_id}")
+
+    def find(self, touch_id: int) -> list[str] | None:
+        return [f"em-{e.touch_id}" for e in self.sent if e.touch_id == touch_id]
+
+
+@dataclass
+class FakeSms:
+    """An SMS provider: records what it accepts."""
+
+    sent: list[OutgoingSms] = field(default_factory=list)
+    refuse: dict[str, Exception] = field(default_factory=dict)
+    provider: str = "fake"
+
+    def send(self, sms: OutgoingSms) -> SendReceipt:
+        if sms.to in self.refuse:
+            raise self.refuse[sms.to]
+        self.sent.append(sms)
+        return SendReceipt(provider=self.provider, message_id=f"SM{len(self.sent)}")
+
+    def find(self, sms: OutgoingSms, *, since: datetime) -> list[str] | None:
+        return [f"SM{i}" for i, s in enumerate(self.sent, 1) if s.touch_id == sms.touch_id]
+
+    def cancel(self, message_id: str) -> None:
+        raise NurtureError("the fake SMS provider schedules nothing")
