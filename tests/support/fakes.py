@@ -17,15 +17,17 @@ from typing import Any, Self
 
 from nurture.adapters.db.contacts import contact_from_row
 from nurture.domain.contacts import CONTACT_ATTRIBUTES, Contact
+from nurture.domain.enrollment import Enrollment, EnrollmentStatus
+from nurture.domain.events import EventStatus, StoredEvent
 from nurture.domain.lifecycle import StageChange
 from nurture.domain.sequences import Sequence as SequenceSpec
+from nurture.domain.tasks import CallTask, TaskStatus
 from nurture.domain.touches import ACTIVE, COUNTED, Touch, TouchStatus
 from nurture.errors import NurtureError
 from nurture.ports import OutgoingEmail, OutgoingSms, SendReceipt, StoredContact
 
 __all__ = ["FakeEmail", "FakeSms", "FakeUnitOfWork"]
 
-_RUNNING = ("active", "paused")
 #: What the database fills in when a contact row leaves it out.
 _DEFAULTS: dict[str, Any] = {
     **dict.fromkeys(CONTACT_ATTRIBUTES),
@@ -151,89 +153,93 @@ class FakeContacts:
 
 
 class FakeEnrollments:
-    """Enrollment rows by id."""
+    """Enrollments by id."""
 
     def __init__(self) -> None:
-        self.rows: dict[int, dict[str, Any]] = {}
+        self.rows: dict[int, Enrollment] = {}
 
-    def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+    def add_many(self, new: Sequence[Enrollment]) -> list[int]:
         ids = []
-        for row in rows:
-            new_id = len(self.rows) + 1
-            self.rows[new_id] = {"exit_reason": None, "last_touch_at": None, **row, "id": new_id}
-            ids.append(new_id)
+        for enrollment in new:
+            stored = replace(enrollment, id=len(self.rows) + 1)
+            self.rows[stored.id] = stored
+            ids.append(stored.id)
         return ids
 
     def running_contacts(self, sequence_id: str, contact_ids: Iterable[int]) -> set[int]:
         wanted = set(contact_ids)
         return {
-            r["contact_id"]
-            for r in self.rows.values()
-            if r["sequence_id"] == sequence_id and r["status"] in _RUNNING
-            if r["contact_id"] in wanted
+            e.contact_id
+            for e in self.rows.values()
+            if e.sequence_id == sequence_id and e.running and e.contact_id in wanted
         }
 
-    def running_in(self, sequence_id: str) -> list[dict[str, Any]]:
-        rows = self.rows.values()
+    def running_in(self, sequence_id: str) -> list[Enrollment]:
         return [
-            dict(r) for r in rows if r["sequence_id"] == sequence_id and r["status"] in _RUNNING
+            replace(e) for e in self.rows.values() if e.sequence_id == sequence_id and e.running
         ]
 
-    def _due(self, now: datetime) -> list[dict[str, Any]]:
+    def _due(self, now: datetime) -> list[Enrollment]:
         return [
-            r
-            for r in self.rows.values()
-            if r["status"] == "active" and r["next_due_at"] is not None and r["next_due_at"] <= now
+            e
+            for e in self.rows.values()
+            if e.status == EnrollmentStatus.ACTIVE
+            and e.next_due_at is not None
+            and e.next_due_at <= now
         ]
 
     def due_contacts(self, now: datetime) -> list[int]:
-        return sorted({r["contact_id"] for r in self._due(now)})
+        return sorted({e.contact_id for e in self._due(now)})
 
-    def due_for(self, contact_ids: Sequence[int], now: datetime) -> list[dict[str, Any]]:
+    def due_for(self, contact_ids: Sequence[int], now: datetime) -> list[Enrollment]:
         wanted = set(contact_ids)
-        rows = [dict(r) for r in self._due(now) if r["contact_id"] in wanted]
-        return sorted(
-            rows, key=lambda r: (r["contact_id"], -r["priority"], r["next_due_at"], r["id"])
-        )
+        due = [replace(e) for e in self._due(now) if e.contact_id in wanted]
+        return sorted(due, key=lambda e: (e.contact_id, -e.priority, e.next_due_at, e.id))
 
     def advance_planned(self, moves: Sequence[dict[str, Any]]) -> None:
         for move in moves:
-            row = self.rows[move["_id"]]
-            if row["step_index"] == move["_index"]:
-                row.update({k: v for k, v in move.items() if not k.startswith("_")})
+            enrollment = self.rows[move["_id"]]
+            if enrollment.step_index == move["_index"]:
+                for key, value in move.items():
+                    if not key.startswith("_"):
+                        setattr(enrollment, key, value)
 
     def due_by_sequence(self, now: datetime) -> dict[str, int]:
         out: dict[str, int] = {}
-        for row in self._due(now):
-            out[row["sequence_id"]] = out.get(row["sequence_id"], 0) + 1
+        for e in self._due(now):
+            out[e.sequence_id] = out.get(e.sequence_id, 0) + 1
         return out
 
     def due_again(self, ids: Sequence[int], *, at: datetime) -> None:
         for i in ids:
-            row = self.rows[i]
-            if row["status"] in _RUNNING and row["next_due_at"] is None:
-                row["next_due_at"] = at
+            enrollment = self.rows[i]
+            if enrollment.running and enrollment.next_due_at is None:
+                enrollment.next_due_at = at
 
     def reschedule(self, rows: Sequence[dict[str, Any]]) -> None:
         for update in rows:
-            row = self.rows[update["_id"]]
-            if row["status"] == "active":
-                row.update(next_due_at=update["next_due_at"], last_touch_at=update["last_touch_at"])
+            enrollment = self.rows[update["_id"]]
+            if enrollment.status == EnrollmentStatus.ACTIVE:
+                enrollment.next_due_at = update["next_due_at"]
+                enrollment.last_touch_at = update["last_touch_at"]
 
-    def statuses(self, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
-        return {i: (self.rows[i]["status"], self.rows[i]["exit_reason"]) for i in ids}
+    def statuses(self, ids: Sequence[int]) -> dict[int, tuple[EnrollmentStatus, str | None]]:
+        return {i: (self.rows[i].status, self.rows[i].exit_reason) for i in ids}
 
-    def for_contact(self, contact_id: int) -> list[dict[str, Any]]:
-        rows = [dict(r) for r in self.rows.values() if r["contact_id"] == contact_id]
-        return sorted(rows, key=lambda r: r["id"], reverse=True)
+    def for_contact(self, contact_id: int) -> list[Enrollment]:
+        mine = [replace(e) for e in self.rows.values() if e.contact_id == contact_id]
+        return sorted(mine, key=lambda e: e.id, reverse=True)
 
     def move(self, enrollment_id: int, *, version: int, step_index: int) -> None:
-        self.rows[enrollment_id].update(version=version, step_index=step_index)
+        self.rows[enrollment_id].version = version
+        self.rows[enrollment_id].step_index = step_index
 
-    def end(self, enrollment_id: int, *, status: str, reason: str | None, at: datetime) -> None:
-        self.rows[enrollment_id].update(
-            status=status, exit_reason=reason, ended_at=at, next_due_at=None
-        )
+    def end(
+        self, enrollment_id: int, *, status: EnrollmentStatus, reason: str | None, at: datetime
+    ) -> None:
+        enrollment = self.rows[enrollment_id]
+        enrollment.status, enrollment.exit_reason = status, reason
+        enrollment.ended_at, enrollment.next_due_at = at, None
 
 
 class FakeTouches:
@@ -322,22 +328,21 @@ class FakeTouches:
 
 
 class FakeEvents:
-    """Event rows by id, unique by (provider, provider event id)."""
+    """Stored events by id, unique by (provider, provider event id)."""
 
     def __init__(self) -> None:
-        self.rows: dict[int, dict[str, Any]] = {}
+        self.rows: dict[int, StoredEvent] = {}
         self.points: list[dict[str, Any]] = []
 
     def store(self, rows: Sequence[dict[str, Any]]) -> tuple[int, list[tuple[int, str]]]:
-        seen = {(r["provider"], r["provider_event_id"]) for r in self.rows.values()}
+        seen = {(e.provider, e.provider_event_id) for e in self.rows.values()}
         new = 0
         for row in rows:
             if (row["provider"], row["provider_event_id"]) in seen:
                 continue
-            new_id = len(self.rows) + 1
-            base = {"contact_id": None, "touch_id": None, "address": None, "error": None}
-            self.rows[new_id] = {**base, "applied_at": None, **row, "id": new_id}
-            seen.add((row["provider"], row["provider_event_id"]))
+            event = StoredEvent.from_row({**row, "id": len(self.rows) + 1})
+            self.rows[event.id] = event
+            seen.add((event.provider, event.provider_event_id))
             new += 1
         return new, []
 
@@ -358,41 +363,44 @@ class FakeEvents:
             ]
         )
 
-    def _with(self, status: str) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.rows.values() if r["status"] == status]
+    def _with(self, status: EventStatus) -> list[StoredEvent]:
+        return [replace(e) for e in self.rows.values() if e.status == status]
 
-    def failed(self, *, limit: int = 200) -> list[dict[str, Any]]:
-        return self._with("failed")[:limit]
+    def failed(self, *, limit: int = 200) -> list[StoredEvent]:
+        return self._with(EventStatus.FAILED)[:limit]
 
-    def unmatched(self, *, limit: int = 200) -> list[dict[str, Any]]:
-        return self._with("unmatched")[:limit]
+    def unmatched(self, *, limit: int = 200) -> list[StoredEvent]:
+        return self._with(EventStatus.UNMATCHED)[:limit]
 
-    def pending(self, *, limit: int) -> list[dict[str, Any]]:
-        return sorted(self._with("pending"), key=lambda r: (r["occurred_at"], r["id"]))[:limit]
+    def pending(self, *, limit: int) -> list[StoredEvent]:
+        pending = self._with(EventStatus.PENDING)
+        return sorted(pending, key=lambda e: (e.occurred_at, e.id))[:limit]
 
     def mark(self, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
-            self.rows[row["id"]].update(row)
+            event = self.rows[row["id"]]
+            for key, value in row.items():
+                setattr(event, key, EventStatus(value) if key == "status" else value)
 
     def applied_history(self, contact_ids: Sequence[int]) -> list[tuple[int, str, datetime]]:
         wanted = set(contact_ids)
         return [
-            (r["contact_id"], r["type"], r["occurred_at"])
-            for r in self._with("applied")
-            if r["contact_id"] in wanted
+            (e.contact_id, e.type, e.occurred_at)
+            for e in self._with(EventStatus.APPLIED)
+            if e.contact_id is not None and e.contact_id in wanted
         ]
 
     def add_points(self, rows: Sequence[dict[str, Any]]) -> None:
         self.points += rows
 
-    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.rows.values() if r["contact_id"] == contact_id][:limit]
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[StoredEvent]:
+        return [replace(e) for e in self.rows.values() if e.contact_id == contact_id][:limit]
 
     def count_pending(self) -> int:
-        return len(self._with("pending"))
+        return len(self._with(EventStatus.PENDING))
 
     def stored_since(self, since: datetime) -> int:
-        return sum(1 for r in self.rows.values() if r["received_at"] >= since)
+        return sum(1 for e in self.rows.values() if e.received_at >= since)
 
 
 class FakeRuns:
@@ -416,54 +424,49 @@ class FakeRuns:
     def live(self, *, stale_before: datetime) -> set[str]:
         return {i for i, r in self.rows.items() if r["status"] == "running"}
 
-    def get(self, run_id: str) -> dict[str, Any] | None:
-        return self.rows.get(run_id)
-
-    def latest(self, *, kind: str = "daily", limit: int = 20) -> list[dict[str, Any]]:
-        return [r for r in self.rows.values() if r["kind"] == kind][-limit:]
-
 
 class FakeTasks:
     """Call tasks by id."""
 
     def __init__(self) -> None:
-        self.rows: dict[int, dict[str, Any]] = {}
+        self.rows: dict[int, CallTask] = {}
 
-    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        for row in rows:
-            new_id = len(self.rows) + 1
-            self.rows[new_id] = {**row, "id": new_id}
+    def add_many(self, new: Sequence[CallTask]) -> None:
+        for task in new:
+            stored = replace(task, id=len(self.rows) + 1)
+            self.rows[stored.id] = stored
 
     def queue(
         self, *, owner: str | None = None, status: str | None = "open", limit: int = 500
     ) -> list[dict[str, Any]]:
         rows = [
-            dict(r)
-            for r in self.rows.values()
-            if (owner is None or r["owner"] == owner) and (status is None or r["status"] == status)
+            {**t.as_row(), "id": t.id}
+            for t in self.rows.values()
+            if (owner is None or t.owner == owner) and (status is None or t.status == status)
         ]
         return sorted(rows, key=lambda r: (r["due_at"], r["id"]))[:limit]
 
     def for_touch(self, touch_id: int) -> int | None:
-        found = [i for i, r in self.rows.items() if r.get("touch_id") == touch_id]
+        found = [i for i, t in self.rows.items() if t.touch_id == touch_id]
         return found[0] if found else None
 
-    def get(self, task_id: int) -> dict[str, Any] | None:
-        row = self.rows.get(task_id)
-        return dict(row) if row else None
+    def get(self, task_id: int) -> CallTask | None:
+        task = self.rows.get(task_id)
+        return replace(task) if task else None
 
     def close(self, task_id: int, *, outcome: str, note: str | None, at: datetime) -> None:
-        self.rows[task_id].update(status="done", outcome=outcome, note=note, done_at=at)
+        task = self.rows[task_id]
+        task.status, task.outcome, task.note, task.logged_at = TaskStatus.DONE, outcome, note, at
 
     def cancel_open(self, contact_id: int, *, touch_ids: Sequence[int], at: datetime) -> int:
         mine = [
-            r
-            for r in self.rows.values()
-            if r["contact_id"] == contact_id and r["status"] == "open"
-            if r.get("touch_id") in touch_ids
+            t
+            for t in self.rows.values()
+            if t.contact_id == contact_id and t.status == TaskStatus.OPEN
+            if t.touch_id in touch_ids
         ]
-        for row in mine:
-            row["status"] = "cancelled"
+        for task in mine:
+            task.status = TaskStatus.CANCELLED
         return len(mine)
 
 

@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from nurture.commands.calls import dial
-from nurture.domain.contacts import Contact
+from nurture.domain.tasks import CallTask, TaskKind
 from nurture.errors import ConfigurationError, NotFound
+from tests.conftest import NOW
+from tests.support.fakes import FakeUnitOfWork
 
 
-class _Tasks:
-    def get(self, task_id: int) -> dict[str, Any] | None:
-        return {"id": 7, "contact_id": 3} if task_id == 7 else None
-
-
-class _Contacts:
-    def __init__(self, phone: str | None) -> None:
-        self.phone = phone
-
-    def get(self, ref: str) -> Contact | None:
-        return Contact(id=3, phone=self.phone) if ref == "3" else None
-
-
-class _Uow:
-    def __init__(self, phone: str | None = "+33612345678") -> None:
-        self.tasks, self.contacts = _Tasks(), _Contacts(phone)
+def _uow(phone: str | None = "+33612345678") -> FakeUnitOfWork:
+    uow = FakeUnitOfWork()
+    contact = uow.contacts.add(email="jean@client.fr", phone=phone)
+    uow.tasks.add_many(
+        [
+            CallTask(
+                contact_id=contact, kind=TaskKind.SEQUENCE, title="Call", due_at=NOW, created_at=NOW
+            )
+        ]
+    )
+    return uow
 
 
 class _Dialer:
@@ -40,14 +35,14 @@ class _Dialer:
 
 def test_the_rep_is_bridged_to_the_contact() -> None:
     dialer = _Dialer()
-    assert dial(uow=_Uow(), dialer=dialer, task_id=7, rep_phone="+33700000001") == "CA1"  # type: ignore[arg-type]
+    assert dial(uow=_uow(), dialer=dialer, task_id=1, rep_phone="+33700000001") == "CA1"  # type: ignore[arg-type]
     assert dialer.calls == [("+33700000001", "+33612345678")]
 
 
 def test_without_telephony_or_a_number_the_reason_is_given() -> None:
     with pytest.raises(ConfigurationError, match="needs the twilio driver"):
-        dial(uow=_Uow(), dialer=None, task_id=7, rep_phone="+33700000001")  # type: ignore[arg-type]
+        dial(uow=_uow(), dialer=None, task_id=1, rep_phone="+33700000001")  # type: ignore[arg-type]
     with pytest.raises(NotFound, match="the contact has no phone number"):
-        dial(uow=_Uow(phone=None), dialer=_Dialer(), task_id=7, rep_phone="+3370")  # type: ignore[arg-type]
+        dial(uow=_uow(phone=None), dialer=_Dialer(), task_id=1, rep_phone="+3370")  # type: ignore[arg-type]
     with pytest.raises(NotFound, match="no call task 8"):
-        dial(uow=_Uow(), dialer=_Dialer(), task_id=8, rep_phone="+3370")  # type: ignore[arg-type]
+        dial(uow=_uow(), dialer=_Dialer(), task_id=8, rep_phone="+3370")  # type: ignore[arg-type]

@@ -113,7 +113,7 @@ def test_a_due_step_is_scheduled_and_its_enrollment_moves_past_it(
         "jean@client.fr",
     )
     (enrollment,) = uow.enrollments.rows.values()
-    assert (enrollment["step_index"], enrollment["next_due_at"]) == (1, None)
+    assert (enrollment.step_index, enrollment.next_due_at) == (1, None)
     assert report.planned == {"email": 1}
     assert uow.commits >= 2  # what was planned is committed
 
@@ -130,8 +130,8 @@ def test_over_budget_steps_are_deferred_with_their_reason_never_dropped(
     deferral = next(r for r in uow.journal.rows if r["kind"] == "deferred")
     assert "daily budget: 1 touch(es) already on 2026-03-02 (max 1)" in deferral["reason"]
     waiting = uow.enrollments.rows[deferral["enrollment_id"]]
-    assert (waiting["step_index"], waiting["status"]) == (0, "active")
-    assert waiting["next_due_at"] is not None  # still due: the next run plans it
+    assert (waiting.step_index, waiting.status) == (0, "active")
+    assert waiting.next_due_at is not None  # still due: the next run plans it
 
 
 def test_a_step_that_cannot_reach_the_contact_is_skipped_and_the_enrollment_moves_on(
@@ -142,8 +142,8 @@ def test_a_step_that_cannot_reach_the_contact_is_skipped_and_the_enrollment_move
     (touch,) = uow.touches.rows.values()
     assert (touch.status, touch.reason) == (TouchStatus.SKIPPED, "no email consent")
     (enrollment,) = uow.enrollments.rows.values()
-    assert enrollment["step_index"] == 1
-    assert enrollment["next_due_at"] is not None
+    assert enrollment.step_index == 1
+    assert enrollment.next_due_at is not None
     assert report.skipped == {"no email consent": 1}
 
 
@@ -154,7 +154,7 @@ def test_a_window_that_does_not_open_within_the_horizon_holds_the_step(
     report = plan_due(uow=uow, ctx=_ctx(project), budget=Budget(horizon=timedelta(hours=1)))
     assert report.held == 1
     assert not uow.touches.rows
-    assert uow.enrollments.rows[1]["step_index"] == 0
+    assert uow.enrollments.rows[1].step_index == 0
 
 
 def test_a_contact_who_left_the_audience_leaves_the_sequence(
@@ -166,7 +166,7 @@ def test_a_contact_who_left_the_audience_leaves_the_sequence(
     report = plan_due(uow=uow, ctx=_ctx(project), budget=Budget())
     assert report.left_audience == 1
     enrollment = uow.enrollments.rows[1]
-    assert (enrollment["status"], enrollment["exit_reason"]) == ("exited", "left_audience")
+    assert (enrollment.status, enrollment.exit_reason) == ("exited", "left_audience")
     assert not uow.touches.rows
 
 
@@ -195,7 +195,7 @@ def test_a_claimed_touch_is_sent_once_recorded_and_its_next_step_scheduled(
         1,
     )
     assert report.sent == {"email": 1}
-    assert uow.enrollments.rows[1]["next_due_at"] is not None  # the SMS step is due next
+    assert uow.enrollments.rows[1].next_due_at is not None  # the SMS step is due next
     again = execute_batch(
         uow=uow, ctx=_ctx(project), delivery=_delivery(email), worker="w1", batch_size=10
     )
@@ -328,7 +328,7 @@ def test_an_unsubscribe_suppresses_cancels_and_exits(uow: FakeUnitOfWork, projec
     assert report.applied.applied == 1
     assert uow.suppressions.rows == {("email", "jean@client.fr"): "unsubscribe"}
     assert uow.touches.rows[1].status == TouchStatus.CANCELLED
-    assert uow.enrollments.rows[1]["status"] == "exited"
+    assert uow.enrollments.rows[1].status == "exited"
 
 
 def test_a_poison_event_is_quarantined_and_the_opt_out_after_it_still_applies(
@@ -340,7 +340,7 @@ def test_a_poison_event_is_quarantined_and_the_opt_out_after_it_still_applies(
     )
     stop = _event(EventType.UNSUBSCRIBE, "u1", contact_id=1, address="jean@client.fr")
     ingest_events(uow=uow, events=[poison, stop], ctx=_ctx(project))
-    statuses = {r["provider_event_id"]: r["status"] for r in uow.events.rows.values()}
+    statuses = {e.provider_event_id: e.status for e in uow.events.rows.values()}
     assert statuses == {"p1": "failed", "u1": "applied"}
     assert uow.touches.rows[1].status == TouchStatus.CANCELLED
 

@@ -123,14 +123,14 @@ def list_events(
         application = bootstrap()
         with application.uow(read_only=True) as uow:
             rows = (uow.events.failed if failed else uow.events.unmatched)(limit=limit)
-    items = [
+    items: list[dict[str, Any]] = [
         {
-            "id": row["id"],
-            "received_at": row["received_at"].isoformat(),
-            "provider": row["provider"],
-            "type": row["type"],
-            "origin": (row["payload"] or {}).get("origin") or row["provider_event_id"],
-            "error": row["error"] or "",
+            "id": row.id,
+            "received_at": row.received_at.isoformat(),
+            "provider": row.provider,
+            "type": row.type,
+            "origin": str(row.payload.get("origin") or row.provider_event_id),
+            "error": row.error or "",
         }
         for row in rows
     ]

@@ -33,9 +33,9 @@ def log_call(
         provider_event_id=f"task:{task_id}",
         type=CALL_OUTCOMES[outcome],
         occurred_at=ctx.now,
-        contact_id=task["contact_id"],
-        touch_id=task["touch_id"],
-        payload={"data": {"bant": bant, "note": note, "owner": task["owner"], "task": task_id}},
+        contact_id=task.contact_id,
+        touch_id=task.touch_id,
+        payload={"data": {"bant": bant, "note": note, "owner": task.owner, "task": task_id}},
     )
     stored = store_events(uow=uow, events=[event], now=ctx.now)
     if stored.quarantined:
@@ -44,7 +44,7 @@ def log_call(
     apply_pending(uow=uow, ctx=ctx, commit=False)
     if commit:
         uow.commit()
-    contact = uow.contacts.get(str(task["contact_id"]))
+    contact = uow.contacts.get(str(task.contact_id))
     assert contact is not None
     return {
         "task": task_id,
@@ -64,7 +64,7 @@ def dial(*, uow: UnitOfWork, dialer: Dialer | None, task_id: int, rep_phone: str
     task = uow.tasks.get(task_id)
     if task is None:
         raise NotFound(f"no call task {task_id}")
-    contact = uow.contacts.get(str(task["contact_id"]))
+    contact = uow.contacts.get(str(task.contact_id))
     if contact is None or not contact.phone:
         raise NotFound(f"task {task_id}: the contact has no phone number")
     if dialer is None:

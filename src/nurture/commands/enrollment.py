@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from nurture.domain.contacts import CONTACT_FIELDS, Contact
-from nurture.domain.enrollment import enrollment_refusal
+from nurture.domain.enrollment import Enrollment, EnrollmentStatus, enrollment_refusal
 from nurture.domain.expressions import compile_expression
 from nurture.domain.sequences import Sequence
 from nurture.errors import NotFound
@@ -72,17 +72,17 @@ def enroll_contacts(
         running.add(contact.id)  # type: ignore[arg-type]
         accepted.append(contact)
         rows.append(
-            {
-                "contact_id": contact.id,
-                "sequence_id": sequence.id,
-                "version": sequence.version,
-                "status": "active",
-                "step_index": 0,
-                "next_due_at": now,
-                "priority": sequence.priority,
-                "enrolled_at": now,
-                "reason": reason,
-            }
+            Enrollment(
+                contact_id=contact.id or 0,
+                sequence_id=sequence.id,
+                version=sequence.version,
+                status=EnrollmentStatus.ACTIVE,
+                step_index=0,
+                next_due_at=now,
+                priority=sequence.priority,
+                enrolled_at=now,
+                reason=reason,
+            )
         )
     report.enrolled = uow.enrollments.add_many(rows)
     uow.journal.add_many(

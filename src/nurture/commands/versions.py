@@ -56,12 +56,12 @@ def migrate_enrollments(
         raise SpecError(f"{sequence_id} has no version {to_version} (known: {known})")
     report = MigrationReport(sequence_id, to_version, dry_run)
     for enrollment in uow.enrollments.running_in(sequence_id):
-        if enrollment["version"] == to_version:
+        if enrollment.version == to_version:
             report.unchanged += 1
             continue
-        pinned = uow.sequences.get(sequence_id, enrollment["version"])
-        index = enrollment["step_index"]
-        who = {"enrollment_id": enrollment["id"], "contact_id": enrollment["contact_id"]}
+        pinned = uow.sequences.get(sequence_id, enrollment.version)
+        index = enrollment.step_index
+        who = {"enrollment_id": enrollment.id, "contact_id": enrollment.contact_id}
         if pinned is None or index >= len(pinned.steps):
             report.stuck.append({**who, "reason": "its version is unknown or finished"})
             continue
@@ -75,18 +75,18 @@ def migrate_enrollments(
         report.moves.append(
             {
                 **who,
-                "from": f"v{enrollment['version']} step {index + 1} ({step_id})",
+                "from": f"v{enrollment.version} step {index + 1} ({step_id})",
                 "to": f"v{to_version} step {new_index + 1} ({step_id})",
             }
         )
         if not dry_run:
-            uow.enrollments.move(enrollment["id"], version=to_version, step_index=new_index)
+            uow.enrollments.move(enrollment.id, version=to_version, step_index=new_index)
             uow.journal.add(
                 "migrated",
-                f"{sequence_id} v{enrollment['version']} → v{to_version} at step {step_id!r}",
+                f"{sequence_id} v{enrollment.version} → v{to_version} at step {step_id!r}",
                 at=now,
-                contact_id=enrollment["contact_id"],
-                enrollment_id=enrollment["id"],
+                contact_id=enrollment.contact_id,
+                enrollment_id=enrollment.id,
             )
     if not dry_run:
         uow.commit()

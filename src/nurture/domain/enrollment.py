@@ -2,10 +2,77 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
 from nurture.domain.contacts import Contact
 from nurture.domain.sequences import Sequence
 
-__all__ = ["enrollment_refusal"]
+__all__ = ["ENROLLMENT_FIELDS", "RUNNING", "Enrollment", "EnrollmentStatus", "enrollment_refusal"]
+
+
+class EnrollmentStatus(StrEnum):
+    """Where an enrollment is: running (active or paused) or finished."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    EXITED = "exited"
+
+
+#: Enrollments still running: a contact is in at most one running enrollment per sequence.
+RUNNING = frozenset({EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED})
+
+
+@dataclass(slots=True)
+class Enrollment:
+    """One contact in one sequence, pinned to a version, at a step."""
+
+    contact_id: int
+    sequence_id: str
+    version: int
+    status: EnrollmentStatus
+    enrolled_at: datetime
+    step_index: int = 0
+    next_due_at: datetime | None = None
+    priority: int = 0
+    reason: str | None = None
+    exit_reason: str | None = None
+    last_touch_at: datetime | None = None
+    ended_at: datetime | None = None
+    id: int = 0  # 0 until stored
+
+    @classmethod
+    def from_row(cls, row: Any) -> Enrollment:
+        """The enrollment a stored row (a mapping of column names) describes."""
+        enrollment = cls(**{name: row[name] for name in _FIELDS if name in row})
+        enrollment.status = EnrollmentStatus(enrollment.status)
+        return enrollment
+
+    @classmethod
+    def from_values(cls, values: Any) -> Enrollment:
+        """The enrollment from its values in :data:`ENROLLMENT_FIELDS` order."""
+        enrollment = cls(*values)
+        enrollment.status = EnrollmentStatus(enrollment.status)
+        return enrollment
+
+    def as_row(self) -> dict[str, Any]:
+        """The enrollment as a mapping of column names, without its id."""
+        return {name: getattr(self, name) for name in _FIELDS if name != "id"}
+
+    @property
+    def running(self) -> bool:
+        """Whether it is still running (active or paused)."""
+        return self.status in RUNNING
+
+    @property
+    def shown_status(self) -> str:
+        """Its status as people read it (``exited:replied``)."""
+        if self.status == EnrollmentStatus.EXITED and self.exit_reason:
+            return f"exited:{self.exit_reason}"
+        return self.status.value
 
 
 def enrollment_refusal(
@@ -25,3 +92,8 @@ def enrollment_refusal(
     if email_suppressed:
         return f"suppressed ({email_suppressed})"
     return sequence.audience.refusal(contact)
+
+
+_FIELDS = tuple(f.name for f in fields(Enrollment))
+#: The enrollment's fields in constructor order.
+ENROLLMENT_FIELDS = _FIELDS

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -12,7 +12,9 @@ __all__ = [
     "OPT_IN_EVENTS",
     "OPT_OUT_EVENTS",
     "Event",
+    "EventStatus",
     "EventType",
+    "StoredEvent",
 ]
 
 
@@ -73,3 +75,49 @@ class Event:
     contact_id: int | None = None
     key: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+class EventStatus(StrEnum):
+    """What became of a stored event."""
+
+    PENDING = "pending"  # stored, not applied yet
+    APPLIED = "applied"
+    UNMATCHED = "unmatched"  # no contact: kept for a person to look at
+    FAILED = "failed"  # could not be read or applied: quarantined with its error
+
+
+@dataclass(slots=True)
+class StoredEvent:
+    """An event as nurture received and stored it (``type`` is an :class:`EventType`
+    value, or ``unreadable`` for what was quarantined at the edge)."""
+
+    id: int
+    provider: str
+    provider_event_id: str
+    type: str
+    occurred_at: datetime
+    received_at: datetime
+    status: EventStatus
+    payload: dict[str, Any] = field(default_factory=dict)
+    contact_id: int | None = None
+    touch_id: int | None = None
+    address: str | None = None
+    error: str | None = None
+    applied_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> StoredEvent:
+        """The event a stored row (a mapping of column names) describes."""
+        event = cls(**{name: row[name] for name in _EVENT_FIELDS if name in row})
+        event.status = EventStatus(event.status)
+        event.payload = event.payload or {}
+        return event
+
+    @property
+    def message_id(self) -> str | None:
+        """The provider's id of the message the event is about, when it gave one."""
+        value = self.payload.get("_message_id")
+        return value if isinstance(value, str) and value else None
+
+
+_EVENT_FIELDS = tuple(f.name for f in fields(StoredEvent))

@@ -9,6 +9,7 @@ from typing import Any
 
 from nurture.domain.contacts import Contact
 from nurture.domain.sequences import Sequence, Step
+from nurture.domain.tasks import CallTask
 from nurture.domain.touches import Outcome, Touch
 from nurture.ports import OutgoingEmail, OutgoingSms, SendReceipt
 
@@ -90,7 +91,7 @@ class Prepared:
     step: Step | None = None
     email: OutgoingEmail | None = None
     sms: OutgoingSms | None = None
-    task: dict[str, Any] | None = None
+    task: CallTask | None = None
     outcome: Outcome | None = None
     reason: str | None = None
     receipt: SendReceipt | None = None

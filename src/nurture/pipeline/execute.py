@@ -20,10 +20,11 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
 
+from nurture.domain.enrollment import RUNNING
 from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
 from nurture.domain.scoring import InterestState, combine, fit_score
+from nurture.domain.tasks import CallTask, TaskKind
 from nurture.domain.touches import Outcome, Touch
 from nurture.errors import (
     PermanentDeliveryError,
@@ -120,7 +121,7 @@ def _blocked(
     """Why this touch must not go out any more, checked at delivery time."""
     assert item.step is not None
     assert item.sequence is not None
-    if enrollment is not None and enrollment[0] not in ("active", "paused"):
+    if enrollment is not None and enrollment[0] not in RUNNING:
         reason = enrollment[1] or enrollment[0]
         return f"enrollment {enrollment[0]}" + (f": {reason}" if enrollment[1] else "")
     medium = item.step.sends_on
@@ -195,7 +196,7 @@ def sms_validity(window_left: float | None) -> int:
     return max(low, min(high, int(window_left)))
 
 
-def _call_task(item: Prepared, rendered: RenderedCall, ctx: RunContext) -> dict[str, Any]:
+def _call_task(item: Prepared, rendered: RenderedCall, ctx: RunContext) -> CallTask:
     contact, touch = item.contact, item.touch
     assert item.step is not None
     assert item.sequence is not None
@@ -203,16 +204,16 @@ def _call_task(item: Prepared, rendered: RenderedCall, ctx: RunContext) -> dict[
         ctx.project.scoring, *fit_score(ctx.project.scoring, contact), InterestState(), ctx.now
     )
     name = contact.full_name or contact.email or f"#{contact.id}"
-    return {
-        "touch_id": touch.id,
-        "contact_id": contact.id,
-        "owner": contact.owner,
-        "kind": "sequence",
-        "title": f"Call {name}"
+    return CallTask(
+        touch_id=touch.id,
+        contact_id=touch.contact_id,
+        owner=contact.owner,
+        kind=TaskKind.SEQUENCE,
+        title=f"Call {name}"
         + (f" ({contact.company})" if contact.company else "")
         + f" — {item.sequence.name}, step {item.step.id}",
-        "script": rendered.script,
-        "context": {
+        script=rendered.script,
+        context={
             "sequence": item.sequence.id,
             "step": item.step.id,
             "phone": contact.phone,
@@ -222,10 +223,9 @@ def _call_task(item: Prepared, rendered: RenderedCall, ctx: RunContext) -> dict[
             "bant": contact.bant.as_dict(),
             "fit_rules": [c.rule for c in card.contributions if c.part == "fit"],
         },
-        "due_at": touch.deliver_at,
-        "status": "open",
-        "created_at": ctx.now,
-    }
+        due_at=touch.deliver_at,
+        created_at=ctx.now,
+    )
 
 
 def _hash(text: str) -> str:

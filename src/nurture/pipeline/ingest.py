@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nurture.domain.events import EventType
+from nurture.domain.events import EventStatus, EventType, StoredEvent
 from nurture.domain.scoring import InterestState, combine, fit_score
 from nurture.domain.touches import Touch
 from nurture.errors import NurtureError, PayloadError
@@ -162,37 +162,37 @@ def apply_pending(*, uow: UnitOfWork, ctx: RunContext, commit: bool = True) -> A
     report = ApplyReport()
     seen: set[int] = set()
     while True:
-        rows = [row for row in uow.events.pending(limit=_CHUNK) if row["id"] not in seen]
+        rows = [row for row in uow.events.pending(limit=_CHUNK) if row.id not in seen]
         if not rows:
             return report
-        seen.update(row["id"] for row in rows)
+        seen.update(row.id for row in rows)
         _apply_chunk(uow, rows, ctx, report)
         if commit:
             uow.commit()
 
 
 def _apply_chunk(
-    uow: UnitOfWork, rows: list[dict[str, Any]], ctx: RunContext, report: ApplyReport
+    uow: UnitOfWork, rows: list[StoredEvent], ctx: RunContext, report: ApplyReport
 ) -> None:
     touches = _touches_of(uow, rows)
     targets = _contacts_of(uow, rows, touches)
     contact_rows = uow.contacts.rows_by_id(sorted(set(targets.values())))
-    by_contact: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_contact: dict[int, list[StoredEvent]] = defaultdict(list)
     marks: list[dict[str, Any]] = []
     for row in rows:
-        contact_id = targets.get(row["id"])
-        touch = touches.get(row["id"])
-        report.by_type[row["type"]] += 1
+        contact_id = targets.get(row.id)
+        touch = touches.get(row.id)
+        report.by_type[row.type] += 1
         if contact_id is not None and contact_id in contact_rows:
             by_contact[contact_id].append(row)
             continue
-        mark = _mark(row, touch, ctx, status="unmatched", error=_unmatched_reason(row))
+        mark = _mark(row, touch, ctx, status=EventStatus.UNMATCHED, error=_unmatched_reason(row))
         report.unmatched += 1
         try:
             with uow.savepoint():
                 report.suppressed += suppress_address(uow, row, ctx)
         except Exception as exc:
-            mark.update(status="failed", error=_why(exc))
+            mark.update(status=EventStatus.FAILED, error=_why(exc))
             report.failed += 1
         marks.append(mark)
     for contact_id, events in by_contact.items():
@@ -206,7 +206,7 @@ def _apply_chunk(
 def _apply_isolated(
     uow: UnitOfWork,
     row: dict[str, Any],
-    events: list[dict[str, Any]],
+    events: list[StoredEvent],
     *,
     touches: dict[int, Touch],
     ctx: RunContext,
@@ -221,20 +221,18 @@ def _apply_isolated(
         _log.warning("events of contact %s failed together; applying one by one", contact_id)
     else:
         report.applied += len(events)
-        return [
-            _mark(event, touches.get(event["id"]), ctx, contact_id=contact_id) for event in events
-        ]
+        return [_mark(event, touches.get(event.id), ctx, contact_id=contact_id) for event in events]
     marks = []
     for event in events:
-        mark = _mark(event, touches.get(event["id"]), ctx, contact_id=contact_id)
+        mark = _mark(event, touches.get(event.id), ctx, contact_id=contact_id)
         try:
             with uow.savepoint():
                 fresh = uow.contacts.rows_by_id([contact_id])[contact_id]
                 report.suppressed += _apply_to_contact(uow, fresh, [event], touches, ctx)
             report.applied += 1
         except Exception as exc:
-            _log.warning("event %s quarantined: %s", event["id"], _why(exc))
-            mark.update(status="failed", error=_why(exc))
+            _log.warning("event %s quarantined: %s", event.id, _why(exc))
+            mark.update(status=EventStatus.FAILED, error=_why(exc))
             report.failed += 1
             with suppress(Exception), uow.savepoint():
                 report.suppressed += suppress_address(uow, event, ctx)
@@ -260,29 +258,29 @@ def _evaluate_isolated(uow: UnitOfWork, contact_ids: list[int], ctx: RunContext)
 
 
 def _mark(
-    row: dict[str, Any],
+    row: StoredEvent,
     touch: Touch | None,
     ctx: RunContext,
     *,
-    status: str = "applied",
+    status: EventStatus = EventStatus.APPLIED,
     contact_id: int | None = None,
     error: str | None = None,
 ) -> dict[str, Any]:
     return {
-        "id": row["id"],
+        "id": row.id,
         "status": status,
         "contact_id": contact_id,
-        "touch_id": touch.id if touch else row["touch_id"],
+        "touch_id": touch.id if touch else row.touch_id,
         "error": error,
         "applied_at": ctx.now,
     }
 
 
-def _unmatched_reason(row: dict[str, Any]) -> str:
-    claimed = (row["payload"] or {}).get("_claimed_contact_id")
+def _unmatched_reason(row: StoredEvent) -> str:
+    claimed = row.payload.get("_claimed_contact_id")
     if claimed:
         return f"no contact {claimed} (removed?)"
-    return f"no contact for {row['address'] or 'this event'}"
+    return f"no contact for {row.address or 'this event'}"
 
 
 def _why(exc: BaseException) -> str:
@@ -295,33 +293,34 @@ def _why(exc: BaseException) -> str:
     return text[:500]
 
 
-def _touches_of(uow: UnitOfWork, rows: list[dict[str, Any]]) -> dict[int, Touch]:
+def _touches_of(uow: UnitOfWork, rows: list[StoredEvent]) -> dict[int, Touch]:
     out = {}
     for row in rows:
         touch = None
-        message_id = (row["payload"] or {}).get("_message_id")
-        if db_id(row["touch_id"]) is not None:
-            touch = uow.touches.get(row["touch_id"])
-        elif isinstance(message_id, str) and message_id:
+        message_id = row.message_id
+        touch_id = db_id(row.touch_id)
+        if touch_id is not None:
+            touch = uow.touches.get(touch_id)
+        elif message_id:
             touch = uow.touches.by_provider_id(message_id)
         if touch is not None:
-            out[row["id"]] = touch
+            out[row.id] = touch
     return out
 
 
 def _contacts_of(
-    uow: UnitOfWork, rows: list[dict[str, Any]], touches: dict[int, Touch]
+    uow: UnitOfWork, rows: list[StoredEvent], touches: dict[int, Touch]
 ) -> dict[int, int]:
     """Event id → contact id, from the event, its touch, or its address."""
     out: dict[int, int] = {}
     lookups: dict[str, list[int]] = defaultdict(list)
     for row in rows:
-        if row["contact_id"]:
-            out[row["id"]] = row["contact_id"]
-        elif row["id"] in touches:
-            out[row["id"]] = touches[row["id"]].contact_id
-        elif row["address"]:
-            lookups[row["address"]].append(row["id"])
+        if row.contact_id:
+            out[row.id] = row.contact_id
+        elif row.id in touches:
+            out[row.id] = touches[row.id].contact_id
+        elif row.address:
+            lookups[row.address].append(row.id)
     if lookups:
         refs = list(lookups)
         found = uow.contacts.resolve_refs(refs)
@@ -335,7 +334,7 @@ def _contacts_of(
 def _apply_to_contact(
     uow: UnitOfWork,
     row: dict[str, Any],
-    events: list[dict[str, Any]],
+    events: list[StoredEvent],
     touches: dict[int, Touch],
     ctx: RunContext,
 ) -> int:
@@ -348,27 +347,27 @@ def _apply_to_contact(
     exits: list[str] = []
     suppressed = 0
     for event in events:
-        kind = event["type"]
-        rule = state.record(model, kind, event["occurred_at"])
+        kind = event.type
+        rule = state.record(model, kind, event.occurred_at)
         if rule is not None:
             ledger.append(
                 {
                     "contact_id": contact.id,
-                    "event_id": event["id"],
+                    "event_id": event.id,
                     "event_type": kind,
                     "points": rule.points,
-                    "occurred_at": event["occurred_at"],
+                    "occurred_at": event.occurred_at,
                 }
             )
         if model.is_interest_signal(kind) and (
-            last_interest is None or event["occurred_at"] > last_interest
+            last_interest is None or event.occurred_at > last_interest
         ):
-            last_interest = event["occurred_at"]
+            last_interest = event.occurred_at
         pending.append(kind)
-        facts = ((event["payload"] or {}).get("data") or {}).get("bant") or {}
+        facts = (event.payload.get("data") or {}).get("bant") or {}
         if facts:
             contact.bant = contact.bant.merged({k: str(v) for k, v in facts.items() if v})
-        suppressed += apply_opt_out(uow, contact, event, touches.get(event["id"]), ctx)
+        suppressed += apply_opt_out(uow, contact, event, touches.get(event.id), ctx)
         reason = EXIT_ON_EVENT.get(EventType(kind))
         if reason is not None and reason not in exits:
             exits.append(reason)

@@ -12,9 +12,11 @@ from typing import Any
 from nurture.commands.enrollment import enroll_contacts
 from nurture.domain.cadence import Holidays, calendar_for
 from nurture.domain.contacts import Contact, Stage
+from nurture.domain.enrollment import EnrollmentStatus
 from nurture.domain.lifecycle import StageChange, stage_changes
 from nurture.domain.scoring import InterestState, combine, fit_score
 from nurture.domain.sequences import SendWindow, Sequence
+from nurture.domain.tasks import CallTask, TaskKind
 from nurture.domain.touches import Touch, TouchStatus
 from nurture.errors import TemplateError
 from nurture.pipeline.rendering import Sender, owner_view, touch_context
@@ -124,15 +126,17 @@ def exit_enrollments(
     assert contact.id is not None
     left = []
     for enrollment in uow.enrollments.for_contact(contact.id):
-        if enrollment["status"] not in ("active", "paused"):
+        if not enrollment.running:
             continue
-        sequence = ctx.sequence(uow, enrollment["sequence_id"], enrollment["version"])
+        sequence = ctx.sequence(uow, enrollment.sequence_id, enrollment.version)
         if sequence is None or not sequence.exits_on(reason):
             continue
-        uow.enrollments.end(enrollment["id"], status="exited", reason=reason, at=ctx.now)
+        uow.enrollments.end(
+            enrollment.id, status=EnrollmentStatus.EXITED, reason=reason, at=ctx.now
+        )
         cancel_touches(
             uow,
-            uow.touches.scheduled(enrollment_ids=[enrollment["id"]]),
+            uow.touches.scheduled(enrollment_ids=[enrollment.id]),
             reason=f"exited: {reason}",
             ctx=ctx,
         )
@@ -141,7 +145,7 @@ def exit_enrollments(
             f"{sequence.id} v{sequence.version}: exited:{reason}",
             at=ctx.now,
             contact_id=contact.id,
-            enrollment_id=enrollment["id"],
+            enrollment_id=enrollment.id,
             run_id=ctx.run_id,
         )
         ctx.effects.exits[reason] += 1
@@ -309,16 +313,15 @@ def _handoff_task(
     name = contact.full_name or contact.email or f"#{contact.id}"
     uow.tasks.add_many(
         [
-            {
-                "touch_id": None,
-                "contact_id": contact.id,
-                "owner": contact.owner,
-                "kind": "handoff",
-                "title": f"Hand-off: call {name}"
+            CallTask(
+                contact_id=contact.id or 0,
+                owner=contact.owner,
+                kind=TaskKind.HANDOFF,
+                title=f"Hand-off: call {name}"
                 + (f" ({contact.company})" if contact.company else "")
                 + f" — qualified, score {card.score}",
-                "script": script,
-                "context": {
+                script=script,
+                context={
                     "reason": change.reason,
                     "score": card.score,
                     "temperature": card.temperature.value,
@@ -334,10 +337,9 @@ def _handoff_task(
                         for c in card.contributions
                     ],
                 },
-                "due_at": due,
-                "status": "open",
-                "created_at": ctx.now,
-            }
+                due_at=due,
+                created_at=ctx.now,
+            )
         ]
     )
     ctx.effects.handoff_tasks += 1

@@ -4,10 +4,8 @@ opt-out for an address nurture does not know is honoured all the same."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from nurture.domain.contacts import Contact
-from nurture.domain.events import EventType
+from nurture.domain.events import EventType, StoredEvent
 from nurture.domain.touches import Touch
 from nurture.pipeline.lifecycle import RunContext, cancel_touches
 from nurture.ports import UnitOfWork
@@ -22,11 +20,12 @@ _EMAIL_OPT_OUTS = {
 }
 
 
-def suppress_address(uow: UnitOfWork, row: dict[str, Any], ctx: RunContext) -> int:
+def suppress_address(uow: UnitOfWork, row: StoredEvent, ctx: RunContext) -> int:
     """An opt-out for an address nurture does not know is still honoured."""
-    address, kind = row["address"], row["type"]
-    if not address:
+    address = row.address
+    if not address or row.type not in set(EventType):
         return 0
+    kind = EventType(row.type)
     if kind in _EMAIL_OPT_OUTS and "@" in address:
         return int(
             uow.suppressions.suppress(
@@ -34,12 +33,12 @@ def suppress_address(uow: UnitOfWork, row: dict[str, Any], ctx: RunContext) -> i
                 address.lower(),
                 reason=_EMAIL_OPT_OUTS[kind],
                 at=ctx.now,
-                event_id=row["id"],
+                event_id=row.id,
             )
         )
     if kind == EventType.SMS_STOP and address.startswith("+"):
         return int(
-            uow.suppressions.suppress("sms", address, reason="STOP", at=ctx.now, event_id=row["id"])
+            uow.suppressions.suppress("sms", address, reason="STOP", at=ctx.now, event_id=row.id)
         )
     if kind == EventType.SMS_START and address.startswith("+"):
         uow.suppressions.lift("sms", address, at=ctx.now)
@@ -49,38 +48,36 @@ def suppress_address(uow: UnitOfWork, row: dict[str, Any], ctx: RunContext) -> i
 def apply_opt_out(
     uow: UnitOfWork,
     contact: Contact,
-    event: dict[str, Any],
+    event: StoredEvent,
     touch: Touch | None,
     ctx: RunContext,
 ) -> int:
-    kind = EventType(event["type"])
+    kind = EventType(event.type)
     assert contact.id is not None
     if kind in _EMAIL_OPT_OUTS:
-        address = (event["address"] or contact.email or "").lower()
+        address = (event.address or contact.email or "").lower()
         if not address:
             return 0
         new = uow.suppressions.suppress(
-            "email", address, reason=_EMAIL_OPT_OUTS[kind], at=ctx.now, event_id=event["id"]
+            "email", address, reason=_EMAIL_OPT_OUTS[kind], at=ctx.now, event_id=event.id
         )
         # Enrollments exit (always, for these reasons); touches of any enrollment to this
         # address that are still scheduled go too.
         _cancel_channel(uow, contact, "email", f"opted out: {_EMAIL_OPT_OUTS[kind]}", ctx)
         return int(new)
     if kind == EventType.SMS_STOP or (kind == EventType.WRONG_NUMBER and contact.phone):
-        address = event["address"] if kind == EventType.SMS_STOP else contact.phone
-        address = address or (touch.address if touch else None) or contact.phone
-        if not address:
+        number = event.address if kind == EventType.SMS_STOP else contact.phone
+        number = number or (touch.address if touch else None) or contact.phone
+        if not number:
             return 0
         why = "STOP" if kind == EventType.SMS_STOP else "wrong number"
-        new = uow.suppressions.suppress(
-            "sms", address, reason=why, at=ctx.now, event_id=event["id"]
-        )
+        new = uow.suppressions.suppress("sms", number, reason=why, at=ctx.now, event_id=event.id)
         _cancel_channel(uow, contact, "sms", f"opted out: {why}", ctx)
         return int(new)
     if kind == EventType.SMS_START:
-        address = event["address"] or contact.phone
-        if address:
-            uow.suppressions.lift("sms", address, at=ctx.now)
+        number = event.address or contact.phone
+        if number:
+            uow.suppressions.lift("sms", number, at=ctx.now)
     return 0
 
 

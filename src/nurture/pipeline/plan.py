@@ -15,6 +15,7 @@ from typing import Any
 
 from nurture.domain.cadence import Calendar
 from nurture.domain.contacts import Contact
+from nurture.domain.enrollment import Enrollment, EnrollmentStatus
 from nurture.domain.planning import Budget, Decision, Progress, decide, next_step
 from nurture.domain.sequences import Sequence, Step
 from nurture.domain.touches import Touch, TouchStatus, touch_key
@@ -95,7 +96,7 @@ def _plan_chunk(
         rows=uow.contacts.run_rows(contact_ids),
     )
     for enrollment in due:
-        chunk.plan(dict(enrollment))
+        chunk.plan(enrollment)
     chunk.write()
 
 
@@ -130,12 +131,12 @@ class _Chunk:
         self.progress: list[tuple[Progress, Sequence, Contact]] = []
         self.deferrals: list[dict[str, Any]] = []
 
-    def plan(self, enrollment: dict[str, Any]) -> None:
+    def plan(self, enrollment: Enrollment) -> None:
         """Decide what happens to one due enrollment, and note it for the chunk's write."""
         ctx = self.ctx
-        contact = self.people[enrollment["contact_id"]]
-        sequence = ctx.sequence(self.uow, enrollment["sequence_id"], enrollment["version"])
-        index = enrollment["step_index"]
+        contact = self.people[enrollment.contact_id]
+        sequence = ctx.sequence(self.uow, enrollment.sequence_id, enrollment.version)
+        index = enrollment.step_index
         if sequence is None or index >= len(sequence.steps):
             return
         step = sequence.steps[index]
@@ -144,7 +145,7 @@ class _Chunk:
             sequence,
             step,
             contact,
-            due_at=enrollment["next_due_at"],
+            due_at=enrollment.next_due_at or ctx.now,
             now=ctx.now,
             calendar=calendar,
             budget=self.budget,
@@ -185,7 +186,7 @@ class _Chunk:
         self.progress.append((following, sequence, contact))
         self.report.skipped[(touch.reason or "").split(":", maxsplit=1)[0]] += 1
 
-    def _defer(self, enrollment: dict[str, Any], where: str, over: str, contact: Contact) -> None:
+    def _defer(self, enrollment: Enrollment, where: str, over: str, contact: Contact) -> None:
         """Over the pressure budget: deferred with its reason, never dropped."""
         self.deferrals.append(
             {
@@ -193,7 +194,7 @@ class _Chunk:
                 "reason": f"{where}: {over}",
                 "at": self.ctx.now,
                 "contact_id": contact.id,
-                "enrollment_id": enrollment["id"],
+                "enrollment_id": enrollment.id,
                 "touch_id": None,
                 "run_id": self.ctx.run_id,
             }
@@ -221,18 +222,18 @@ class _Chunk:
             report.later_by_hour[deliver_at.strftime("%H:00Z")] += 1
 
     def _left_audience(
-        self, enrollment: dict[str, Any], sequence: Sequence, contact: Contact, refusal: str
+        self, enrollment: Enrollment, sequence: Sequence, contact: Contact, refusal: str
     ) -> None:
         ctx = self.ctx
         self.uow.enrollments.end(
-            enrollment["id"], status="exited", reason="left_audience", at=ctx.now
+            enrollment.id, status=EnrollmentStatus.EXITED, reason="left_audience", at=ctx.now
         )
         self.uow.journal.add(
             "exited",
             f"{sequence.id}: left the audience: {refusal}",
             at=ctx.now,
             contact_id=contact.id,
-            enrollment_id=enrollment["id"],
+            enrollment_id=enrollment.id,
             run_id=ctx.run_id,
         )
         ctx.effects.exits["left_audience"] += 1
@@ -249,7 +250,7 @@ class _Chunk:
 
 
 def _touch(
-    enrollment: dict[str, Any],
+    enrollment: Enrollment,
     sequence: Sequence,
     step: Step,
     contact: Contact,
@@ -259,17 +260,17 @@ def _touch(
 ) -> Touch:
     """The touch for this step, scheduled at ``at``."""
     return Touch(
-        touch_key=touch_key(enrollment["id"], step.id, sequence.version),
-        enrollment_id=enrollment["id"],
+        touch_key=touch_key(enrollment.id, step.id, sequence.version),
+        enrollment_id=enrollment.id,
         contact_id=contact.id or 0,
         sequence_id=sequence.id,
         version=sequence.version,
         step_id=step.id,
-        step_index=enrollment["step_index"],
+        step_index=enrollment.step_index,
         channel=step.channel.value,
         status=TouchStatus.SCHEDULED,
         priority=sequence.priority,
-        due_at=enrollment["next_due_at"],
+        due_at=enrollment.next_due_at or ctx.now,
         deliver_at=at,
         created_at=ctx.now,
         run_id=ctx.run_id,

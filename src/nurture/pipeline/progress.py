@@ -8,6 +8,7 @@ from typing import Any
 
 from nurture.domain.cadence import Calendar, Holidays, calendar_for
 from nurture.domain.contacts import Contact
+from nurture.domain.enrollment import EnrollmentStatus
 from nurture.domain.planning import Progress, next_step
 from nurture.domain.sequences import Sequence
 from nurture.pipeline.lifecycle import RunContext, enroll_automatically
@@ -63,7 +64,9 @@ def advance(
     for item, sequence, contact in progress:
         if not item.completed:
             continue
-        uow.enrollments.end(item.enrollment_id, status="completed", reason=None, at=at)
+        uow.enrollments.end(
+            item.enrollment_id, status=EnrollmentStatus.COMPLETED, reason=None, at=at
+        )
         uow.journal.add(
             "completed",
             f"{sequence.id} v{sequence.version}: all {len(sequence.steps)} steps done",

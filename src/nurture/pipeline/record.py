@@ -11,6 +11,7 @@ from nurture.domain.planning import Progress, next_step, settle
 from nurture.domain.planning import rescore as rescore_contact
 from nurture.domain.scoring import InterestState
 from nurture.domain.sequences import Sequence
+from nurture.domain.tasks import CallTask
 from nurture.domain.touches import SETTLED, Outcome, TouchStatus
 from nurture.pipeline.batch import BatchReport, Prepared
 from nurture.pipeline.delivery import Delivery
@@ -31,7 +32,8 @@ def record_outcomes(
 ) -> None:
     """Write each touch's outcome, count it, and move its enrollment on once settled."""
     calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.holidays)
-    updates, tasks = [], []
+    updates: list[dict[str, Any]] = []
+    tasks: list[CallTask] = []
     progress: list[tuple[Progress, Sequence, Contact]] = []
     rescored: dict[int, Contact | None] = {}  # contacts re-scored: changed ones, else None
     for item in items:

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from nurture.domain.events import StoredEvent
 from nurture.domain.sequences import Sequence as SequenceSpec
+from nurture.domain.tasks import CallTask
 
 __all__ = ["CallTasks", "Events", "Journal", "Runs", "SequenceVersions", "Suppressions"]
 
@@ -23,15 +25,15 @@ class Events(Protocol):
         """Keep what could not be read or stored (``origin``, ``error``, ``raw``: what was"""
         ...
 
-    def failed(self, *, limit: int = 200) -> list[dict[str, Any]]:
+    def failed(self, *, limit: int = 200) -> list[StoredEvent]:
         """Quarantined events, newest first."""
         ...
 
-    def unmatched(self, *, limit: int = 200) -> list[dict[str, Any]]:
+    def unmatched(self, *, limit: int = 200) -> list[StoredEvent]:
         """Events that matched no contact, newest first."""
         ...
 
-    def pending(self, *, limit: int) -> list[dict[str, Any]]:
+    def pending(self, *, limit: int) -> list[StoredEvent]:
         """Events stored but not applied yet, oldest first."""
         ...
 
@@ -47,7 +49,7 @@ class Events(Protocol):
         """Append to the score ledger: ``contact_id``, ``event_id``, ``event_type``,"""
         ...
 
-    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[StoredEvent]:
         """A contact's events, newest first."""
         ...
 
@@ -81,19 +83,11 @@ class Runs(Protocol):
         """Runs that are still working: running, beating recently, and (on this machine)"""
         ...
 
-    def get(self, run_id: str) -> dict[str, Any] | None:
-        """One run."""
-        ...
-
-    def latest(self, *, kind: str = "daily", limit: int = 20) -> list[dict[str, Any]]:
-        """The most recent runs of ``kind``."""
-        ...
-
 
 class CallTasks(Protocol):
     """Call task rows."""
 
-    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+    def add_many(self, new: Sequence[CallTask]) -> None:
         """Create tasks."""
         ...
 
@@ -107,7 +101,7 @@ class CallTasks(Protocol):
         """The id of the call task a touch made, if it made one."""
         ...
 
-    def get(self, task_id: int) -> dict[str, Any] | None:
+    def get(self, task_id: int) -> CallTask | None:
         """One task."""
         ...
 

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from nurture.domain.contacts import Contact
+from nurture.domain.enrollment import Enrollment, EnrollmentStatus
 from nurture.domain.lifecycle import StageChange
 from nurture.domain.touches import Touch, TouchStatus
 from nurture.ports.messages import StoredContact
@@ -110,11 +111,11 @@ class Enrollments(Protocol):
         """Which of ``contact_ids`` are enrolled in ``sequence_id`` right now."""
         ...
 
-    def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+    def add_many(self, new: Sequence[Enrollment]) -> list[int]:
         """Insert enrollments; returns their ids in order."""
         ...
 
-    def running_in(self, sequence_id: str) -> list[dict[str, Any]]:
+    def running_in(self, sequence_id: str) -> list[Enrollment]:
         """Every running enrollment of ``sequence_id``."""
         ...
 
@@ -122,7 +123,7 @@ class Enrollments(Protocol):
         """Every contact with a step due by ``now``, in id order."""
         ...
 
-    def due_for(self, contact_ids: Sequence[int], now: datetime) -> list[dict[str, Any]]:
+    def due_for(self, contact_ids: Sequence[int], now: datetime) -> list[Enrollment]:
         """The active enrollments of these contacts due by ``now``, in planning order."""
         ...
 
@@ -142,11 +143,11 @@ class Enrollments(Protocol):
         """Set ``next_due_at`` and ``last_touch_at`` of active enrollments (``_id``)."""
         ...
 
-    def statuses(self, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    def statuses(self, ids: Sequence[int]) -> dict[int, tuple[EnrollmentStatus, str | None]]:
         """(status, exit reason) of each enrollment among ``ids``."""
         ...
 
-    def for_contact(self, contact_id: int) -> list[dict[str, Any]]:
+    def for_contact(self, contact_id: int) -> list[Enrollment]:
         """Every enrollment of a contact, newest first."""
         ...
 
@@ -154,7 +155,9 @@ class Enrollments(Protocol):
         """Pin an enrollment to another version, at ``step_index``."""
         ...
 
-    def end(self, enrollment_id: int, *, status: str, reason: str | None, at: datetime) -> None:
+    def end(
+        self, enrollment_id: int, *, status: EnrollmentStatus, reason: str | None, at: datetime
+    ) -> None:
         """Finish an enrollment (``completed`` or ``exited``)."""
         ...
 

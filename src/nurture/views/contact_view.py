@@ -60,13 +60,13 @@ def contact_view(
         "last_interest_at": _iso(row["last_interest_at"]),
         "enrollments": [
             {
-                "id": e["id"],
-                "sequence": e["sequence_id"],
-                "version": e["version"],
-                "status": f"exited:{e['exit_reason']}" if e["status"] == "exited" else e["status"],
-                "step": e["step_index"],
-                "next_due_at": _iso(e["next_due_at"]),
-                "enrolled_at": _iso(e["enrolled_at"]),
+                "id": e.id,
+                "sequence": e.sequence_id,
+                "version": e.version,
+                "status": e.shown_status,
+                "step": e.step_index,
+                "next_due_at": _iso(e.next_due_at),
+                "enrolled_at": _iso(e.enrolled_at),
             }
             for e in uow.enrollments.for_contact(row["id"])
         ],
@@ -90,10 +90,10 @@ def _timeline(uow: UnitOfWork, contact_id: int) -> list[dict[str, Any]]:
     for event in uow.events.for_contact(contact_id):
         items.append(
             {
-                "at": event["occurred_at"],
+                "at": event.occurred_at,
                 "kind": "event",
-                "what": event["type"],
-                "detail": f"{event['provider']} {event['status']}",
+                "what": event.type,
+                "detail": f"{event.provider} {event.status}",
             }
         )
     for entry in uow.journal.for_contact(contact_id):

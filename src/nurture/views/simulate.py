@@ -117,21 +117,21 @@ def _current_starts(
     defaults: RowDefaults,
     holidays: Holidays,
 ) -> list[ForecastStart]:
-    running = {row["contact_id"]: row for row in uow.enrollments.running_in(sequence.id)}
+    running = {e.contact_id: e for e in uow.enrollments.running_in(sequence.id)}
     rows = uow.contacts.rows_by_id(list(running))
     starts = []
     for contact_id, enrollment in running.items():
-        if enrollment["version"] != sequence.version:
+        if enrollment.version != sequence.version:
             continue  # pinned to an older version: `nurture sequences migrate` first
-        if enrollment["step_index"] >= len(sequence.steps):
+        if enrollment.step_index >= len(sequence.steps):
             continue
         contact = uow.contacts.to_contact(rows[contact_id])
-        due = enrollment["next_due_at"] or now
+        due = enrollment.next_due_at or now
         starts.append(
             ForecastStart(
                 contact,
                 _calendar(sequence, contact, defaults, holidays),
-                enrollment["step_index"],
+                enrollment.step_index,
                 due,
             )
         )

@@ -9,11 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from nurture.adapters.db.tables import enrollments
+from nurture.domain.enrollment import ENROLLMENT_FIELDS, RUNNING, Enrollment, EnrollmentStatus
 
 __all__ = ["RUNNING", "SqlEnrollments"]
-
-RUNNING = ("active", "paused")
 _CHUNK = 500
+#: The enrollment columns in the order of the Enrollment dataclass's fields.
+_COLUMNS = [enrollments.c[name] for name in ENROLLMENT_FIELDS]
 
 
 class SqlEnrollments:
@@ -29,46 +30,48 @@ class SqlEnrollments:
         for start in range(0, len(ids), _CHUNK):
             query = sa.select(enrollments.c.contact_id).where(
                 enrollments.c.sequence_id == sequence_id,
-                enrollments.c.status.in_(RUNNING),
+                enrollments.c.status.in_(sorted(RUNNING)),
                 enrollments.c.contact_id.in_(ids[start : start + _CHUNK]),
             )
             found.update(row.contact_id for row in self._db.execute(query))
         return found
 
-    def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+    def add_many(self, new: Sequence[Enrollment]) -> list[int]:
         """Insert enrollments; returns their ids in order."""
         ids = []
-        for row in rows:
-            result = self._db.execute(enrollments.insert().values(**row))
+        for enrollment in new:
+            result = self._db.execute(enrollments.insert().values(**enrollment.as_row()))
             key = result.inserted_primary_key
             assert key is not None
             ids.append(int(key[0]))
         return ids
 
-    def running_in(self, sequence_id: str) -> list[dict[str, Any]]:
+    def running_in(self, sequence_id: str) -> list[Enrollment]:
         """Every running enrollment of ``sequence_id``."""
         query = (
-            sa.select(enrollments)
-            .where(enrollments.c.sequence_id == sequence_id, enrollments.c.status.in_(RUNNING))
+            sa.select(*_COLUMNS)
+            .where(
+                enrollments.c.sequence_id == sequence_id, enrollments.c.status.in_(sorted(RUNNING))
+            )
             .order_by(enrollments.c.id)
         )
-        return [dict(row) for row in self._db.execute(query).mappings()]
+        return [Enrollment.from_values(row) for row in self._db.execute(query)]
 
     def due_contacts(self, now: datetime) -> list[int]:
         """Every contact with a step due by ``now``, in id order."""
         query = sa.select(enrollments.c.contact_id).where(
-            enrollments.c.status == "active", enrollments.c.next_due_at <= now
+            enrollments.c.status == EnrollmentStatus.ACTIVE, enrollments.c.next_due_at <= now
         )
         return sorted({row.contact_id for row in self._db.execute(query)})
 
-    def due_for(self, contact_ids: Sequence[int], now: datetime) -> list[dict[str, Any]]:
+    def due_for(self, contact_ids: Sequence[int], now: datetime) -> list[Enrollment]:
         """The active enrollments of these contacts due by ``now``: by contact, then
         priority (highest first), due time and id."""
         query = (
-            sa.select(enrollments)
+            sa.select(*_COLUMNS)
             .where(
                 enrollments.c.contact_id.in_(list(contact_ids)),
-                enrollments.c.status == "active",
+                enrollments.c.status == EnrollmentStatus.ACTIVE,
                 enrollments.c.next_due_at <= now,
             )
             .order_by(
@@ -78,7 +81,7 @@ class SqlEnrollments:
                 enrollments.c.id,
             )
         )
-        return [dict(row) for row in self._db.execute(query).mappings()]
+        return [Enrollment.from_values(row) for row in self._db.execute(query)]
 
     def advance_planned(self, moves: Sequence[dict[str, Any]]) -> None:
         """Move enrollments (``_id``) past the step planned (``_index``) to ``step_index``
@@ -101,7 +104,9 @@ class SqlEnrollments:
         """How many enrollments are due by ``now``, by sequence."""
         query = (
             sa.select(enrollments.c.sequence_id, sa.func.count())
-            .where(enrollments.c.status == "active", enrollments.c.next_due_at <= now)
+            .where(
+                enrollments.c.status == EnrollmentStatus.ACTIVE, enrollments.c.next_due_at <= now
+            )
             .group_by(enrollments.c.sequence_id)
         )
         return {sequence_id: int(n) for sequence_id, n in self._db.execute(query)}
@@ -115,7 +120,7 @@ class SqlEnrollments:
             enrollments.update()
             .where(
                 enrollments.c.id.in_(list(ids)),
-                enrollments.c.status.in_(RUNNING),
+                enrollments.c.status.in_(sorted(RUNNING)),
                 enrollments.c.next_due_at.is_(None),
             )
             .values(next_due_at=at)
@@ -127,32 +132,40 @@ class SqlEnrollments:
             return
         statement = (
             enrollments.update()
-            .where(enrollments.c.id == sa.bindparam("_id"), enrollments.c.status == "active")
+            .where(
+                enrollments.c.id == sa.bindparam("_id"),
+                enrollments.c.status == EnrollmentStatus.ACTIVE,
+            )
             .values(
                 next_due_at=sa.bindparam("next_due_at"), last_touch_at=sa.bindparam("last_touch_at")
             )
         )
         self._db.execute(statement, list(rows))
 
-    def statuses(self, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    def statuses(self, ids: Sequence[int]) -> dict[int, tuple[EnrollmentStatus, str | None]]:
         """(status, exit reason) of each enrollment among ``ids``."""
-        out: dict[int, tuple[str, str | None]] = {}
+        out: dict[int, tuple[EnrollmentStatus, str | None]] = {}
         unique = sorted(set(ids))
         for start in range(0, len(unique), _CHUNK):
             query = sa.select(
                 enrollments.c.id, enrollments.c.status, enrollments.c.exit_reason
             ).where(enrollments.c.id.in_(unique[start : start + _CHUNK]))
-            out.update({row.id: (row.status, row.exit_reason) for row in self._db.execute(query)})
+            out.update(
+                {
+                    row.id: (EnrollmentStatus(row.status), row.exit_reason)
+                    for row in self._db.execute(query)
+                }
+            )
         return out
 
-    def for_contact(self, contact_id: int) -> list[dict[str, Any]]:
+    def for_contact(self, contact_id: int) -> list[Enrollment]:
         """Every enrollment of a contact, newest first."""
         query = (
-            sa.select(enrollments)
+            sa.select(*_COLUMNS)
             .where(enrollments.c.contact_id == contact_id)
             .order_by(enrollments.c.enrolled_at.desc(), enrollments.c.id.desc())
         )
-        return [dict(row) for row in self._db.execute(query).mappings()]
+        return [Enrollment.from_values(row) for row in self._db.execute(query)]
 
     def move(self, enrollment_id: int, *, version: int, step_index: int) -> None:
         """Pin an enrollment to another version, at ``step_index``."""
@@ -162,7 +175,9 @@ class SqlEnrollments:
             .values(version=version, step_index=step_index)
         )
 
-    def end(self, enrollment_id: int, *, status: str, reason: str | None, at: datetime) -> None:
+    def end(
+        self, enrollment_id: int, *, status: EnrollmentStatus, reason: str | None, at: datetime
+    ) -> None:
         """Finish an enrollment (``completed`` or ``exited``)."""
         self._db.execute(
             enrollments.update()

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nurture.adapters.db.tables import contacts, events, score_events
+from nurture.domain.events import EventStatus, StoredEvent
 
 __all__ = ["SqlEvents"]
 
@@ -92,34 +93,34 @@ class SqlEvents:
         if rows:
             self.store(rows)
 
-    def failed(self, *, limit: int = 200) -> list[dict[str, Any]]:
+    def failed(self, *, limit: int = 200) -> list[StoredEvent]:
         """Quarantined events, newest first."""
-        return self._with_status("failed", limit)
+        return self._with_status(EventStatus.FAILED, limit)
 
-    def unmatched(self, *, limit: int = 200) -> list[dict[str, Any]]:
+    def unmatched(self, *, limit: int = 200) -> list[StoredEvent]:
         """Events that matched no contact, newest first."""
-        return self._with_status("unmatched", limit)
+        return self._with_status(EventStatus.UNMATCHED, limit)
 
-    def _with_status(self, status: str, limit: int) -> list[dict[str, Any]]:
+    def _with_status(self, status: str, limit: int) -> list[StoredEvent]:
         query = (
             sa.select(events)
             .where(events.c.status == status)
             .order_by(events.c.received_at.desc(), events.c.id.desc())
             .limit(limit)
         )
-        return [dict(row) for row in self._db.execute(query).mappings()]
+        return [StoredEvent.from_row(row) for row in self._db.execute(query).mappings()]
 
-    def pending(self, *, limit: int) -> list[dict[str, Any]]:
+    def pending(self, *, limit: int) -> list[StoredEvent]:
         """Events stored but not applied yet, oldest first."""
         query = (
             sa.select(events)
-            .where(events.c.status == "pending")
+            .where(events.c.status == EventStatus.PENDING)
             .order_by(events.c.occurred_at, events.c.id)
             .limit(limit)
         )
         if self._db.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        return [dict(row) for row in self._db.execute(query).mappings()]
+        return [StoredEvent.from_row(row) for row in self._db.execute(query).mappings()]
 
     def mark(self, rows: Sequence[dict[str, Any]]) -> None:
         """Record each event's outcome: ``id``, ``status``, ``contact_id``, ``error``,
@@ -147,7 +148,7 @@ class SqlEvents:
         for start in range(0, len(contact_ids), 500):
             query = sa.select(events.c.contact_id, events.c.type, events.c.occurred_at).where(
                 events.c.contact_id.in_(list(contact_ids[start : start + 500])),
-                events.c.status == "applied",
+                events.c.status == EventStatus.APPLIED,
             )
             out += [(row[0], row[1], row[2]) for row in self._db.execute(query)]
         return out
@@ -158,7 +159,7 @@ class SqlEvents:
         if rows:
             self._db.execute(score_events.insert(), list(rows))
 
-    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[StoredEvent]:
         """A contact's events, newest first."""
         query = (
             sa.select(events)
@@ -166,11 +167,15 @@ class SqlEvents:
             .order_by(events.c.occurred_at.desc(), events.c.id.desc())
             .limit(limit)
         )
-        return [dict(row) for row in self._db.execute(query).mappings()]
+        return [StoredEvent.from_row(row) for row in self._db.execute(query).mappings()]
 
     def count_pending(self) -> int:
         """Events waiting to be applied."""
-        query = sa.select(sa.func.count()).select_from(events).where(events.c.status == "pending")
+        query = (
+            sa.select(sa.func.count())
+            .select_from(events)
+            .where(events.c.status == EventStatus.PENDING)
+        )
         return int(self._db.execute(query).scalar_one())
 
     def stored_since(self, since: datetime) -> int:

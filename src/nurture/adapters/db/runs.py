@@ -77,18 +77,3 @@ class SqlRuns:
                 continue
             alive.add(run_id)
         return alive
-
-    def get(self, run_id: str) -> dict[str, Any] | None:
-        """One run."""
-        row = self._db.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
-        return dict(row) if row else None
-
-    def latest(self, *, kind: str = "daily", limit: int = 20) -> list[dict[str, Any]]:
-        """The most recent runs of ``kind``."""
-        query = (
-            sa.select(runs)
-            .where(runs.c.kind == kind)
-            .order_by(runs.c.started_at.desc())
-            .limit(limit)
-        )
-        return [dict(row) for row in self._db.execute(query).mappings()]

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from nurture.adapters.db.tables import call_tasks, contacts
+from nurture.domain.tasks import CallTask, TaskStatus
 
 __all__ = ["SqlCallTasks"]
 
@@ -19,15 +20,16 @@ class SqlCallTasks:
     def __init__(self, connection: sa.Connection) -> None:
         self._db = connection
 
-    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+    def add_many(self, new: Sequence[CallTask]) -> None:
         """Create tasks."""
-        if rows:
-            self._db.execute(call_tasks.insert(), list(rows))
+        if new:
+            self._db.execute(call_tasks.insert(), [task.as_row() for task in new])
 
     def queue(
         self, *, owner: str | None = None, status: str | None = "open", limit: int = 500
     ) -> list[dict[str, Any]]:
-        """Tasks by due time, with the contact's name, company and phone."""
+        """Tasks by due time, with the contact's name, company and phone: the call
+        queue's read model, as flat rows."""
         query = (
             sa.select(
                 call_tasks,
@@ -55,17 +57,17 @@ class SqlCallTasks:
         row = self._db.execute(query).first()
         return int(row.id) if row is not None else None
 
-    def get(self, task_id: int) -> dict[str, Any] | None:
+    def get(self, task_id: int) -> CallTask | None:
         """One task."""
         row = self._db.execute(sa.select(call_tasks).where(call_tasks.c.id == task_id)).first()
-        return dict(row._mapping) if row else None
+        return CallTask.from_row(row._mapping) if row else None
 
     def close(self, task_id: int, *, outcome: str, note: str | None, at: datetime) -> None:
         """Record a call outcome on a task."""
         self._db.execute(
             call_tasks.update()
             .where(call_tasks.c.id == task_id)
-            .values(status="done", outcome=outcome, note=note, logged_at=at)
+            .values(status=TaskStatus.DONE, outcome=outcome, note=note, logged_at=at)
         )
 
     def cancel_open(self, contact_id: int, *, touch_ids: Sequence[int], at: datetime) -> int:
@@ -76,9 +78,9 @@ class SqlCallTasks:
             call_tasks.update()
             .where(
                 call_tasks.c.contact_id == contact_id,
-                call_tasks.c.status == "open",
+                call_tasks.c.status == TaskStatus.OPEN,
                 call_tasks.c.touch_id.in_(list(touch_ids)),
             )
-            .values(status="cancelled", logged_at=at)
+            .values(status=TaskStatus.CANCELLED, logged_at=at)
         )
         return int(result.rowcount or 0)

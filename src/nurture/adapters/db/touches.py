@@ -10,12 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nurture.adapters.db.tables import touches
-from nurture.domain.touches import COUNTED, Touch, TouchStatus, touch_key
+from nurture.domain.touches import COUNTED, TOUCH_FIELDS, Touch, TouchStatus, touch_key
 
 __all__ = ["COUNTED", "SqlTouches", "touch_key"]
 
 #: Statuses that count against a contact's pressure budget.
 _CHUNK = 900
+#: The touch columns in the order of the Touch dataclass's fields.
+_COLUMNS = [touches.c[name] for name in TOUCH_FIELDS]
 
 
 class SqlTouches:
@@ -28,7 +30,7 @@ class SqlTouches:
         """Insert touches whose key is new; a key that exists already is left as it is."""
         if not new:
             return
-        rows = [touch.as_row() for touch in new]
+        rows = [touch.planned_row() for touch in new]
         dialect = self._db.dialect.name
         module: Any = postgresql if dialect == "postgresql" else sqlite
         statement = module.insert(touches).on_conflict_do_nothing(index_elements=["touch_key"])
@@ -76,9 +78,9 @@ class SqlTouches:
                 claimed_at=claimed_at,
                 attempts=touches.c.attempts + 1,
             )
-            .returning(*touches.c)
+            .returning(*_COLUMNS)
         )
-        claimed = [Touch.from_row(row) for row in self._db.execute(statement).mappings()]
+        claimed = [Touch.from_values(row) for row in self._db.execute(statement)]
         claimed.sort(key=lambda t: t.id or 0)
         return claimed
 
@@ -104,21 +106,21 @@ class SqlTouches:
         channel: str | None = None,
     ) -> list[Touch]:
         """Touches still waiting for their delivery time."""
-        query = sa.select(touches).where(touches.c.status == TouchStatus.SCHEDULED)
+        query = sa.select(*_COLUMNS).where(touches.c.status == TouchStatus.SCHEDULED)
         if enrollment_ids is not None:
             query = query.where(touches.c.enrollment_id.in_(sorted(set(enrollment_ids))))
         if contact_id is not None:
             query = query.where(touches.c.contact_id == contact_id)
         if channel is not None:
             query = query.where(touches.c.channel == channel)
-        return [Touch.from_row(row) for row in self._db.execute(query).mappings()]
+        return [Touch.from_values(row) for row in self._db.execute(query)]
 
     def due(self, by: datetime) -> list[Touch]:
         """Scheduled touches whose delivery time is ``by`` or earlier."""
-        query = sa.select(touches).where(
+        query = sa.select(*_COLUMNS).where(
             touches.c.status == TouchStatus.SCHEDULED, touches.c.deliver_at <= by
         )
-        return [Touch.from_row(row) for row in self._db.execute(query).mappings()]
+        return [Touch.from_values(row) for row in self._db.execute(query)]
 
     def count_due(self, by: datetime) -> int:
         """How many scheduled touches are due by ``by``."""
@@ -132,14 +134,19 @@ class SqlTouches:
     def with_status(self, status: TouchStatus, *, limit: int = 10_000) -> list[Touch]:
         """Touches in ``status``, oldest first."""
         query = (
-            sa.select(touches).where(touches.c.status == status).order_by(touches.c.id).limit(limit)
+            sa.select(*_COLUMNS)
+            .where(touches.c.status == status)
+            .order_by(touches.c.id)
+            .limit(limit)
         )
-        return [Touch.from_row(row) for row in self._db.execute(query).mappings()]
+        return [Touch.from_values(row) for row in self._db.execute(query)]
 
     def by_provider_id(self, message_id: str) -> Touch | None:
         """The touch a provider message id belongs to."""
         row = (
-            self._db.execute(sa.select(touches).where(touches.c.provider_message_id == message_id))
+            self._db.execute(
+                sa.select(*_COLUMNS).where(touches.c.provider_message_id == message_id)
+            )
             .mappings()
             .first()
         )
@@ -148,16 +155,18 @@ class SqlTouches:
     def get(self, touch_id: int) -> Touch | None:
         """One touch."""
         row = (
-            self._db.execute(sa.select(touches).where(touches.c.id == touch_id)).mappings().first()
+            self._db.execute(sa.select(*_COLUMNS).where(touches.c.id == touch_id))
+            .mappings()
+            .first()
         )
         return Touch.from_row(row) if row else None
 
     def for_contact(self, contact_id: int, *, limit: int = 200) -> list[Touch]:
         """A contact's touches, newest first."""
         query = (
-            sa.select(touches)
+            sa.select(*_COLUMNS)
             .where(touches.c.contact_id == contact_id)
             .order_by(touches.c.deliver_at.desc(), touches.c.id.desc())
             .limit(limit)
         )
-        return [Touch.from_row(row) for row in self._db.execute(query).mappings()]
+        return [Touch.from_values(row) for row in self._db.execute(query)]
