@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nurture.domain.contacts import BANT_FACTS
-from nurture.domain.events import EventType
+from nurture.domain.events import EventStatus, EventType
 from nurture.errors import InputError, Location, PayloadError
 from nurture.limits import MAX_DB_ID, check_moment, db_id
 
@@ -87,7 +87,7 @@ class InboundEvent:
             "occurred_at": self.occurred_at,
             "received_at": received_at,
             "payload": payload,
-            "status": "pending",
+            "status": EventStatus.PENDING,
         }
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from nurture.domain.contacts import Contact
+from nurture.domain.records import Record
 from nurture.domain.sequences import Sequence
 
-__all__ = ["ENROLLMENT_FIELDS", "RUNNING", "Enrollment", "EnrollmentStatus", "enrollment_refusal"]
+__all__ = ["RUNNING", "Enrollment", "EnrollmentStatus", "enrollment_refusal"]
 
 
 class EnrollmentStatus(StrEnum):
@@ -27,7 +27,7 @@ RUNNING = frozenset({EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED})
 
 
 @dataclass(slots=True)
-class Enrollment:
+class Enrollment(Record):
     """One contact in one sequence, pinned to a version, at a step."""
 
     contact_id: int
@@ -44,23 +44,8 @@ class Enrollment:
     ended_at: datetime | None = None
     id: int = 0  # 0 until stored
 
-    @classmethod
-    def from_row(cls, row: Any) -> Enrollment:
-        """The enrollment a stored row (a mapping of column names) describes."""
-        enrollment = cls(**{name: row[name] for name in _FIELDS if name in row})
-        enrollment.status = EnrollmentStatus(enrollment.status)
-        return enrollment
-
-    @classmethod
-    def from_values(cls, values: Any) -> Enrollment:
-        """The enrollment from its values in :data:`ENROLLMENT_FIELDS` order."""
-        enrollment = cls(*values)
-        enrollment.status = EnrollmentStatus(enrollment.status)
-        return enrollment
-
-    def as_row(self) -> dict[str, Any]:
-        """The enrollment as a mapping of column names, without its id."""
-        return {name: getattr(self, name) for name in _FIELDS if name != "id"}
+    def __post_init__(self) -> None:
+        self.status = EnrollmentStatus(self.status)
 
     @property
     def running(self) -> bool:
@@ -92,8 +77,3 @@ def enrollment_refusal(
     if email_suppressed:
         return f"suppressed ({email_suppressed})"
     return sequence.audience.refusal(contact)
-
-
-_FIELDS = tuple(f.name for f in fields(Enrollment))
-#: The enrollment's fields in constructor order.
-ENROLLMENT_FIELDS = _FIELDS

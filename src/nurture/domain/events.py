@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from nurture.domain.records import Record
 
 __all__ = [
     "CALL_OUTCOMES",
@@ -87,7 +89,7 @@ class EventStatus(StrEnum):
 
 
 @dataclass(slots=True)
-class StoredEvent:
+class StoredEvent(Record):
     """An event as nurture received and stored it (``type`` is an :class:`EventType`
     value, or ``unreadable`` for what was quarantined at the edge)."""
 
@@ -105,19 +107,12 @@ class StoredEvent:
     error: str | None = None
     applied_at: datetime | None = None
 
-    @classmethod
-    def from_row(cls, row: Any) -> StoredEvent:
-        """The event a stored row (a mapping of column names) describes."""
-        event = cls(**{name: row[name] for name in _EVENT_FIELDS if name in row})
-        event.status = EventStatus(event.status)
-        event.payload = event.payload or {}
-        return event
+    def __post_init__(self) -> None:
+        self.status = EventStatus(self.status)
+        self.payload = self.payload or {}
 
     @property
     def message_id(self) -> str | None:
         """The provider's id of the message the event is about, when it gave one."""
         value = self.payload.get("_message_id")
         return value if isinstance(value, str) and value else None
-
-
-_EVENT_FIELDS = tuple(f.name for f in fields(StoredEvent))

@@ -17,7 +17,7 @@ from nurture.domain.cadence import Calendar, due_after
 from nurture.domain.contacts import Contact
 from nurture.domain.scoring import InterestState, ScoringModel, combine
 from nurture.domain.sequences import Sequence, Step
-from nurture.domain.touches import SETTLED, Outcome, Touch, TouchStatus
+from nurture.domain.touches import SETTLED, STATUS_AFTER, Outcome, Touch, TouchStatus
 
 __all__ = [
     "Budget",
@@ -182,7 +182,7 @@ def settle(
         )
     if outcome is None:
         return Settlement(TouchStatus.SCHEDULED, reason)
-    return Settlement(TouchStatus(outcome.value), reason)
+    return Settlement(STATUS_AFTER[outcome], reason)
 
 
 @dataclass
@@ -231,7 +231,7 @@ def rescore(
     """
     if state is None and contact.interest == 0:
         return False  # no interest to fade: the stored score is the score
-    card = combine(model, contact.fit, [], state or InterestState.from_json({}), now)
+    card = combine(model, contact.fit, [], state or InterestState(), now)
     changed = (card.score, card.temperature, card.interest) != (
         contact.score,
         contact.temperature,

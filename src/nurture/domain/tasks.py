@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from nurture.domain.records import Record
 
 __all__ = ["CallTask", "TaskKind", "TaskStatus"]
 
@@ -26,7 +28,7 @@ class TaskKind(StrEnum):
 
 
 @dataclass(slots=True)
-class CallTask:
+class CallTask(Record):
     """One call for one rep to make, with the script to read and what to know."""
 
     contact_id: int
@@ -44,16 +46,5 @@ class CallTask:
     logged_at: datetime | None = None
     id: int = 0  # 0 until stored
 
-    @classmethod
-    def from_row(cls, row: Any) -> CallTask:
-        """The task a stored row (a mapping of column names) describes."""
-        task = cls(**{name: row[name] for name in _FIELDS if name in row})
-        task.status, task.kind = TaskStatus(task.status), TaskKind(task.kind)
-        return task
-
-    def as_row(self) -> dict[str, Any]:
-        """The task as a mapping of column names, without its id."""
-        return {name: getattr(self, name) for name in _FIELDS if name != "id"}
-
-
-_FIELDS = tuple(f.name for f in fields(CallTask))
+    def __post_init__(self) -> None:
+        self.status, self.kind = TaskStatus(self.status), TaskKind(self.kind)

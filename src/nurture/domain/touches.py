@@ -11,17 +11,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from nurture.domain.records import Record, field_names
 
 __all__ = [
     "ACTIVE",
     "COUNTED",
     "SETTLED",
     "STATUS_AFTER",
-    "TOUCH_FIELDS",
     "Outcome",
     "Touch",
     "TouchStatus",
@@ -80,7 +81,7 @@ def touch_key(enrollment_id: int, step_id: str, version: int) -> str:
 
 
 @dataclass(slots=True)
-class Touch:
+class Touch(Record):
     """One execution of one step of one enrollment for one contact: the outbox row."""
 
     touch_key: str
@@ -110,29 +111,13 @@ class Touch:
     subject: str | None = None
     content_hash: str | None = None
 
-    @classmethod
-    def from_row(cls, row: Any) -> Touch:
-        """The touch a stored row (a mapping of column names) describes."""
-        touch = cls(**{name: row[name] for name in _FIELDS if name in row})
-        touch.status = TouchStatus(touch.status)
-        return touch
-
-    @classmethod
-    def from_values(cls, values: Any) -> Touch:
-        """The touch from its values in :data:`TOUCH_FIELDS` order (the fast path for
-        many rows: no lookup by name)."""
-        touch = cls(*values)
-        touch.status = TouchStatus(touch.status)
-        return touch
+    def __post_init__(self) -> None:
+        self.status = TouchStatus(self.status)
 
     def planned_row(self) -> dict[str, Any]:
         """What planning decides of a touch, as a mapping of column names (the rest is
         written when it is claimed, sent or settled)."""
-        return {name: getattr(self, name) for name in _PLANNED}
-
-    def with_status(self, status: TouchStatus, reason: str | None = None) -> Touch:
-        """A copy of this touch in ``status``, for ``reason``."""
-        return replace(self, status=status, reason=reason)
+        return self.as_row(_PLANNED)
 
     @property
     def medium(self) -> str:
@@ -143,8 +128,4 @@ class Touch:
         return "email" if "@" in (self.address or "") else "sms"
 
 
-_FIELDS = tuple(f.name for f in fields(Touch))
-_PLANNED = _FIELDS[: _FIELDS.index("run_id") + 1]
-#: The touch's fields in constructor order: select columns in this order for
-#: :meth:`Touch.from_values`.
-TOUCH_FIELDS = _FIELDS
+_PLANNED = field_names(Touch)[: field_names(Touch).index("run_id") + 1]

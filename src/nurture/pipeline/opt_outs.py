@@ -13,7 +13,7 @@ from nurture.ports import UnitOfWork
 __all__ = ["apply_opt_out", "suppress_address"]
 
 #: Email opt-outs: the address is suppressed on every sequence.
-_EMAIL_OPT_OUTS = {
+_EMAIL_OPT_OUTS: dict[str, str] = {
     EventType.UNSUBSCRIBE: "unsubscribe",
     EventType.EMAIL_BOUNCE: "hard bounce",
     EventType.SPAM_REPORT: "spam report",
@@ -22,10 +22,9 @@ _EMAIL_OPT_OUTS = {
 
 def suppress_address(uow: UnitOfWork, row: StoredEvent, ctx: RunContext) -> int:
     """An opt-out for an address nurture does not know is still honoured."""
-    address = row.address
-    if not address or row.type not in set(EventType):
+    address, kind = row.address, row.type
+    if not address:
         return 0
-    kind = EventType(row.type)
     if kind in _EMAIL_OPT_OUTS and "@" in address:
         return int(
             uow.suppressions.suppress(

@@ -161,11 +161,12 @@ class _Chunk:
             self._defer(enrollment, f"{sequence.id}/{step.id}", reason, contact)
         else:
             assert plan.deliver_at is not None
-            touch = _touch(enrollment, sequence, step, contact, at=plan.deliver_at, ctx=ctx)
-            if plan.decision == Decision.SKIP:
-                self._skip(
-                    touch.with_status(TouchStatus.SKIPPED, reason), sequence, contact, calendar
-                )
+            # Scheduled, or skipped with its reason (a scheduled plan has none).
+            touch = _touch(
+                enrollment, sequence, step, contact, ctx=ctx, at=plan.deliver_at, skip=plan.reason
+            )
+            if touch.status == TouchStatus.SKIPPED:
+                self._skip(touch, sequence, contact, calendar)
             else:
                 self._schedule(touch, contact, step)
 
@@ -255,10 +256,11 @@ def _touch(
     step: Step,
     contact: Contact,
     *,
-    at: datetime,
     ctx: RunContext,
+    at: datetime,
+    skip: str | None,
 ) -> Touch:
-    """The touch for this step, scheduled at ``at``."""
+    """The touch for this step, delivered at ``at``: scheduled, or skipped for ``skip``."""
     return Touch(
         touch_key=touch_key(enrollment.id, step.id, sequence.version),
         enrollment_id=enrollment.id,
@@ -268,7 +270,8 @@ def _touch(
         step_id=step.id,
         step_index=enrollment.step_index,
         channel=step.channel.value,
-        status=TouchStatus.SCHEDULED,
+        status=TouchStatus.SKIPPED if skip else TouchStatus.SCHEDULED,
+        reason=skip,
         priority=sequence.priority,
         due_at=enrollment.next_due_at or ctx.now,
         deliver_at=at,

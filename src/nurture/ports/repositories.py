@@ -2,8 +2,9 @@
 Protocols: the use cases are typed against these, the SQL adapters (``adapters/db``)
 implement them, and tests bring in-memory fakes.
 
-Rows still travel as mappings of column names for most of them; they become domain
-objects repository by repository.
+Touches, enrollments, events and call tasks travel as domain records; contacts come back
+as ``Contact`` through ``to_contact``, their run rows (with the interest state stored
+beside them) as mappings. Partial updates take the id and the changed columns.
 """
 
 from __future__ import annotations

@@ -9,12 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from nurture.adapters.db.tables import enrollments
-from nurture.domain.enrollment import ENROLLMENT_FIELDS, RUNNING, Enrollment, EnrollmentStatus
+from nurture.domain.enrollment import RUNNING, Enrollment, EnrollmentStatus
+from nurture.domain.records import field_names
 
 __all__ = ["RUNNING", "SqlEnrollments"]
 _CHUNK = 500
 #: The enrollment columns in the order of the Enrollment dataclass's fields.
-_COLUMNS = [enrollments.c[name] for name in ENROLLMENT_FIELDS]
+_COLUMNS = [enrollments.c[name] for name in field_names(Enrollment)]
 
 
 class SqlEnrollments:
@@ -55,7 +56,7 @@ class SqlEnrollments:
             )
             .order_by(enrollments.c.id)
         )
-        return [Enrollment.from_values(row) for row in self._db.execute(query)]
+        return [Enrollment(*row) for row in self._db.execute(query)]
 
     def due_contacts(self, now: datetime) -> list[int]:
         """Every contact with a step due by ``now``, in id order."""
@@ -81,7 +82,7 @@ class SqlEnrollments:
                 enrollments.c.id,
             )
         )
-        return [Enrollment.from_values(row) for row in self._db.execute(query)]
+        return [Enrollment(*row) for row in self._db.execute(query)]
 
     def advance_planned(self, moves: Sequence[dict[str, Any]]) -> None:
         """Move enrollments (``_id``) past the step planned (``_index``) to ``step_index``
@@ -165,7 +166,7 @@ class SqlEnrollments:
             .where(enrollments.c.contact_id == contact_id)
             .order_by(enrollments.c.enrolled_at.desc(), enrollments.c.id.desc())
         )
-        return [Enrollment.from_values(row) for row in self._db.execute(query)]
+        return [Enrollment(*row) for row in self._db.execute(query)]
 
     def move(self, enrollment_id: int, *, version: int, step_index: int) -> None:
         """Pin an enrollment to another version, at ``step_index``."""

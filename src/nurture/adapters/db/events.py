@@ -85,7 +85,7 @@ class SqlEvents:
                     "occurred_at": at,
                     "received_at": at,
                     "payload": {"origin": item["origin"][:300], "raw": item.get("raw", "")},
-                    "status": "failed",
+                    "status": EventStatus.FAILED,
                     "error": item["error"][:500],
                     "applied_at": at,
                 }

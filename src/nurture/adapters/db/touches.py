@@ -10,14 +10,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nurture.adapters.db.tables import touches
-from nurture.domain.touches import COUNTED, TOUCH_FIELDS, Touch, TouchStatus, touch_key
+from nurture.domain.records import field_names
+from nurture.domain.touches import COUNTED, Touch, TouchStatus, touch_key
 
 __all__ = ["COUNTED", "SqlTouches", "touch_key"]
 
 #: Statuses that count against a contact's pressure budget.
 _CHUNK = 900
 #: The touch columns in the order of the Touch dataclass's fields.
-_COLUMNS = [touches.c[name] for name in TOUCH_FIELDS]
+_COLUMNS = [touches.c[name] for name in field_names(Touch)]
 
 
 class SqlTouches:
@@ -80,7 +81,7 @@ class SqlTouches:
             )
             .returning(*_COLUMNS)
         )
-        claimed = [Touch.from_values(row) for row in self._db.execute(statement)]
+        claimed = [Touch(*row) for row in self._db.execute(statement)]
         claimed.sort(key=lambda t: t.id or 0)
         return claimed
 
@@ -113,14 +114,14 @@ class SqlTouches:
             query = query.where(touches.c.contact_id == contact_id)
         if channel is not None:
             query = query.where(touches.c.channel == channel)
-        return [Touch.from_values(row) for row in self._db.execute(query)]
+        return [Touch(*row) for row in self._db.execute(query)]
 
     def due(self, by: datetime) -> list[Touch]:
         """Scheduled touches whose delivery time is ``by`` or earlier."""
         query = sa.select(*_COLUMNS).where(
             touches.c.status == TouchStatus.SCHEDULED, touches.c.deliver_at <= by
         )
-        return [Touch.from_values(row) for row in self._db.execute(query)]
+        return [Touch(*row) for row in self._db.execute(query)]
 
     def count_due(self, by: datetime) -> int:
         """How many scheduled touches are due by ``by``."""
@@ -139,7 +140,7 @@ class SqlTouches:
             .order_by(touches.c.id)
             .limit(limit)
         )
-        return [Touch.from_values(row) for row in self._db.execute(query)]
+        return [Touch(*row) for row in self._db.execute(query)]
 
     def by_provider_id(self, message_id: str) -> Touch | None:
         """The touch a provider message id belongs to."""
@@ -169,4 +170,4 @@ class SqlTouches:
             .order_by(touches.c.deliver_at.desc(), touches.c.id.desc())
             .limit(limit)
         )
-        return [Touch.from_values(row) for row in self._db.execute(query)]
+        return [Touch(*row) for row in self._db.execute(query)]
