@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nurture.domain.contacts import BANT_FACTS
-from nurture.domain.events import EventStatus, EventType
+from nurture.domain.events import EventStatus, EventType, StoredEvent
 from nurture.errors import InputError, Location, PayloadError
 from nurture.limits import MAX_DB_ID, check_moment, db_id
 
@@ -72,23 +72,24 @@ class InboundEvent:
     message_id: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
 
-    def row(self, *, received_at: datetime) -> dict[str, Any]:
-        """The ``events`` row."""
+    def stored(self, *, received_at: datetime) -> StoredEvent:
+        """The event as it is stored, pending until applied."""
         payload = dict(self.payload)
         if self.message_id:
             payload.setdefault("_message_id", self.message_id)
-        return {
-            "provider": self.provider,
-            "provider_event_id": self.provider_event_id[:200],
-            "type": self.type.value,
-            "contact_id": self.contact_id,
-            "touch_id": self.touch_id,
-            "address": self.address,
-            "occurred_at": self.occurred_at,
-            "received_at": received_at,
-            "payload": payload,
-            "status": EventStatus.PENDING,
-        }
+        return StoredEvent(
+            id=0,
+            provider=self.provider,
+            provider_event_id=self.provider_event_id[:200],
+            type=self.type.value,
+            occurred_at=self.occurred_at,
+            received_at=received_at,
+            status=EventStatus.PENDING,
+            payload=payload,
+            contact_id=self.contact_id,
+            touch_id=self.touch_id,
+            address=self.address,
+        )
 
 
 def _clean(value: Any, depth: int = 0) -> Any:

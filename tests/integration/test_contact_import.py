@@ -137,12 +137,12 @@ def test_stage_changes_are_recorded_with_their_reason(
         assert contact.id is not None
         assert contact.stage == Stage.LEAD
         [history] = uow.contacts.stage_history(contact.id)
-        assert (history["from_stage"], history["to_stage"], history["reason"]) == (
+        assert (history.from_stage, history.to_stage, history.reason) == (
             "contact",
             "lead",
             "downloaded the guide",
         )
-        assert history["at"] == NOW
+        assert history.at == NOW
 
 
 def test_empty_cells_and_defaults_never_erase_stored_values(

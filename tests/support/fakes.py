@@ -19,12 +19,14 @@ from nurture.adapters.db.contacts import contact_from_row
 from nurture.domain.contacts import CONTACT_ATTRIBUTES, Contact
 from nurture.domain.enrollment import Enrollment, EnrollmentStatus
 from nurture.domain.events import EventStatus, StoredEvent
+from nurture.domain.journal import JournalEntry
 from nurture.domain.lifecycle import StageChange
+from nurture.domain.scoring import InterestState, ScoredContact
 from nurture.domain.sequences import Sequence as SequenceSpec
 from nurture.domain.tasks import CallTask, TaskStatus
 from nurture.domain.touches import ACTIVE, COUNTED, Touch, TouchStatus
 from nurture.errors import NurtureError
-from nurture.ports import OutgoingEmail, OutgoingSms, SendReceipt, StoredContact
+from nurture.ports import OutgoingEmail, OutgoingSms, QueuedCall, SendReceipt, StoredContact
 
 __all__ = ["FakeEmail", "FakeSms", "FakeUnitOfWork"]
 
@@ -115,26 +117,36 @@ class FakeContacts:
     def lock(self, contact_ids: Sequence[int]) -> list[int]:
         return [i for i in contact_ids if i in self.rows]
 
-    def to_contact(self, row: Mapping[str, Any]) -> Contact:
-        return contact_from_row(row)
+    def for_run(self, ids: Sequence[int]) -> dict[int, Contact]:
+        return {i: contact_from_row(self.rows[i]) for i in ids if i in self.rows}
 
-    def run_rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        return self.rows_by_id(ids)
+    def for_sending(self, ids: Sequence[int]) -> dict[int, ScoredContact]:
+        return self.scored(ids)
 
-    def rows_by_id(
-        self, ids: Sequence[int], *, columns: Sequence[str] | None = None
-    ) -> dict[int, dict[str, Any]]:
-        return {i: dict(self.rows[i]) for i in ids if i in self.rows}
+    def scored(self, ids: Sequence[int]) -> dict[int, ScoredContact]:
+        return {i: self._scored(self.rows[i]) for i in ids if i in self.rows}
 
-    def get_row(self, ref: str) -> dict[str, Any] | None:
+    def find(self, ref: str) -> ScoredContact | None:
         for row in self.rows.values():
             if ref in (str(row["id"]), row.get("email"), row.get("external_id")):
-                return dict(row)
+                return self._scored(row)
         return None
 
     def get(self, ref: str) -> Contact | None:
-        row = self.get_row(ref)
-        return contact_from_row(row) if row else None
+        found = self.find(ref)
+        return found.contact if found else None
+
+    def stage_history(self, contact_id: int) -> list[StageChange]:
+        return [change for owner, change in self.history if owner == contact_id]
+
+    @staticmethod
+    def _scored(row: Mapping[str, Any]) -> ScoredContact:
+        return ScoredContact(
+            contact_from_row(row),
+            InterestState.from_json(row["interest_state"]),
+            list(row["pending_events"] or []),
+            row["stage_changed_at"],
+        )
 
     def add_stage_changes(self, contact_id: int, changes: Sequence[StageChange]) -> None:
         self.history += [(contact_id, change) for change in changes]
@@ -334,31 +346,32 @@ class FakeEvents:
         self.rows: dict[int, StoredEvent] = {}
         self.points: list[dict[str, Any]] = []
 
-    def store(self, rows: Sequence[dict[str, Any]]) -> tuple[int, list[tuple[int, str]]]:
+    def store(self, new: Sequence[StoredEvent]) -> tuple[int, list[tuple[int, str]]]:
         seen = {(e.provider, e.provider_event_id) for e in self.rows.values()}
-        new = 0
-        for row in rows:
-            if (row["provider"], row["provider_event_id"]) in seen:
+        count = 0
+        for event in new:
+            if (event.provider, event.provider_event_id) in seen:
                 continue
-            event = StoredEvent.from_row({**row, "id": len(self.rows) + 1})
-            self.rows[event.id] = event
-            seen.add((event.provider, event.provider_event_id))
-            new += 1
-        return new, []
+            stored = replace(event, id=len(self.rows) + 1)
+            self.rows[stored.id] = stored
+            seen.add((stored.provider, stored.provider_event_id))
+            count += 1
+        return count, []
 
     def quarantine(self, items: Sequence[dict[str, str]], *, at: datetime) -> None:
         self.store(
             [
-                {
-                    "provider": "quarantine",
-                    "provider_event_id": f"{i['origin']}|{i['error']}",
-                    "type": "unreadable",
-                    "occurred_at": at,
-                    "received_at": at,
-                    "payload": {"origin": i["origin"], "raw": i.get("raw", "")},
-                    "status": "failed",
-                    "error": i["error"],
-                }
+                StoredEvent(
+                    id=0,
+                    provider="quarantine",
+                    provider_event_id=f"{i['origin']}|{i['error']}",
+                    type="unreadable",
+                    occurred_at=at,
+                    received_at=at,
+                    status=EventStatus.FAILED,
+                    payload={"origin": i["origin"], "raw": i.get("raw", "")},
+                    error=i["error"],
+                )
                 for i in items
             ]
         )
@@ -438,13 +451,16 @@ class FakeTasks:
 
     def queue(
         self, *, owner: str | None = None, status: str | None = "open", limit: int = 500
-    ) -> list[dict[str, Any]]:
-        rows = [
-            {**t.as_row(), "id": t.id}
-            for t in self.rows.values()
-            if (owner is None or t.owner == owner) and (status is None or t.status == status)
-        ]
-        return sorted(rows, key=lambda r: (r["due_at"], r["id"]))[:limit]
+    ) -> list[QueuedCall]:
+        tasks = sorted(
+            (
+                t
+                for t in self.rows.values()
+                if (owner is None or t.owner == owner) and (status is None or t.status == status)
+            ),
+            key=lambda t: (t.due_at, t.id),
+        )
+        return [QueuedCall(t, None, None, None, None, None, 0, "cold") for t in tasks[:limit]]
 
     def for_touch(self, touch_id: int) -> int | None:
         found = [i for i, t in self.rows.items() if t.touch_id == touch_id]
@@ -474,20 +490,20 @@ class FakeJournal:
     """Decisions, in order."""
 
     def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[JournalEntry] = []
 
     def add(self, kind: str, reason: str, *, at: datetime, **ids: Any) -> None:
-        self.rows.append({"kind": kind, "reason": reason, "at": at, **ids})
+        self.add_many([JournalEntry(kind, reason, at, **ids)])
 
-    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        self.rows += [dict(r) for r in rows]
+    def add_many(self, entries: Sequence[JournalEntry]) -> None:
+        self.rows += [replace(e, id=len(self.rows) + n + 1) for n, e in enumerate(entries)]
 
-    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
-        return [r for r in reversed(self.rows) if r.get("contact_id") == contact_id][:limit]
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[JournalEntry]:
+        return [e for e in reversed(self.rows) if e.contact_id == contact_id][:limit]
 
     def kinds(self) -> list[str]:
         """Every decision's kind, in order (a test helper)."""
-        return [r["kind"] for r in self.rows]
+        return [e.kind for e in self.rows]
 
 
 class FakeSequences:

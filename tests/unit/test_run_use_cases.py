@@ -127,9 +127,10 @@ def test_over_budget_steps_are_deferred_with_their_reason_never_dropped(
     report = plan_due(uow=uow, ctx=_ctx(project), budget=Budget(per_day=1))
     assert len(uow.touches.rows) == 1
     assert report.deferred == {"daily budget": 1}
-    deferral = next(r for r in uow.journal.rows if r["kind"] == "deferred")
-    assert "daily budget: 1 touch(es) already on 2026-03-02 (max 1)" in deferral["reason"]
-    waiting = uow.enrollments.rows[deferral["enrollment_id"]]
+    deferral = next(e for e in uow.journal.rows if e.kind == "deferred")
+    assert "daily budget: 1 touch(es) already on 2026-03-02 (max 1)" in deferral.reason
+    assert deferral.enrollment_id is not None
+    waiting = uow.enrollments.rows[deferral.enrollment_id]
     assert (waiting.step_index, waiting.status) == (0, "active")
     assert waiting.next_due_at is not None  # still due: the next run plans it
 

@@ -164,20 +164,20 @@ def list_calls(
         with application.uow(read_only=True) as uow:
             tasks = uow.tasks.queue(owner=owner, status=None if show_all else "open")
     if as_json:
-        print_json(tasks)
+        print_json([call.as_row() for call in tasks])
         return
     table = Table("task", "due", "owner", "contact", "phone", "score", "title", "status")
-    for task in tasks:
-        name = " ".join(p for p in (task["first_name"], task["last_name"]) if p) or task["email"]
+    for call in tasks:
+        task = call.task
         table.add_row(
-            str(task["id"]),
-            task["due_at"].strftime("%Y-%m-%d %H:%M"),
-            task["owner"] or "—",
-            name or "—",
-            task["phone"] or "—",
-            f"{task['score']} {task['temperature']}",
-            task["title"],
-            task["status"],
+            str(task.id),
+            task.due_at.strftime("%Y-%m-%d %H:%M"),
+            task.owner or "—",
+            call.name or "—",
+            call.phone or "—",
+            f"{call.score} {call.temperature}",
+            task.title,
+            task.status,
         )
     console.print(table)
 

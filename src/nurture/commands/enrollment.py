@@ -10,6 +10,7 @@ from typing import Any
 from nurture.domain.contacts import CONTACT_FIELDS, Contact
 from nurture.domain.enrollment import Enrollment, EnrollmentStatus, enrollment_refusal
 from nurture.domain.expressions import compile_expression
+from nurture.domain.journal import JournalEntry
 from nurture.domain.sequences import Sequence
 from nurture.errors import NotFound
 from nurture.ports import UnitOfWork
@@ -87,15 +88,14 @@ def enroll_contacts(
     report.enrolled = uow.enrollments.add_many(rows)
     uow.journal.add_many(
         [
-            {
-                "kind": "enrolled",
-                "reason": f"{sequence.id} v{sequence.version}: {reason}",
-                "at": now,
-                "contact_id": contact.id,
-                "enrollment_id": enrollment_id,
-                "touch_id": None,
-                "run_id": run_id,
-            }
+            JournalEntry(
+                "enrolled",
+                f"{sequence.id} v{sequence.version}: {reason}",
+                now,
+                contact_id=contact.id,
+                enrollment_id=enrollment_id,
+                run_id=run_id,
+            )
             for contact, enrollment_id in zip(accepted, report.enrolled, strict=True)
         ]
     )

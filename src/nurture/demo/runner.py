@@ -335,9 +335,9 @@ def _work_the_call_queue(world: _World, app: App, engagement: Engagement, today:
     end = datetime.combine(today, time(23, 59), tzinfo=PARIS)
     with app.uow(read_only=True) as uow:
         due = sorted(
-            (task["id"], task["contact_id"])
-            for task in uow.tasks.queue(status="open", limit=1_000_000)
-            if task["due_at"] <= end
+            (call.task.id, call.task.contact_id)
+            for call in uow.tasks.queue(status="open", limit=1_000_000)
+            if call.task.due_at <= end
         )
     people = _people(app)
     for task_id, contact_id in due:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Self
 
@@ -44,6 +44,7 @@ __all__ = [
     "RecycleRule",
     "RuleState",
     "ScoreCard",
+    "ScoredContact",
     "ScoringModel",
     "StageRules",
     "TemperatureBands",
@@ -328,3 +329,14 @@ def combine(
         temperature=model.temperature.of(score),
         contributions=tuple(fit_parts + interest_parts),
     )
+
+
+@dataclass(slots=True)
+class ScoredContact:
+    """A stored contact with what scoring keeps beside it: the interest it earned, the
+    event types the stage rules have not looked at yet, and since when it is at its stage."""
+
+    contact: Contact
+    state: InterestState
+    pending_events: list[str] = field(default_factory=list)
+    stage_changed_at: datetime | None = None

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from nurture.domain.contacts import Contact
+from nurture.domain.scoring import InterestState
 from nurture.domain.sequences import Sequence, Step
 from nurture.domain.tasks import CallTask
 from nurture.domain.touches import Outcome, Touch
@@ -86,7 +87,7 @@ class Prepared:
 
     touch: Touch
     contact: Contact
-    interest_state: dict[str, Any] = field(default_factory=dict)
+    state: InterestState = field(default_factory=InterestState)
     sequence: Sequence | None = None
     step: Step | None = None
     email: OutgoingEmail | None = None

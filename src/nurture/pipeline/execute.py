@@ -74,8 +74,7 @@ def prepare(
     *, uow: UnitOfWork, ctx: RunContext, delivery: Delivery, touches: list[Touch]
 ) -> list[Prepared]:
     """Check each touch again and render it; decided touches carry their outcome."""
-    contact_rows = uow.contacts.run_rows([t.contact_id for t in touches])
-    people = {cid: uow.contacts.to_contact(row) for cid, row in contact_rows.items()}
+    people = uow.contacts.for_sending([t.contact_id for t in touches])
     status = uow.enrollments.statuses([t.enrollment_id for t in touches if t.enrollment_id])
     suppressed = {
         "email": uow.suppressions.active("email", [t.address for t in touches]),
@@ -84,11 +83,8 @@ def prepare(
     calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.holidays)
     items = []
     for touch in touches:
-        item = Prepared(
-            touch,
-            people[touch.contact_id],
-            contact_rows[touch.contact_id]["interest_state"] or {},
-        )
+        person = people[touch.contact_id]
+        item = Prepared(touch, person.contact, person.state)
         items.append(item)
         sequence = ctx.sequence(uow, touch.sequence_id, touch.version)
         if sequence is None or touch.step_index >= len(sequence.steps):

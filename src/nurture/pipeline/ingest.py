@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from nurture.domain.events import EventStatus, EventType, StoredEvent
-from nurture.domain.scoring import InterestState, combine, fit_score
+from nurture.domain.scoring import ScoredContact, combine, fit_score
 from nurture.domain.touches import Touch
 from nurture.errors import NurtureError, PayloadError
 from nurture.inbound import InboundEvent
@@ -115,7 +115,7 @@ def store_events(
     """Store events not seen before, each on its own: one that the database refuses is
     quarantined with the reason and the others are kept. ``rejected`` are events that
     could not be read at the edge; they are quarantined too, so that nothing is lost."""
-    new, failures = uow.events.store([event.row(received_at=now) for event in events])
+    new, failures = uow.events.store([event.stored(received_at=now) for event in events])
     quarantine = [
         {"origin": f"{event.provider} event {event.provider_event_id}", "error": error, "raw": ""}
         for event, error in ((events[index], error) for index, error in failures)
@@ -176,14 +176,14 @@ def _apply_chunk(
 ) -> None:
     touches = _touches_of(uow, rows)
     targets = _contacts_of(uow, rows, touches)
-    contact_rows = uow.contacts.rows_by_id(sorted(set(targets.values())))
+    people = uow.contacts.scored(sorted(set(targets.values())))
     by_contact: dict[int, list[StoredEvent]] = defaultdict(list)
     marks: list[dict[str, Any]] = []
     for row in rows:
         contact_id = targets.get(row.id)
         touch = touches.get(row.id)
         report.by_type[row.type] += 1
-        if contact_id is not None and contact_id in contact_rows:
+        if contact_id is not None and contact_id in people:
             by_contact[contact_id].append(row)
             continue
         mark = _mark(row, touch, ctx, status=EventStatus.UNMATCHED, error=_unmatched_reason(row))
@@ -197,7 +197,7 @@ def _apply_chunk(
         marks.append(mark)
     for contact_id, events in by_contact.items():
         marks += _apply_isolated(
-            uow, contact_rows[contact_id], events, touches=touches, ctx=ctx, report=report
+            uow, people[contact_id], events, touches=touches, ctx=ctx, report=report
         )
     uow.events.mark(marks)
     _evaluate_isolated(uow, list(by_contact), ctx)
@@ -205,7 +205,7 @@ def _apply_chunk(
 
 def _apply_isolated(
     uow: UnitOfWork,
-    row: dict[str, Any],
+    person: ScoredContact,
     events: list[StoredEvent],
     *,
     touches: dict[int, Touch],
@@ -213,10 +213,11 @@ def _apply_isolated(
     report: ApplyReport,
 ) -> list[dict[str, Any]]:
     """Apply one contact's events together, or one by one if that fails."""
-    contact_id = row["id"]
+    contact_id = person.contact.id
+    assert contact_id is not None
     try:
         with uow.savepoint():
-            report.suppressed += _apply_to_contact(uow, row, events, touches, ctx)
+            report.suppressed += _apply_to_contact(uow, person, events, touches, ctx)
     except Exception:
         _log.warning("events of contact %s failed together; applying one by one", contact_id)
     else:
@@ -227,7 +228,7 @@ def _apply_isolated(
         mark = _mark(event, touches.get(event.id), ctx, contact_id=contact_id)
         try:
             with uow.savepoint():
-                fresh = uow.contacts.rows_by_id([contact_id])[contact_id]
+                fresh = uow.contacts.scored([contact_id])[contact_id]
                 report.suppressed += _apply_to_contact(uow, fresh, [event], touches, ctx)
             report.applied += 1
         except Exception as exc:
@@ -333,16 +334,15 @@ def _contacts_of(
 
 def _apply_to_contact(
     uow: UnitOfWork,
-    row: dict[str, Any],
+    person: ScoredContact,
     events: list[StoredEvent],
     touches: dict[int, Touch],
     ctx: RunContext,
 ) -> int:
     model = ctx.project.scoring
-    contact = uow.contacts.to_contact(row)
-    state = InterestState.from_json(row["interest_state"])
-    last_interest = row["last_interest_at"]
-    pending = list(row["pending_events"] or [])
+    contact, state = person.contact, person.state
+    last_interest = contact.last_interest_at
+    pending = list(person.pending_events)
     ledger = []
     exits: list[str] = []
     suppressed = 0

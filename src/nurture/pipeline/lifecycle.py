@@ -14,7 +14,7 @@ from nurture.domain.cadence import Holidays, calendar_for
 from nurture.domain.contacts import Contact, Stage
 from nurture.domain.enrollment import EnrollmentStatus
 from nurture.domain.lifecycle import StageChange, stage_changes
-from nurture.domain.scoring import InterestState, combine, fit_score
+from nurture.domain.scoring import combine, fit_score
 from nurture.domain.sequences import SendWindow, Sequence
 from nurture.domain.tasks import CallTask, TaskKind
 from nurture.domain.touches import Touch, TouchStatus
@@ -205,15 +205,13 @@ def evaluate_contacts(*, uow: UnitOfWork, contact_ids: Iterable[int], ctx: RunCo
     ids = sorted(set(contact_ids))
     model = ctx.project.scoring
     for start in range(0, len(ids), _CHUNK):
-        rows = uow.contacts.rows_by_id(ids[start : start + _CHUNK])
+        people = uow.contacts.scored(ids[start : start + _CHUNK])
         updates = []
-        for contact_id in sorted(rows):
-            row = rows[contact_id]
-            contact = uow.contacts.to_contact(row)
+        for contact_id in sorted(people):
+            person = people[contact_id]
+            contact = person.contact
             fit, fit_parts = fit_score(model, contact)
-            card = combine(
-                model, fit, fit_parts, InterestState.from_json(row["interest_state"]), ctx.now
-            )
+            card = combine(model, fit, fit_parts, person.state, ctx.now)
             contact.score, contact.fit, contact.interest = card.score, card.fit, card.interest
             contact.temperature = card.temperature
             contact.deal_band = model.deal_bands.of(contact.deal_value)
@@ -232,9 +230,9 @@ def evaluate_contacts(*, uow: UnitOfWork, contact_ids: Iterable[int], ctx: RunCo
                 stage=contact.stage,
                 score=card.score,
                 bant=contact.bant,
-                new_events=row["pending_events"] or [],
-                last_interest_at=row["last_interest_at"],
-                stage_since=row["stage_changed_at"],
+                new_events=person.pending_events,
+                last_interest_at=contact.last_interest_at,
+                stage_since=person.stage_changed_at,
                 now=ctx.now,
                 model=model,
             )
@@ -248,7 +246,7 @@ def evaluate_contacts(*, uow: UnitOfWork, contact_ids: Iterable[int], ctx: RunCo
                 contact.stage = change.to_stage
                 _follow(uow=uow, contact=contact, change=change, card=card, ctx=ctx)
         uow.contacts.update_many(updates)
-        ctx.effects.rescored += len(rows)
+        ctx.effects.rescored += len(people)
 
 
 def _follow(
@@ -361,9 +359,9 @@ def refresh_decay(*, uow: UnitOfWork, ctx: RunContext) -> int:
             return changed
         updates = []
         for contact_id, fit, state, score, temperature in rows:
-            card = combine(model, fit, [], InterestState.from_json(state), ctx.now)
+            card = combine(model, fit, [], state, ctx.now)
             update = {"id": contact_id, "interest": card.interest, "scored_at": ctx.now}
-            if card.score != score or card.temperature.value != temperature:
+            if card.score != score or card.temperature != temperature:
                 update.update(score=card.score, temperature=card.temperature.value)
                 changed += 1
             updates.append(update)

@@ -16,6 +16,7 @@ from typing import Any
 from nurture.domain.cadence import Calendar
 from nurture.domain.contacts import Contact
 from nurture.domain.enrollment import Enrollment, EnrollmentStatus
+from nurture.domain.journal import JournalEntry
 from nurture.domain.planning import Budget, Decision, Progress, decide, next_step
 from nurture.domain.sequences import Sequence, Step
 from nurture.domain.touches import Touch, TouchStatus, touch_key
@@ -93,7 +94,7 @@ def _plan_chunk(
         budget=budget,
         calendars=calendars,
         report=report,
-        rows=uow.contacts.run_rows(contact_ids),
+        people=uow.contacts.for_run(contact_ids),
     )
     for enrollment in due:
         chunk.plan(enrollment)
@@ -111,7 +112,7 @@ class _Chunk:
         budget: Budget,
         calendars: Calendars,
         report: PlanReport,
-        rows: dict[int, dict[str, Any]],
+        people: dict[int, Contact],
     ) -> None:
         self.uow, self.ctx, self.budget, self.calendars, self.report = (
             uow,
@@ -120,16 +121,16 @@ class _Chunk:
             calendars,
             report,
         )
-        self.people = {cid: uow.contacts.to_contact(row) for cid, row in rows.items()}
+        self.people = people
         self.suppressed = {
             "email": uow.suppressions.active("email", [c.email for c in self.people.values()]),
             "sms": uow.suppressions.active("sms", [c.phone for c in self.people.values()]),
         }
-        self.counted = uow.touches.counted_since(list(rows), ctx.now - timedelta(days=7))
+        self.counted = uow.touches.counted_since(list(people), ctx.now - timedelta(days=7))
         self.touches: list[Touch] = []
         self.moves: list[dict[str, Any]] = []
         self.progress: list[tuple[Progress, Sequence, Contact]] = []
-        self.deferrals: list[dict[str, Any]] = []
+        self.deferrals: list[JournalEntry] = []
 
     def plan(self, enrollment: Enrollment) -> None:
         """Decide what happens to one due enrollment, and note it for the chunk's write."""
@@ -190,15 +191,14 @@ class _Chunk:
     def _defer(self, enrollment: Enrollment, where: str, over: str, contact: Contact) -> None:
         """Over the pressure budget: deferred with its reason, never dropped."""
         self.deferrals.append(
-            {
-                "kind": "deferred",
-                "reason": f"{where}: {over}",
-                "at": self.ctx.now,
-                "contact_id": contact.id,
-                "enrollment_id": enrollment.id,
-                "touch_id": None,
-                "run_id": self.ctx.run_id,
-            }
+            JournalEntry(
+                "deferred",
+                f"{where}: {over}",
+                self.ctx.now,
+                contact_id=contact.id,
+                enrollment_id=enrollment.id,
+                run_id=self.ctx.run_id,
+            )
         )
         self.report.deferred[over.split(":", maxsplit=1)[0]] += 1
 

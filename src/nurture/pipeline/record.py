@@ -9,7 +9,6 @@ from typing import Any
 from nurture.domain.contacts import Contact
 from nurture.domain.planning import Progress, next_step, settle
 from nurture.domain.planning import rescore as rescore_contact
-from nurture.domain.scoring import InterestState
 from nurture.domain.sequences import Sequence
 from nurture.domain.tasks import CallTask
 from nurture.domain.touches import SETTLED, Outcome, TouchStatus
@@ -135,7 +134,7 @@ def moved_on(
 
 def rescore(item: Prepared, ctx: RunContext) -> bool:
     """Re-score the contact after its touch; returns whether anything changed."""
-    state = InterestState.from_json(item.interest_state) if item.interest_state else None
+    state = item.state if item.state.rules else None
     return rescore_contact(item.contact, state, ctx.project.scoring, ctx.now)
 
 

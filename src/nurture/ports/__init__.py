@@ -18,12 +18,13 @@ from nurture.ports.records import (
     CallTasks,
     Events,
     Journal,
+    QueuedCall,
     Runs,
     SequenceVersions,
     Suppressions,
 )
 from nurture.ports.reports import ReportData
-from nurture.ports.repositories import Contacts, Enrollments, Touches, UnitOfWork
+from nurture.ports.repositories import Contacts, Enrollments, Fading, Touches, UnitOfWork
 
 __all__ = [
     "CallTasks",
@@ -33,9 +34,11 @@ __all__ = [
     "EmailSender",
     "Enrollments",
     "Events",
+    "Fading",
     "Journal",
     "OutgoingEmail",
     "OutgoingSms",
+    "QueuedCall",
     "ReportData",
     "Runs",
     "SendReceipt",

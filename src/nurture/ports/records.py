@@ -4,20 +4,58 @@ runs, sequence versions and suppressions."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from nurture.domain.events import StoredEvent
+from nurture.domain.journal import JournalEntry
 from nurture.domain.sequences import Sequence as SequenceSpec
 from nurture.domain.tasks import CallTask
 
-__all__ = ["CallTasks", "Events", "Journal", "Runs", "SequenceVersions", "Suppressions"]
+__all__ = [
+    "CallTasks",
+    "Events",
+    "Journal",
+    "QueuedCall",
+    "Runs",
+    "SequenceVersions",
+    "Suppressions",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedCall:
+    """A call in a rep's queue: the task and who to call (the queue's read model)."""
+
+    task: CallTask
+    first_name: str | None
+    last_name: str | None
+    company: str | None
+    phone: str | None
+    email: str | None
+    score: int
+    temperature: str
+
+    @property
+    def name(self) -> str:
+        """First and last name, else the email."""
+        name = " ".join(part for part in (self.first_name, self.last_name) if part)
+        return name or (self.email or "")
+
+    def as_row(self) -> dict[str, Any]:
+        """The task's columns and the contact's, flat (what ``--json`` prints)."""
+        contact = {name: getattr(self, name) for name in _CONTACT_PART}
+        return {"id": self.task.id, **self.task.as_row(), **contact}
+
+
+_CONTACT_PART = ("first_name", "last_name", "company", "phone", "email", "score", "temperature")
 
 
 class Events(Protocol):
     """Event rows and the score ledger."""
 
-    def store(self, rows: Sequence[dict[str, Any]]) -> tuple[int, list[tuple[int, str]]]:
+    def store(self, new: Sequence[StoredEvent]) -> tuple[int, list[tuple[int, str]]]:
         """Insert events not seen before (by provider and provider event id). Returns how"""
         ...
 
@@ -93,7 +131,7 @@ class CallTasks(Protocol):
 
     def queue(
         self, *, owner: str | None = None, status: str | None = "open", limit: int = 500
-    ) -> list[dict[str, Any]]:
+    ) -> list[QueuedCall]:
         """Tasks by due time, with the contact's name, company and phone."""
         ...
 
@@ -131,11 +169,11 @@ class Journal(Protocol):
         """Record one decision."""
         ...
 
-    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Record decisions (each mapping has every column)."""
+    def add_many(self, entries: Sequence[JournalEntry]) -> None:
+        """Record decisions."""
         ...
 
-    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[JournalEntry]:
         """A contact's decisions, newest first."""
         ...
 

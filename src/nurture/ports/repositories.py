@@ -2,9 +2,10 @@
 Protocols: the use cases are typed against these, the SQL adapters (``adapters/db``)
 implement them, and tests bring in-memory fakes.
 
-Touches, enrollments, events and call tasks travel as domain records; contacts come back
-as ``Contact`` through ``to_contact``, their run rows (with the interest state stored
-beside them) as mappings. Partial updates take the id and the changed columns.
+Reads give domain objects: touches, enrollments, events and call tasks as their records,
+contacts as ``Contact`` (or ``ScoredContact`` with the scoring state kept beside them),
+stage changes as ``StageChange``. Writes of new records take the records; partial updates
+take the id and the changed columns.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, NamedTuple, Protocol, Self
 
-from nurture.domain.contacts import Contact
+from nurture.domain.contacts import Contact, Temperature
 from nurture.domain.enrollment import Enrollment, EnrollmentStatus
 from nurture.domain.lifecycle import StageChange
+from nurture.domain.scoring import InterestState, ScoredContact
 from nurture.domain.touches import Touch, TouchStatus
 from nurture.ports.messages import StoredContact
 from nurture.ports.records import (
@@ -30,7 +32,17 @@ from nurture.ports.records import (
 )
 from nurture.ports.reports import ReportData
 
-__all__ = ["Contacts", "Enrollments", "Touches", "UnitOfWork"]
+__all__ = ["Contacts", "Enrollments", "Fading", "Touches", "UnitOfWork"]
+
+
+class Fading(NamedTuple):
+    """A contact whose interest decays: what re-scoring it needs."""
+
+    id: int
+    fit: float
+    state: InterestState
+    score: int
+    temperature: Temperature
 
 
 class Contacts(Protocol):
@@ -56,7 +68,7 @@ class Contacts(Protocol):
         """Contact ids for references that are emails, phone numbers, ids or external ids"""
         ...
 
-    def fading(self, *, after_id: int, scored_before: datetime, limit: int) -> list[Any]:
+    def fading(self, *, after_id: int, scored_before: datetime, limit: int) -> list[Fading]:
         """Contacts with interest points not re-scored since ``scored_before``, by id after"""
         ...
 
@@ -72,29 +84,27 @@ class Contacts(Protocol):
         """Lock these contacts until the transaction ends; returns the ids."""
         ...
 
-    def to_contact(self, row: Mapping[str, Any]) -> Contact:
-        """The contact a stored row describes."""
+    def for_run(self, ids: Sequence[int]) -> dict[int, Contact]:
+        """What a run needs of these contacts, by id."""
         ...
 
-    def run_rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """What a run needs of these contacts, by id."""
+    def for_sending(self, ids: Sequence[int]) -> dict[int, ScoredContact]:
+        """What a run needs of these contacts to send and re-score them, by id."""
+        ...
+
+    def scored(self, ids: Sequence[int]) -> dict[int, ScoredContact]:
+        """These contacts with their scoring state, by id."""
         ...
 
     def get(self, ref: str) -> Contact | None: ...
 
-    def get_row(self, ref: str) -> dict[str, Any] | None:
-        """The stored row of a contact by id, email or external id."""
-        ...
-
-    def rows_by_id(
-        self, ids: Sequence[int], *, columns: Sequence[str] | None = None
-    ) -> dict[int, dict[str, Any]]:
-        """Stored rows for ``ids`` (every column, or only ``columns`` and the id)."""
+    def find(self, ref: str) -> ScoredContact | None:
+        """A contact by id, email or external id, with its scoring state."""
         ...
 
     def add_stage_changes(self, contact_id: int, changes: Sequence[StageChange]) -> None: ...
 
-    def stage_history(self, contact_id: int) -> list[dict[str, Any]]:
+    def stage_history(self, contact_id: int) -> list[StageChange]:
         """Every stage change of a contact, oldest first."""
         ...
 

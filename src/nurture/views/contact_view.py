@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from nurture.domain.contacts import CONTACT_ATTRIBUTES
-from nurture.domain.scoring import InterestState, ScoringModel, score_card
+from nurture.domain.scoring import ScoringModel, score_card
 from nurture.errors import NotFound
 from nurture.ports import UnitOfWork
 
@@ -19,25 +19,25 @@ def contact_view(
     *, uow: UnitOfWork, scoring: ScoringModel, ref: str, now: datetime
 ) -> dict[str, Any]:
     """The contact ``ref`` (id, email or external id) as a JSON-ready mapping."""
-    row = uow.contacts.get_row(ref)
-    if row is None:
+    found = uow.contacts.find(ref)
+    if found is None or found.contact.id is None:
         raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
-    contact = uow.contacts.to_contact(row)
-    card = score_card(scoring, contact, InterestState.from_json(row["interest_state"]), now)
-    history = uow.contacts.stage_history(row["id"])
+    contact, contact_id = found.contact, found.contact.id
+    card = score_card(scoring, contact, found.state, now)
+    history = uow.contacts.stage_history(contact_id)
     return {
-        "contact": {name: row[name] for name in _ATTRIBUTES},
+        "contact": {name: getattr(contact, name) for name in _ATTRIBUTES},
         "consent": {"email": contact.consent.email, "sms": contact.consent.sms},
         "custom": contact.custom,
         "stage": contact.stage.value,
-        "stage_since": _iso(row["stage_changed_at"]),
+        "stage_since": _iso(found.stage_changed_at),
         "stage_history": [
             {
-                "from": change["from_stage"],
-                "to": change["to_stage"],
-                "reason": change["reason"],
-                "event": change["event"],
-                "at": _iso(change["at"]),
+                "from": change.from_stage.value,
+                "to": change.to_stage.value,
+                "reason": change.reason,
+                "event": change.event,
+                "at": _iso(change.at),
             }
             for change in history
         ],
@@ -57,7 +57,7 @@ def contact_view(
         "bant_missing_for_prospect": contact.bant.missing(
             list(scoring.stages.prospect.require_bant)
         ),
-        "last_interest_at": _iso(row["last_interest_at"]),
+        "last_interest_at": _iso(contact.last_interest_at),
         "enrollments": [
             {
                 "id": e.id,
@@ -68,9 +68,9 @@ def contact_view(
                 "next_due_at": _iso(e.next_due_at),
                 "enrolled_at": _iso(e.enrolled_at),
             }
-            for e in uow.enrollments.for_contact(row["id"])
+            for e in uow.enrollments.for_contact(contact_id)
         ],
-        "timeline": _timeline(uow, row["id"]),
+        "timeline": _timeline(uow, contact_id),
     }
 
 
@@ -97,9 +97,7 @@ def _timeline(uow: UnitOfWork, contact_id: int) -> list[dict[str, Any]]:
             }
         )
     for entry in uow.journal.for_contact(contact_id):
-        items.append(
-            {"at": entry["at"], "kind": entry["kind"], "what": "", "detail": entry["reason"]}
-        )
+        items.append({"at": entry.at, "kind": entry.kind, "what": "", "detail": entry.reason})
     items.sort(key=lambda item: item["at"], reverse=True)
     return [{**item, "at": _iso(item["at"])} for item in items[:200]]
 

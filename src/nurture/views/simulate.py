@@ -118,14 +118,14 @@ def _current_starts(
     holidays: Holidays,
 ) -> list[ForecastStart]:
     running = {e.contact_id: e for e in uow.enrollments.running_in(sequence.id)}
-    rows = uow.contacts.rows_by_id(list(running))
+    people = uow.contacts.for_run(list(running))
     starts = []
     for contact_id, enrollment in running.items():
         if enrollment.version != sequence.version:
             continue  # pinned to an older version: `nurture sequences migrate` first
         if enrollment.step_index >= len(sequence.steps):
             continue
-        contact = uow.contacts.to_contact(rows[contact_id])
+        contact = people[contact_id]
         due = enrollment.next_due_at or now
         starts.append(
             ForecastStart(

@@ -19,8 +19,9 @@ from nurture.domain.contacts import (
     Temperature,
 )
 from nurture.domain.lifecycle import StageChange
+from nurture.domain.scoring import InterestState, ScoredContact
 from nurture.limits import db_id
-from nurture.ports import StoredContact
+from nurture.ports import Fading, StoredContact
 
 __all__ = ["ATTRIBUTE_COLUMNS", "RUN_COLUMNS", "SqlContacts", "contact_from_row"]
 
@@ -41,7 +42,6 @@ RUN_COLUMNS = (
     "interest",
     "temperature",
     "deal_band",
-    "interest_state",
 )
 
 
@@ -81,6 +81,15 @@ def contact_from_row(row: Mapping[str, Any]) -> Contact:
     )
 
 
+def _scored(row: Any) -> ScoredContact:
+    return ScoredContact(
+        contact_from_row(row),
+        InterestState.from_json(row["interest_state"]),
+        list(row["pending_events"] or []),
+        row["stage_changed_at"],
+    )
+
+
 def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
@@ -111,7 +120,7 @@ class SqlContacts:
         return found
 
     def load_details(self, stored: Sequence[StoredContact]) -> dict[int, StoredContact]:
-        rows = self.rows_by_id([s.id for s in stored])
+        rows = self._rows([s.id for s in stored])
         return {
             id_: StoredContact(
                 id=id_,
@@ -190,9 +199,9 @@ class SqlContacts:
         keyed = {ref: ref.lower() if "@" in ref else ref for ref in refs}
         return {ref: found[key] for ref, key in keyed.items() if key in found}
 
-    def fading(self, *, after_id: int, scored_before: datetime, limit: int) -> list[Any]:
+    def fading(self, *, after_id: int, scored_before: datetime, limit: int) -> list[Fading]:
         """Contacts with interest points not re-scored since ``scored_before``, by id after
-        ``after_id``: (id, fit, interest_state, score, temperature)."""
+        ``after_id``."""
         c = contacts.c
         query = (
             sa.select(c.id, c.fit, c.interest_state, c.score, c.temperature)
@@ -204,7 +213,10 @@ class SqlContacts:
             .order_by(c.id)
             .limit(limit)
         )
-        return list(self._db.execute(query).all())
+        return [
+            Fading(id_, fit, InterestState.from_json(state), score, Temperature(temperature))
+            for id_, fit, state, score, temperature in self._db.execute(query)
+        ]
 
     def quiet_prospects(self, *, since_before: datetime) -> list[int]:
         """Prospects whose last interest (else their promotion) is older than the cutoff."""
@@ -232,20 +244,28 @@ class SqlContacts:
         )
         return [row.id for row in self._db.execute(query)]
 
-    def to_contact(self, row: Mapping[str, Any]) -> Contact:
-        """The contact a stored row describes."""
-        return contact_from_row(row)
-
-    def run_rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    def for_run(self, ids: Sequence[int]) -> dict[int, Contact]:
         """What a run needs of these contacts (``RUN_COLUMNS``), by id."""
-        return self.rows_by_id(ids, columns=RUN_COLUMNS)
+        return {i: contact_from_row(row) for i, row in self._rows(ids, RUN_COLUMNS).items()}
+
+    def for_sending(self, ids: Sequence[int]) -> dict[int, ScoredContact]:
+        """What a run needs of these contacts to send and re-score them, by id."""
+        rows = self._rows(ids, (*RUN_COLUMNS, "interest_state"))
+        return {
+            i: ScoredContact(contact_from_row(row), InterestState.from_json(row["interest_state"]))
+            for i, row in rows.items()
+        }
+
+    def scored(self, ids: Sequence[int]) -> dict[int, ScoredContact]:
+        """These contacts with their scoring state, by id."""
+        return {i: _scored(row) for i, row in self._rows(ids).items()}
 
     def get(self, ref: str) -> Contact | None:
-        row = self.get_row(ref)
-        return contact_from_row(row) if row is not None else None
+        found = self.find(ref)
+        return found.contact if found is not None else None
 
-    def get_row(self, ref: str) -> dict[str, Any] | None:
-        """The stored row of a contact by id, email or external id."""
+    def find(self, ref: str) -> ScoredContact | None:
+        """A contact by id, email or external id, with its scoring state."""
         ref = ref.strip()
         condition = sa.or_(contacts.c.email == ref.lower(), contacts.c.external_id == ref)
         if db_id(ref) is not None:
@@ -255,10 +275,10 @@ class SqlContacts:
             return None
         # An id wins over an external id that happens to look like one.
         rows = sorted(rows, key=lambda r: 0 if str(r["id"]) == ref else 1)
-        return dict(rows[0])
+        return _scored(rows[0])
 
-    def rows_by_id(
-        self, ids: Sequence[int], *, columns: Sequence[str] | None = None
+    def _rows(
+        self, ids: Sequence[int], columns: Sequence[str] | None = None
     ) -> dict[int, dict[str, Any]]:
         """Stored rows for ``ids`` (every column, or only ``columns`` and the id)."""
         selected = [contacts.c[name] for name in columns] if columns else list(contacts.c)
@@ -297,14 +317,18 @@ class SqlContacts:
             .values(stage=last.to_stage.value, stage_changed_at=last.at, updated_at=last.at)
         )
 
-    def stage_history(self, contact_id: int) -> list[dict[str, Any]]:
+    def stage_history(self, contact_id: int) -> list[StageChange]:
         """Every stage change of a contact, oldest first."""
+        h = stage_history.c
         query = (
-            sa.select(stage_history)
-            .where(stage_history.c.contact_id == contact_id)
-            .order_by(stage_history.c.at, stage_history.c.id)
+            sa.select(h.from_stage, h.to_stage, h.reason, h.at, h.event)
+            .where(h.contact_id == contact_id)
+            .order_by(h.at, h.id)
         )
-        return [dict(row) for row in self._db.execute(query).mappings()]
+        return [
+            StageChange(Stage(old), Stage(new), reason, at, event)
+            for old, new, reason, at, event in self._db.execute(query)
+        ]
 
     def iter_contacts(self, *, batch: int = 5000) -> Iterator[Contact]:
         """Every contact, by id, read ``batch`` rows at a time."""

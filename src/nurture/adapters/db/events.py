@@ -22,7 +22,7 @@ class SqlEvents:
     def __init__(self, connection: sa.Connection) -> None:
         self._db = connection
 
-    def store(self, rows: Sequence[dict[str, Any]]) -> tuple[int, list[tuple[int, str]]]:
+    def store(self, new: Sequence[StoredEvent]) -> tuple[int, list[tuple[int, str]]]:
         """Insert events not seen before (by provider and provider event id). Returns how
         many were new, and the rows the database refused (index, reason): the batch is
         tried whole, then row by row, each in a savepoint, so one bad row costs no other.
@@ -31,6 +31,9 @@ class SqlEvents:
         out) is kept in the payload as ``_claimed_contact_id``; the event is stored and
         later marked unmatched.
         """
+        return self._insert([event.as_row() for event in new])
+
+    def _insert(self, rows: list[dict[str, Any]]) -> tuple[int, list[tuple[int, str]]]:
         if not rows:
             return 0, []
         rows = self._known_contacts(rows)
@@ -90,8 +93,7 @@ class SqlEvents:
                     "applied_at": at,
                 }
             )
-        if rows:
-            self.store(rows)
+        self._insert(rows)
 
     def failed(self, *, limit: int = 200) -> list[StoredEvent]:
         """Quarantined events, newest first."""

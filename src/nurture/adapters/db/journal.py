@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
 from nurture.adapters.db.tables import journal
+from nurture.domain.journal import JournalEntry
 
 __all__ = ["SqlJournal"]
 
@@ -31,26 +31,15 @@ class SqlJournal:
         run_id: str | None = None,
     ) -> None:
         """Record one decision."""
-        self.add_many(
-            [
-                {
-                    "kind": kind,
-                    "reason": reason,
-                    "at": at,
-                    "contact_id": contact_id,
-                    "enrollment_id": enrollment_id,
-                    "touch_id": touch_id,
-                    "run_id": run_id,
-                }
-            ]
-        )
+        entry = JournalEntry(kind, reason, at, contact_id, enrollment_id, touch_id, run_id)
+        self.add_many([entry])
 
-    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Record decisions (each mapping has every column)."""
-        if rows:
-            self._db.execute(journal.insert(), list(rows))
+    def add_many(self, entries: Sequence[JournalEntry]) -> None:
+        """Record decisions."""
+        if entries:
+            self._db.execute(journal.insert(), [entry.as_row() for entry in entries])
 
-    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+    def for_contact(self, contact_id: int, *, limit: int = 200) -> list[JournalEntry]:
         """A contact's decisions, newest first."""
         query = (
             sa.select(journal)
@@ -58,4 +47,4 @@ class SqlJournal:
             .order_by(journal.c.at.desc(), journal.c.id.desc())
             .limit(limit)
         )
-        return [dict(row) for row in self._db.execute(query).mappings()]
+        return [JournalEntry.from_row(row) for row in self._db.execute(query).mappings()]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
 from nurture.adapters.db.tables import call_tasks, contacts
 from nurture.domain.tasks import CallTask, TaskStatus
+from nurture.ports import QueuedCall
 
 __all__ = ["SqlCallTasks"]
 
@@ -27,9 +27,9 @@ class SqlCallTasks:
 
     def queue(
         self, *, owner: str | None = None, status: str | None = "open", limit: int = 500
-    ) -> list[dict[str, Any]]:
+    ) -> list[QueuedCall]:
         """Tasks by due time, with the contact's name, company and phone: the call
-        queue's read model, as flat rows."""
+        queue's read model."""
         query = (
             sa.select(
                 call_tasks,
@@ -49,7 +49,19 @@ class SqlCallTasks:
             query = query.where(call_tasks.c.owner == owner)
         if status is not None:
             query = query.where(call_tasks.c.status == status)
-        return [dict(row) for row in self._db.execute(query).mappings()]
+        return [
+            QueuedCall(
+                CallTask.from_row(row),
+                first_name=row["first_name"],
+                last_name=row["last_name"],
+                company=row["company"],
+                phone=row["phone"],
+                email=row["email"],
+                score=row["score"],
+                temperature=row["temperature"],
+            )
+            for row in self._db.execute(query).mappings()
+        ]
 
     def for_touch(self, touch_id: int) -> int | None:
         """The id of the call task a touch made, if it made one."""
