@@ -38,20 +38,24 @@ class SqlEvents:
             return 0, []
         rows = self._known_contacts(rows)
         module: Any = postgresql if self._db.dialect.name == "postgresql" else sqlite
-        statement = module.insert(events).on_conflict_do_nothing(
-            index_elements=["provider", "provider_event_id"]
+        # RETURNING counts what was really inserted: the rowcount of a batch is -1 on
+        # PostgreSQL, and a conflict skipped is no row.
+        statement = (
+            module.insert(events)
+            .on_conflict_do_nothing(index_elements=["provider", "provider_event_id"])
+            .returning(events.c.id)
         )
         try:
             with self._db.begin_nested():
-                result = self._db.execute(statement, list(rows))
-            return max(int(result.rowcount or 0), 0), []
+                inserted = self._db.execute(statement, list(rows)).all()
+            return len(inserted), []
         except sa.exc.DBAPIError:
             pass
         new, failures = 0, []
         for index, row in enumerate(rows):
             try:
                 with self._db.begin_nested():
-                    new += max(int(self._db.execute(statement, [row]).rowcount or 0), 0)
+                    new += len(self._db.execute(statement, [row]).all())
             except sa.exc.DBAPIError as exc:
                 failures.append((index, _reason(exc)))
         return new, failures
