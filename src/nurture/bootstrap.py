@@ -28,6 +28,7 @@ from nurture.limits import Limits
 from nurture.pipeline.delivery import Delivery, RateLimiter
 from nurture.pipeline.lifecycle import RunContext
 from nurture.pipeline.rendering import Sender
+from nurture.pipeline.replies import ReplyPolicy
 from nurture.ports import Clock, Dialer, EmailSender, SmsSender
 from nurture.settings import Settings, WebhookSettings
 from nurture.specs.contact_rows import RowDefaults
@@ -98,6 +99,7 @@ class App:
             email=self.settings.email.from_email,
             public_url=self.settings.webhooks.public_url,
             link_secret=self.link_keys.current,
+            reply_domain=self.settings.email.reply_domain,
         )
 
     @cached_property
@@ -170,6 +172,16 @@ class App:
         if not isinstance(sms, TwilioSms) or not caller_id:
             return None
         return TwilioDialer(sms, caller_id=caller_id)
+
+    @property
+    def reply_policy(self) -> ReplyPolicy:
+        """How emails that come back are read and acted on."""
+        email, keys = self.settings.email, self.link_keys
+        return ReplyPolicy(
+            read_token=lambda token: keys.read_reply(token, today=self.now().date()),
+            ooo_pause_business_days=email.ooo_pause_business_days,
+            forward_to_owner=email.forward_replies,
+        )
 
     @property
     def holidays(self) -> Holidays:

@@ -53,6 +53,8 @@ class Limits:
     expression_depth: int = 40
     #: A webhook request body, in bytes.
     webhook_body_bytes: int = 5_000_000
+    #: An inbound email post (SendGrid Inbound Parse takes messages up to 30 MB).
+    inbound_body_bytes: int = 30_000_000
     #: Events in one webhook post or event file line batch.
     events_per_post: int = 10_000
     #: One CSV cell, in characters.

@@ -75,6 +75,12 @@ class EmailSettings(BaseSettings):
     from_name: str = "nurture"
     unsubscribe_mailto: str | None = None
     sendgrid_sandbox: bool = False
+    #: Replies go to reply+<token>@REPLY_DOMAIN (its MX points at SendGrid Inbound Parse).
+    reply_domain: str | None = None
+    #: Send a copy of each reply to the contact's owner through the email driver.
+    forward_replies: bool = False
+    #: How long an out-of-office pauses a contact when it names no return date.
+    ooo_pause_business_days: int = Field(default=5, ge=1, le=60)
 
     @property
     def driver(self) -> Literal["sendgrid", "outbox"]:
@@ -121,6 +127,10 @@ class WebhookSettings(BaseSettings):
     unsubscribe_secret_previous_until: date | None = None
     sendgrid_webhook_public_key: str | None = None
     sendgrid_webhook_max_age_seconds: int = 600
+    #: Inbound Parse: the public key of its security policy (signed posts), else a
+    #: shared secret given as the basic-auth password or as the last path segment.
+    sendgrid_inbound_public_key: str | None = None
+    inbound_secret: SecretStr | None = None
 
     def link_secret_problem(self) -> str | None:
         """Why the link secret cannot protect real links, or ``None`` when it can."""
@@ -173,6 +183,7 @@ class LimitSettings(BaseSettings):
     max_expression_chars: int = Field(default=DEFAULT_LIMITS.expression_chars, ge=100)
     max_expression_depth: int = Field(default=DEFAULT_LIMITS.expression_depth, ge=5, le=200)
     max_webhook_body_bytes: int = Field(default=DEFAULT_LIMITS.webhook_body_bytes, ge=10_000)
+    max_inbound_body_bytes: int = Field(default=DEFAULT_LIMITS.inbound_body_bytes, ge=10_000)
     max_events_per_post: int = Field(default=DEFAULT_LIMITS.events_per_post, ge=1)
     max_csv_cell_chars: int = Field(default=DEFAULT_LIMITS.csv_cell_chars, ge=100)
 
@@ -187,6 +198,7 @@ class LimitSettings(BaseSettings):
             expression_chars=self.max_expression_chars,
             expression_depth=self.max_expression_depth,
             webhook_body_bytes=self.max_webhook_body_bytes,
+            inbound_body_bytes=self.max_inbound_body_bytes,
             events_per_post=self.max_events_per_post,
             csv_cell_chars=self.max_csv_cell_chars,
         )

@@ -19,7 +19,7 @@ from typing import Any
 
 from nurture.errors import PayloadError
 
-__all__ = ["LinkKeys", "key_id", "read_token", "sign_token"]
+__all__ = ["LinkKeys", "key_id", "read_token", "reply_token", "sign_token"]
 
 _SIGNATURE_BYTES = 16
 _MAX_TOKEN_CHARS = 2_000
@@ -87,6 +87,23 @@ class LinkKeys:
             raise PayloadError("malformed link token")
         return payload
 
+    def read_reply(self, token: str, *, today: date) -> int:
+        """The touch a reply token names (see :func:`reply_token`), checked against the
+        current secret and the previous one in its grace period; :class:`PayloadError`
+        otherwise."""
+        touch_id = _base36_int(token.lower().partition("-")[0])
+        if touch_id < 0 or len(token) > 40:
+            raise PayloadError("malformed reply token")
+        accepted = [self.current]
+        if self.previous is not None and (
+            self.previous_until is None or today <= self.previous_until
+        ):
+            accepted.append(self.previous)
+        for secret in accepted:
+            if hmac.compare_digest(token.lower(), reply_token(secret, touch_id)):
+                return touch_id
+        raise PayloadError("reply token signature does not match")
+
     def _secret_for(self, kid: str, today: date) -> str:
         if hmac.compare_digest(kid, key_id(self.current)):
             return self.current
@@ -95,6 +112,34 @@ class LinkKeys:
                 raise PayloadError("link token signed with a retired key")
             return self.previous
         raise PayloadError("link token signed with an unknown key")
+
+
+def reply_token(secret: str, touch_id: int) -> str:
+    """The token in a reply address (``reply+<token>@…``): the touch id and 80 bits of
+    signature, in lower-case letters and digits only, because mail systems may change
+    the case of an address's local part and forbid most punctuation in it."""
+    touch = _base36(touch_id)
+    mac = hmac.new(secret.encode(), b"reply." + touch.encode(), hashlib.sha256).digest()
+    return f"{touch}-{base64.b32encode(mac[:10]).decode().lower()}"
+
+
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base36(number: int) -> str:
+    out = ""
+    while True:
+        number, digit = divmod(number, 36)
+        out = _DIGITS[digit] + out
+        if number == 0:
+            return out
+
+
+def _base36_int(text: str) -> int:
+    """The number ``text`` writes in base 36, or -1 when it is not one."""
+    if not 0 < len(text) <= 13 or not all(c in _DIGITS for c in text):
+        return -1
+    return int(text, 36)
 
 
 def sign_token(secret: str, purpose: str, payload: dict[str, Any]) -> str:

@@ -246,6 +246,34 @@ class FakeEnrollments:
         self.rows[enrollment_id].version = version
         self.rows[enrollment_id].step_index = step_index
 
+    def pause(
+        self,
+        enrollment_id: int,
+        *,
+        at: datetime,
+        until: datetime | None,
+        step_index: int,
+        next_due_at: datetime | None,
+    ) -> None:
+        enrollment = self.rows[enrollment_id]
+        if enrollment.running:
+            enrollment.status, enrollment.paused_at = EnrollmentStatus.PAUSED, at
+            enrollment.paused_until, enrollment.step_index = until, step_index
+            enrollment.next_due_at = next_due_at
+
+    def resume(self, enrollment_id: int, *, next_due_at: datetime) -> None:
+        enrollment = self.rows[enrollment_id]
+        if enrollment.status == EnrollmentStatus.PAUSED:
+            enrollment.status, enrollment.next_due_at = EnrollmentStatus.ACTIVE, next_due_at
+            enrollment.paused_at = enrollment.paused_until = None
+
+    def pauses_ending(self, by: datetime) -> list[Enrollment]:
+        return [
+            replace(e)
+            for _, e in sorted(self.rows.items())
+            if e.status == EnrollmentStatus.PAUSED and e.paused_until and e.paused_until <= by
+        ]
+
     def end(
         self, enrollment_id: int, *, status: EnrollmentStatus, reason: str | None, at: datetime
     ) -> None:
@@ -325,6 +353,9 @@ class FakeTouches:
     def by_provider_id(self, message_id: str) -> Touch | None:
         found = [t for t in self.rows.values() if t.provider_message_id == message_id]
         return replace(found[0]) if found else None
+
+    def by_message_ids(self, message_ids: Sequence[str]) -> list[Touch]:
+        return [replace(t) for t in self.rows.values() if t.message_id in message_ids]
 
     def get(self, touch_id: int) -> Touch | None:
         touch = self.rows.get(touch_id)

@@ -26,9 +26,11 @@ from nurture.settings import (
 from nurture.standins import RunningServer, SendGridStandIn, TwilioStandIn, serve
 from nurture.web.app import create_app
 
-__all__ = ["Live", "Providers", "free_port", "live_app"]
+__all__ = ["INBOUND_SECRET", "REPLY_DOMAIN", "Live", "Providers", "free_port", "live_app"]
 
 TWILIO_FROM = "+33700000000"
+REPLY_DOMAIN = "reply.vigie-cyber.example"
+INBOUND_SECRET = "inbound-test-secret-0123"
 
 
 def free_port() -> int:
@@ -107,6 +109,7 @@ def settings_for(
             public_url=webhook_url,
             sendgrid_webhook_public_key=providers.sendgrid.public_key,
             unsubscribe_secret=SecretStr("test-link-secret"),
+            inbound_secret=SecretStr(INBOUND_SECRET),
         ),
         run=RunSettings(
             batch_size=batch_size,
@@ -126,7 +129,9 @@ def live_app(
     as_of: datetime,
     batch_size: int = 50,
     with_webhooks: bool = True,
+    changes: dict[str, dict[str, object]] | None = None,
 ) -> Iterator[Live]:
+    """The app at ``as_of``; ``changes`` updates settings groups (``{"limits": {...}}``)."""
     port = free_port()
     webhook_url = f"http://127.0.0.1:{port}"
     settings = settings_for(
@@ -136,6 +141,8 @@ def live_app(
         webhook_url=webhook_url,
         batch_size=batch_size,
     )
+    for group, update in (changes or {}).items():
+        setattr(settings, group, getattr(settings, group).model_copy(update=update))
     app = bootstrap(settings, as_of=as_of)
     live = Live(app, providers, webhook_url)
     app.delivery.sleep = live.sleeps.append  # tests never sleep: waits are recorded

@@ -84,7 +84,9 @@ class SendGridEmail:
         ]
         message.category = [Category(c[:255]) for c in email.categories[:10]]
         if email.reply_to:
-            message.reply_to = ReplyTo(email.reply_to)
+            message.reply_to = ReplyTo(email.reply_to, email.reply_to_name)
+        if email.message_id:
+            message.header = Header("Message-ID", f"<{email.message_id}>")
         if email.send_at is not None:
             message.send_at = SendAt(int(email.send_at.timestamp()))
         if email.batch_id:
@@ -271,7 +273,7 @@ def eml(email: OutgoingEmail, message_id: str) -> bytes:
     List-Unsubscribe headers a provider would send."""
     boundary = f"=_nurture_{uuid.uuid4().hex}"
     headers = [
-        f"Message-ID: <{message_id}>",
+        f"Message-ID: <{email.message_id or message_id}>",
         f"Date: {formatdate(localtime=False)}",
         f"From: {_address(email.from_name, email.from_email)}",
         f"To: {_address(email.to_name, email.to)}",
@@ -282,7 +284,7 @@ def eml(email: OutgoingEmail, message_id: str) -> bytes:
         f"X-Nurture-Contact: {email.contact_id}",
     ]
     if email.reply_to:
-        headers.append(f"Reply-To: {email.reply_to}")
+        headers.append(f"Reply-To: {_address(email.reply_to_name, email.reply_to)}")
     if email.categories:
         headers.append(f"X-Nurture-Categories: {_header(', '.join(email.categories))}")
     if email.send_at is not None:

@@ -39,10 +39,12 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8765, min=1, max=65535, help="Port to listen on."),
 ) -> None:
-    """Serve /webhooks/sendgrid, /webhooks/twilio/status, /webhooks/twilio/inbound,
-    one-click unsubscribe (/u/…) and tracked content links (/c/…).
+    """Serve /webhooks/sendgrid, /webhooks/sendgrid/inbound (replies),
+    /webhooks/twilio/status, /webhooks/twilio/inbound, one-click unsubscribe (/u/…) and
+    tracked content links (/c/…).
 
-    Set NURTURE_PUBLIC_URL to the address the providers call (Twilio signs the full URL).
+    Set NURTURE_PUBLIC_URL to the address the providers call (Twilio signs the full URL),
+    and NURTURE_INBOUND_SECRET or NURTURE_SENDGRID_INBOUND_PUBLIC_KEY to accept replies.
     """
     import uvicorn
 

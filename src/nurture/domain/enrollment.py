@@ -43,6 +43,8 @@ class Enrollment(Record):
     last_touch_at: datetime | None = None
     ended_at: datetime | None = None
     id: int = 0  # 0 until stored
+    paused_at: datetime | None = None
+    paused_until: datetime | None = None
 
     def __post_init__(self) -> None:
         self.status = EnrollmentStatus(self.status)

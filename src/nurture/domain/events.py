@@ -48,6 +48,8 @@ class EventType(StrEnum):
     QUOTE_REQUEST = "quote_request"
     DEMO_REQUEST = "demo_request"
     PURCHASE = "purchase"
+    AUTO_REPLY = "auto_reply"  # an out-of-office or other automatic answer: not a reply
+    EMAIL_SOFT_BOUNCE = "email_soft_bounce"  # a temporary delivery failure: no suppression
 
 
 #: Events after which nothing more may reach that address or number.

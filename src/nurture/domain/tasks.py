@@ -25,6 +25,7 @@ class TaskKind(StrEnum):
 
     SEQUENCE = "sequence"  # a call step of a sequence
     HANDOFF = "handoff"  # a contact just qualified: its owner calls within the SLA
+    REPLY = "reply"  # a contact answered an email: its owner follows up
 
 
 @dataclass(slots=True)

@@ -110,6 +110,7 @@ class Touch(Record):
     provider_batch_id: str | None = None
     subject: str | None = None
     content_hash: str | None = None
+    message_id: str | None = None
 
     def __post_init__(self) -> None:
         self.status = TouchStatus(self.status)

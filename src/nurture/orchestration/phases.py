@@ -27,6 +27,7 @@ from nurture.pipeline.lifecycle import (
 )
 from nurture.pipeline.plan import plan_due
 from nurture.pipeline.reconcile import reconcile
+from nurture.pipeline.replies import resume_paused
 from nurture.views.reports import funnel
 
 __all__ = [
@@ -100,10 +101,15 @@ def score(app: App, run_id: str) -> dict[str, Any]:
 
 
 def plan(app: App, run_id: str) -> dict[str, Any]:
-    """Turn due steps into touches with a delivery time, within each contact's budget."""
-    return _phase(
-        app, run_id, lambda uow, ctx: plan_due(uow=uow, ctx=ctx, budget=app.budget).as_dict()
-    )
+    """Resume the sequences whose pause ended (an out-of-office is back), then turn due
+    steps into touches with a delivery time, within each contact's budget."""
+
+    def work(uow: Any, ctx: RunContext) -> dict[str, Any]:
+        resumed = resume_paused(uow=uow, ctx=ctx)
+        uow.commit()
+        return {**plan_due(uow=uow, ctx=ctx, budget=app.budget).as_dict(), "resumed": resumed}
+
+    return _phase(app, run_id, work)
 
 
 def reconcile_unknown(app: App, run_id: str) -> dict[str, Any]:
@@ -236,6 +242,7 @@ def dry_run(app: App) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with _timed(out), app.uow() as uow:
         ctx = app.run_context(run_id=None)
+        resume_paused(uow=uow, ctx=ctx)
         planned = plan_due(uow=uow, ctx=ctx, budget=app.budget, commit=False)
         due = uow.touches.due(ctx.now)
         delivery = replace(app.delivery, sandbox=True)

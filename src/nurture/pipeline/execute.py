@@ -159,7 +159,9 @@ def _render(item: Prepared, ctx: RunContext, delivery: Delivery) -> None:
             text=rendered.text,
             unsubscribe_url=context["unsubscribe_url"],
             unsubscribe_mailto=delivery.unsubscribe_mailto,
-            reply_to=contact.owner,
+            reply_to=ctx.sender.reply_address(touch.id) or contact.owner,
+            reply_to_name=contact.owner if ctx.sender.reply_domain else None,
+            message_id=ctx.sender.message_id(touch.id),
             categories=(item.sequence.id, f"{item.sequence.id}/{step.id}"),
             sandbox=delivery.sandbox,
         )

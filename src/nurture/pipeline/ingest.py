@@ -278,6 +278,9 @@ def _mark(
 
 
 def _unmatched_reason(row: StoredEvent) -> str:
+    given = row.payload.get("_unmatched")
+    if isinstance(given, str) and given:
+        return given
     claimed = row.payload.get("_claimed_contact_id")
     if claimed:
         return f"no contact {claimed} (removed?)"

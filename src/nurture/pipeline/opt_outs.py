@@ -20,6 +20,14 @@ _EMAIL_OPT_OUTS: dict[str, str] = {
 }
 
 
+#: The suppression list keeps a short reason (the whole message stays in the event).
+_REASON_CHARS = 64
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def suppress_address(uow: UnitOfWork, row: StoredEvent, ctx: RunContext) -> int:
     """An opt-out for an address nurture does not know is still honoured."""
     address, kind = row.address, row.type
@@ -57,9 +65,11 @@ def apply_opt_out(
         address = (event.address or contact.email or "").lower()
         if not address:
             return 0
-        new = uow.suppressions.suppress(
-            "email", address, reason=_EMAIL_OPT_OUTS[kind], at=ctx.now, event_id=event.id
-        )
+        why = _EMAIL_OPT_OUTS[kind]
+        said = event.payload.get("said")  # an email reply asking to stop: their words
+        if isinstance(said, str) and said.strip():
+            why = _fit(f"{why}: {' '.join(said.split())}", _REASON_CHARS)
+        new = uow.suppressions.suppress("email", address, reason=why, at=ctx.now, event_id=event.id)
         # Enrollments exit (always, for these reasons); touches of any enrollment to this
         # address that are still scheduled go too.
         _cancel_channel(uow, contact, "email", f"opted out: {_EMAIL_OPT_OUTS[kind]}", ctx)

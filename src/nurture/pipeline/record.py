@@ -84,6 +84,8 @@ def _update_for(
         )
     elif item.outcome == Outcome.UNKNOWN:
         update["content_hash"] = item.content_hash
+    if item.email is not None and item.outcome in (Outcome.SENT, Outcome.UNKNOWN):
+        update["message_id"] = item.email.message_id
     return update
 
 

@@ -10,7 +10,7 @@ from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
 from nurture.domain.sequences import Channel, Sequence, Step
 from nurture.ports import Templates
 from nurture.specs.catalog import Asset
-from nurture.tokens import sign_token
+from nurture.tokens import reply_token, sign_token
 
 __all__ = ["Sender", "owner_view", "render_step", "touch_context"]
 
@@ -25,11 +25,25 @@ class Sender:
     email: str
     public_url: str
     link_secret: str
+    #: NURTURE_REPLY_DOMAIN: replies come back to reply+<token>@ this domain.
+    reply_domain: str | None = None
 
     def unsubscribe_url(self, contact_id: int | None, touch_id: int | None) -> str:
         """One-click unsubscribe link (RFC 8058 POST target and confirmation page)."""
         token = sign_token(self.link_secret, "unsubscribe", {"c": contact_id, "t": touch_id})
         return f"{self.public_url.rstrip('/')}/u/{token}"
+
+    def reply_address(self, touch_id: int) -> str | None:
+        """Where a reply to this touch goes (``None``: to the owner, as written)."""
+        if not self.reply_domain:
+            return None
+        return f"reply+{reply_token(self.link_secret, touch_id)}@{self.reply_domain}"
+
+    def message_id(self, touch_id: int) -> str:
+        """The Message-ID of the touch's email (without angle brackets): the same on every
+        attempt, so a provider or a mailbox that sees it twice keeps one copy."""
+        domain = self.reply_domain or self.email.rpartition("@")[2] or "nurture.invalid"
+        return f"nurture.{reply_token(self.link_secret, touch_id)}@{domain}"
 
     def content_url(self, contact_id: int | None, touch_id: int | None, asset_id: str) -> str:
         """Tracked link to a content asset."""

@@ -60,6 +60,11 @@ class OutgoingEmail:
     unsubscribe_url: str
     unsubscribe_mailto: str | None = None
     reply_to: str | None = None
+    #: The name shown beside ``reply_to`` (the owner's address when replies come back
+    #: through the reply domain).
+    reply_to_name: str | None = None
+    #: The Message-ID header to give the email (without angle brackets).
+    message_id: str | None = None
     categories: tuple[str, ...] = ()
     send_at: datetime | None = None
     batch_id: str | None = None

@@ -166,6 +166,26 @@ class Enrollments(Protocol):
         """Pin an enrollment to another version, at ``step_index``."""
         ...
 
+    def pause(
+        self,
+        enrollment_id: int,
+        *,
+        at: datetime,
+        until: datetime | None,
+        step_index: int,
+        next_due_at: datetime | None,
+    ) -> None:
+        """Pause a running enrollment at ``step_index`` (``until``: when it resumes alone)."""
+        ...
+
+    def resume(self, enrollment_id: int, *, next_due_at: datetime) -> None:
+        """Make a paused enrollment active again, due at ``next_due_at``."""
+        ...
+
+    def pauses_ending(self, by: datetime) -> list[Enrollment]:
+        """Paused enrollments whose pause ends by ``by``."""
+        ...
+
     def end(
         self, enrollment_id: int, *, status: EnrollmentStatus, reason: str | None, at: datetime
     ) -> None:
@@ -220,6 +240,10 @@ class Touches(Protocol):
 
     def by_provider_id(self, message_id: str) -> Touch | None:
         """The touch a provider message id belongs to."""
+        ...
+
+    def by_message_ids(self, message_ids: Sequence[str]) -> list[Touch]:
+        """The touches whose email had one of these Message-IDs."""
         ...
 
     def get(self, touch_id: int) -> Touch | None:

@@ -9,7 +9,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,6 +212,36 @@ class SendGridStandIn:
             "X-Twilio-Email-Event-Webhook-Signature": self.sign(body, stamp),
             "X-Twilio-Email-Event-Webhook-Timestamp": stamp,
         }
+        return body, headers
+
+    def inbound_request(
+        self,
+        fields: dict[str, str],
+        *,
+        files: Sequence[tuple[str, str, bytes]] = (),
+        timestamp: int | None = None,
+        signed: bool = True,
+    ) -> tuple[bytes, dict[str, str]]:
+        """An Inbound Parse post as SendGrid makes it: multipart/form-data with its
+        ``xYzZY`` boundary, attachments as (field, content type, bytes), and the headers
+        of a signing security policy when ``signed``."""
+        boundary = "xYzZY"
+        parts = []
+        for name, value in fields.items():
+            head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            parts.append(head.encode() + value.encode("utf-8") + b"\r\n")
+        for name, content_type, data in files:
+            head = (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                f'filename="{name}"\r\nContent-Type: {content_type}\r\n\r\n'
+            )
+            parts.append(head.encode() + data + b"\r\n")
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        if signed:
+            stamp = str(timestamp if timestamp is not None else int(time.time()))
+            headers["X-Twilio-Email-Event-Webhook-Signature"] = self.sign(body, stamp)
+            headers["X-Twilio-Email-Event-Webhook-Timestamp"] = stamp
         return body, headers
 
     def post_events(

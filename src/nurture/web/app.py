@@ -1,5 +1,5 @@
-"""``nurture webhooks serve``: SendGrid and Twilio webhooks, one-click unsubscribe and
-tracked content links.
+"""``nurture webhooks serve``: SendGrid and Twilio webhooks, inbound email
+(``web/inbound.py``), one-click unsubscribe and tracked content links.
 
 Every event is verified (SendGrid ECDSA signature within a replay window, Twilio HMAC),
 stored once (deduplicated by provider event id) and then applied at once, so an opt-out
@@ -9,20 +9,13 @@ stored; a body that cannot be read gets 400 with the reason.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import html
 import time
 from collections.abc import Callable
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import load_der_public_key
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
@@ -33,7 +26,6 @@ from starlette.responses import (
     Response,
 )
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from twilio.request_validator import RequestValidator
 
 from nurture.bootstrap import App
@@ -41,21 +33,29 @@ from nurture.domain.events import EventType
 from nurture.errors import PayloadError
 from nurture.inbound import InboundEvent, sendgrid_events, twilio_inbound, twilio_status
 from nurture.pipeline.ingest import ingest_events
+from nurture.web.guards import BodyLimit, check_signature, load_key
+from nurture.web.inbound import INBOUND_PATH, InboundRoute
 
 __all__ = ["create_app"]
 
-_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
-_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 def create_app(app: App) -> Starlette:
     """The webhook server for ``app``."""
-    server = _Server(app)
+    server, inbound = _Server(app), InboundRoute(app)
     return Starlette(
-        middleware=[Middleware(BodyLimit, limit=app.limits.webhook_body_bytes)],
+        middleware=[
+            Middleware(
+                BodyLimit,
+                limit=app.limits.webhook_body_bytes,
+                wider={INBOUND_PATH: app.limits.inbound_body_bytes},
+            )
+        ],
         routes=[
             Route("/webhooks/sendgrid", server.sendgrid, methods=["POST"]),
+            Route(INBOUND_PATH, inbound.handle, methods=["POST"]),
+            Route(INBOUND_PATH + "/{secret}", inbound.handle, methods=["POST"]),
             Route("/webhooks/twilio/status", server.twilio_status, methods=["POST"]),
             Route("/webhooks/twilio/inbound", server.twilio_inbound, methods=["POST"]),
             Route("/u/{token}", server.unsubscribe, methods=["GET", "POST"]),
@@ -63,43 +63,6 @@ def create_app(app: App) -> Starlette:
             Route("/healthz", server.health, methods=["GET"]),
         ],
     )
-
-
-class BodyLimit:
-    """Refuse a request body over ``limit`` bytes with 413 before anything reads it: from
-    its ``Content-Length`` at once, and while it streams in (chunked or lying senders), so
-    that no signature check or parser ever holds more than ``limit`` bytes
-    (NURTURE_MAX_WEBHOOK_BODY_BYTES)."""
-
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                await PlainTextResponse("bad Content-Length", 400)(scope, receive, send)
-                return
-            if int(declared) > self.limit:
-                too_large = PlainTextResponse(f"body larger than {self.limit} bytes", 413)
-                await too_large(scope, receive, send)
-                return
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise HTTPException(413, f"body larger than {self.limit} bytes")
-            return message
-
-        await self.app(scope, limited, send)
 
 
 class _Server:
@@ -111,7 +74,7 @@ class _Server:
         self.public_url = settings.webhooks.public_url.rstrip("/")
         self.max_age = settings.webhooks.sendgrid_webhook_max_age_seconds
         key = settings.webhooks.sendgrid_webhook_public_key
-        self.sendgrid_key = _load_key(key) if key else None
+        self.sendgrid_key = load_key(key, "NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY") if key else None
         token = settings.sms.twilio_auth_token
         self.twilio = RequestValidator(token.get_secret_value()) if token else None
 
@@ -153,18 +116,9 @@ class _Server:
     def _check_sendgrid(self, request: Request, body: bytes) -> str | None:
         if self.sendgrid_key is None:
             return "signature verification is not configured (NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY)"
-        signature, stamp = request.headers.get(_SIGNATURE), request.headers.get(_TIMESTAMP)
-        if not signature or not stamp:
-            return "missing signature headers"
-        try:
-            age = abs(self.app.now().timestamp() - int(stamp))
-            raw = base64.b64decode(signature, validate=True)
-            self.sendgrid_key.verify(raw, stamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-        except (ValueError, binascii.Error, InvalidSignature):
-            return "signature does not match"
-        if age > self.max_age:
-            return f"timestamp outside the {self.max_age} s replay window"
-        return None
+        return check_signature(
+            self.sendgrid_key, request, body, now=self.app.now(), max_age=self.max_age
+        )
 
     # -- Twilio -----------------------------------------------------------------------
 
@@ -289,14 +243,6 @@ class _Server:
 
     async def health(self, _request: Request) -> Response:
         return JSONResponse({"status": "ok"})
-
-
-def _load_key(text: str) -> ec.EllipticCurvePublicKey:
-    cleaned = "".join(line for line in text.strip().splitlines() if "PUBLIC KEY" not in line)
-    key = load_der_public_key(base64.b64decode(cleaned))
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise ValueError("NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY is not an ECDSA key")
-    return key
 
 
 def _page(title: str, message: str, *, form: str = "") -> str:

@@ -176,6 +176,53 @@ class SqlEnrollments:
             .values(version=version, step_index=step_index)
         )
 
+    def pause(
+        self,
+        enrollment_id: int,
+        *,
+        at: datetime,
+        until: datetime | None,
+        step_index: int,
+        next_due_at: datetime | None,
+    ) -> None:
+        """Pause a running enrollment at ``step_index`` (``until``: when it resumes alone)."""
+        self._db.execute(
+            enrollments.update()
+            .where(enrollments.c.id == enrollment_id, enrollments.c.status.in_(sorted(RUNNING)))
+            .values(
+                status=EnrollmentStatus.PAUSED,
+                paused_at=at,
+                paused_until=until,
+                step_index=step_index,
+                next_due_at=next_due_at,
+            )
+        )
+
+    def resume(self, enrollment_id: int, *, next_due_at: datetime) -> None:
+        """Make a paused enrollment active again, due at ``next_due_at``."""
+        self._db.execute(
+            enrollments.update()
+            .where(
+                enrollments.c.id == enrollment_id,
+                enrollments.c.status == EnrollmentStatus.PAUSED,
+            )
+            .values(
+                status=EnrollmentStatus.ACTIVE,
+                paused_at=None,
+                paused_until=None,
+                next_due_at=next_due_at,
+            )
+        )
+
+    def pauses_ending(self, by: datetime) -> list[Enrollment]:
+        """Paused enrollments whose pause ends by ``by``."""
+        query = sa.select(*_COLUMNS).where(
+            enrollments.c.status == EnrollmentStatus.PAUSED,
+            enrollments.c.paused_until.is_not(None),
+            enrollments.c.paused_until <= by,
+        )
+        return [Enrollment(*row) for row in self._db.execute(query.order_by(enrollments.c.id))]
+
     def end(
         self, enrollment_id: int, *, status: EnrollmentStatus, reason: str | None, at: datetime
     ) -> None:

@@ -219,6 +219,9 @@ enrollments = sa.Table(
     sa.Column("last_touch_at", UtcDateTime),
     sa.Column("ended_at", UtcDateTime),
     sa.Column("reason", sa.Text),
+    # A pause (out of office, a rep's hand): since when, and until when when it ends alone.
+    sa.Column("paused_at", UtcDateTime),
+    sa.Column("paused_until", UtcDateTime),
     sa.Index("ix_enrollments_due", "status", "next_due_at"),
     # A chunk of contacts' due steps: without it SQLite walks the whole due index per chunk.
     sa.Index("ix_enrollments_contact", "contact_id", "status", "next_due_at"),
@@ -264,6 +267,8 @@ touches = sa.Table(
     # Why it was skipped, cancelled or failed (the provider's words for a refusal).
     sa.Column("reason", sa.Text),
     sa.Column("run_id", sa.String(64)),
+    # The Message-ID nurture gave the email: a reply names it in In-Reply-To/References.
+    sa.Column("message_id", sa.String(250), index=True),
     sa.Index("ix_touches_status_deliver", "status", "deliver_at"),
     sa.Index("ix_touches_contact_deliver", "contact_id", "deliver_at"),
     sa.Index("ix_touches_enrollment", "enrollment_id"),

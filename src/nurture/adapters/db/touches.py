@@ -153,6 +153,13 @@ class SqlTouches:
         )
         return Touch.from_row(row) if row else None
 
+    def by_message_ids(self, message_ids: Sequence[str]) -> list[Touch]:
+        """The touches whose email had one of these Message-IDs."""
+        if not message_ids:
+            return []
+        query = sa.select(*_COLUMNS).where(touches.c.message_id.in_(list(message_ids)[:100]))
+        return [Touch(*row) for row in self._db.execute(query)]
+
     def get(self, touch_id: int) -> Touch | None:
         """One touch."""
         row = (
