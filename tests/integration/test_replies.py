@@ -41,10 +41,36 @@ steps:
 exit_on: [replied, meeting_booked, unsubscribed, bounced, not_interested]
 """
 
+ACCOUNTS = """\
+id: accounts
+name: One email a day, stops for the whole account
+version: 1
+audience: {stages: [contact, lead, prospect], temperatures: [cold, warm, hot]}
+cadence:
+  gaps: {cold: 1, warm: 1, hot: 1}
+  deal_size: {small: 1, medium: 1, large: 1}
+send_window: {days: [mon, tue, wed, thu, fri, sat, sun], hours: "00:00-24:00", holidays: none}
+steps:
+  - {id: email-1, channel: email, template: emails/follow-up-resource}
+  - {id: email-2, channel: email, template: emails/follow-up-resource}
+exit_on: [replied, account_replied, account_meeting_booked]
+"""
+
+COLLEAGUES = (
+    "external_id,email,first_name,last_name,company,account_id,language,owner\n"
+    "a1,jean@acme.fr,Jean,Dupont,Acme,,fr,camille.martin@vigie-cyber.example\n"
+    "a2,marie@acme.fr,Marie,Leroy,Acme,,fr,camille.martin@vigie-cyber.example\n"
+    "a3,paul.acme@gmail.com,Paul,Girard,Acme,,fr,camille.martin@vigie-cyber.example\n"
+    "a4,sophie@acme-group.com,Sophie,Blanc,Acme Group,ACME-1,fr,tom.walker@vigie-cyber.example\n"
+    "a5,luc@acme-industrie.fr,Luc,Noir,Acme Industrie,ACME-1,fr,tom.walker@vigie-cyber.example\n"
+    "a6,zoe@gmail.com,Zoé,Martin,Indépendante,,fr,tom.walker@vigie-cyber.example\n"
+)
+
 
 @pytest.fixture
 def live(database_url: str, project_dir: Path, providers: Providers) -> Iterator[Live]:
     (project_dir / "sequences" / "afternoon.yaml").write_text(AFTERNOON, encoding="utf-8")
+    (project_dir / "sequences" / "accounts.yaml").write_text(ACCOUNTS, encoding="utf-8")
     with live_app(
         database_url=database_url,
         project_dir=project_dir,
@@ -509,3 +535,52 @@ def test_a_reply_at_ten_cancels_what_was_planned_for_three(live: Live, tmp_path:
     assert len([m for m in live.sendgrid.delivered() if m.to == "jean@acme.fr"]) == 1
     [cancelled] = select(live, touches, touches.c.id == later["id"])
     assert cancelled["status"] == "cancelled"
+
+
+def test_a_colleague_answering_stops_the_whole_account(live: Live, tmp_path: Path) -> None:
+    import_people(live.app, tmp_path, COLLEAGUES)
+    enroll_all(live.app, "accounts")
+    run_once(live.app)
+    fields = parsed(
+        sender="Marie Leroy <marie@acme.fr>",  # answers the email Jean was sent
+        to=reply_address(live, "jean@acme.fr"),
+        subject="Re: NIS2",
+        text="Bonjour, je reprends le sujet pour Jean. On en parle mardi ?",
+        at=NOW,
+        message_id="colleague-1@acme.fr",
+    )
+    assert post(live, fields).json()["matched_by"] == "reply address"
+    states = {
+        email: (row["status"], row["exit_reason"])
+        for email in ("jean@acme.fr", "marie@acme.fr", "paul.acme@gmail.com", "zoe@gmail.com")
+        for row in [enrollment_of(live, email)]
+    }
+    assert states == {
+        "jean@acme.fr": ("exited", "replied"),
+        "marie@acme.fr": ("exited", "account_replied"),
+        "paul.acme@gmail.com": ("active", None),  # a free-mail address is no account
+        "zoe@gmail.com": ("active", None),
+    }
+    [why] = [
+        r["reason"]
+        for r in select(live, journal, journal.c.kind == "exited")
+        if "account_replied" in r["reason"]
+    ]
+    assert "Jean Dupont <jean@acme.fr> replied" in why
+
+
+def test_an_account_id_joins_colleagues_across_domains(live: Live, tmp_path: Path) -> None:
+    import_people(live.app, tmp_path, COLLEAGUES)
+    enroll_all(live.app, "accounts")
+    run_once(live.app)
+    fields = parsed(
+        sender="sophie@acme-group.com",
+        to=reply_address(live, "sophie@acme-group.com"),
+        subject="Re: NIS2",
+        text="Intéressant, appelez-moi.",
+        at=NOW,
+        message_id="group-1@acme-group.com",
+    )
+    post(live, fields)
+    assert enrollment_of(live, "luc@acme-industrie.fr")["exit_reason"] == "account_replied"
+    assert enrollment_of(live, "jean@acme.fr")["status"] == "active"  # another account

@@ -132,6 +132,13 @@ class FakeContacts:
                 return self._scored(row)
         return None
 
+    def in_account(self, account: str, *, limit: int = 1000) -> list[Contact]:
+        return [
+            contact_from_row(row)
+            for _, row in sorted(self.rows.items())
+            if row.get("account") == account
+        ][:limit]
+
     def get(self, ref: str) -> Contact | None:
         found = self.find(ref)
         return found.contact if found else None

@@ -128,7 +128,7 @@ def test_attributes_of_a_plain_object_are_read_and_a_missing_one_is_none() -> No
         ("(1).real", "attributes may only follow a name in '(1).real'"),
         ("contact._hidden", "name 'contact._hidden' is private in 'contact._hidden'"),
         ("other.x", "unknown name 'other' (known: contact) in 'other.x'"),
-        ("contact", "'contact' needs a field, such as contact.bant in 'contact'"),
+        ("contact", "'contact' needs a field, such as contact.account_id in 'contact'"),
         ("contact.salary", "unknown field 'contact.salary' in 'contact.salary'"),
         (
             "'%s' % contact.sector",

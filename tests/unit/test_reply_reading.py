@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from nurture.domain.accounts import account_key
 from nurture.domain.replies import MailKind, classify, return_date
 from nurture.errors import PayloadError
 from nurture.inbound_mail import html_text, parse_inbound, reply_tokens, strip_quotes
@@ -215,3 +216,19 @@ def test_reply_tokens_survive_case_changes_and_key_rotation() -> None:
         )
     with pytest.raises(PayloadError, match="malformed"):
         LinkKeys(new).read_reply("-" * 50, today=date(2026, 3, 2))
+
+
+@pytest.mark.parametrize(
+    ("account_id", "email", "key"),
+    [
+        ("ACME-1 ", "sophie@acme-group.com", "id:acme-1"),
+        (None, "Jean@Acme.fr", "domain:acme.fr"),
+        ("", "paul@gmail.com", None),
+        (None, "claire@orange.fr", None),
+        (None, None, None),
+    ],
+)
+def test_the_account_is_the_crm_id_else_a_company_domain(
+    account_id: str | None, email: str | None, key: str | None
+) -> None:
+    assert account_key(account_id, email) == key

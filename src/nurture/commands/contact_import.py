@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from nurture.domain.accounts import account_key
 from nurture.domain.contacts import CONTACT_ATTRIBUTES, Bant, Consent, Contact
 from nurture.domain.scoring import InterestState, ScoringModel, combine, fit_score
 from nurture.errors import InputError, Location, RowError
@@ -256,6 +257,7 @@ def _record(
         deal_band=scoring.deal_bands.of(merged.get("deal_value")).value,
         scored_at=now,
         rules_pending=True,
+        account=account_key(merged.get("account_id"), merged.get("email")),
     )
     if stored is None:
         values = {**dict.fromkeys(CONTACT_ATTRIBUTES), **values}

@@ -120,6 +120,8 @@ class Contact:
     first_name: str | None = None
     last_name: str | None = None
     company: str | None = None
+    #: The company's id in the CRM: colleagues share it (else their email domain does).
+    account_id: str | None = None
     role: str | None = None
     sector: str | None = None
     company_size: int | None = None
@@ -155,6 +157,7 @@ CONTACT_ATTRIBUTES: tuple[str, ...] = (
     "first_name",
     "last_name",
     "company",
+    "account_id",
     "role",
     "sector",
     "company_size",

@@ -47,6 +47,9 @@ class ExitReason(StrEnum):
 
     REPLIED = "replied"
     MEETING_BOOKED = "meeting_booked"
+    #: Someone else of the same account replied or booked a meeting.
+    ACCOUNT_REPLIED = "account_replied"
+    ACCOUNT_MEETING_BOOKED = "account_meeting_booked"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
     SPAM_REPORT = "spam_report"

@@ -21,6 +21,7 @@ from nurture.domain.touches import Touch
 from nurture.errors import NurtureError, PayloadError
 from nurture.inbound import InboundEvent
 from nurture.limits import db_id
+from nurture.pipeline.accounts import stop_account
 from nurture.pipeline.lifecycle import (
     RunContext,
     evaluate_contacts,
@@ -393,4 +394,5 @@ def _apply_to_contact(
     uow.events.add_points(ledger)
     for reason in exits:
         exit_enrollments(uow=uow, contact=contact, reason=reason, ctx=ctx)
+        stop_account(uow=uow, contact=contact, reason=reason, ctx=ctx)
     return suppressed

@@ -119,7 +119,12 @@ def cancel_touches(
 
 
 def exit_enrollments(
-    *, uow: UnitOfWork, contact: Contact, reason: str, ctx: RunContext
+    *,
+    uow: UnitOfWork,
+    contact: Contact,
+    reason: str,
+    ctx: RunContext,
+    detail: str | None = None,
 ) -> list[str]:
     """End the contact's running enrollments whose sequence exits on ``reason``; cancel
     their scheduled touches; enroll per ``on_exit``. Returns the sequences left."""
@@ -142,7 +147,8 @@ def exit_enrollments(
         )
         uow.journal.add(
             "exited",
-            f"{sequence.id} v{sequence.version}: exited:{reason}",
+            f"{sequence.id} v{sequence.version}: exited:{reason}"
+            + (f" ({detail})" if detail else ""),
             at=ctx.now,
             contact_id=contact.id,
             enrollment_id=enrollment.id,

@@ -96,6 +96,10 @@ class Contacts(Protocol):
         """These contacts with their scoring state, by id."""
         ...
 
+    def in_account(self, account: str, *, limit: int = 1000) -> list[Contact]:
+        """The contacts of an account (its key, ``domain/accounts.py``), by id."""
+        ...
+
     def get(self, ref: str) -> Contact | None: ...
 
     def find(self, ref: str) -> ScoredContact | None:

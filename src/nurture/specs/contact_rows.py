@@ -47,6 +47,7 @@ _TEXT_COLUMNS = (
     "first_name",
     "last_name",
     "company",
+    "account_id",
     "role",
     "sector",
     "owner",
@@ -54,7 +55,14 @@ _TEXT_COLUMNS = (
 _COLUMNS = frozenset(
     {*CONTACT_ATTRIBUTES, "consent_email", "consent_sms", *(f"bant.{fact}" for fact in BANT_FACTS)}
 )
-_MAX_TEXT = {"external_id": 128, "owner": 200, "company": 200, "role": 200, "sector": 100}
+_MAX_TEXT = {
+    "external_id": 128,
+    "account_id": 128,
+    "owner": 200,
+    "company": 200,
+    "role": 200,
+    "sector": 100,
+}
 
 
 def known_columns() -> frozenset[str]:

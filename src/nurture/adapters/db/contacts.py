@@ -56,6 +56,7 @@ def contact_from_row(row: Mapping[str, Any]) -> Contact:
         first_name=row.get("first_name"),
         last_name=row.get("last_name"),
         company=row.get("company"),
+        account_id=row.get("account_id"),
         role=row.get("role"),
         sector=row.get("sector"),
         company_size=row.get("company_size"),
@@ -259,6 +260,16 @@ class SqlContacts:
     def scored(self, ids: Sequence[int]) -> dict[int, ScoredContact]:
         """These contacts with their scoring state, by id."""
         return {i: _scored(row) for i, row in self._rows(ids).items()}
+
+    def in_account(self, account: str, *, limit: int = 1000) -> list[Contact]:
+        """The contacts of an account (its key, ``domain/accounts.py``), by id."""
+        query = (
+            sa.select(*[contacts.c[name] for name in RUN_COLUMNS])
+            .where(contacts.c.account == account)
+            .order_by(contacts.c.id)
+            .limit(limit)
+        )
+        return [contact_from_row(dict(row)) for row in self._db.execute(query).mappings()]
 
     def get(self, ref: str) -> Contact | None:
         found = self.find(ref)

@@ -117,6 +117,9 @@ contacts = sa.Table(
     sa.Column("first_name", sa.String(100)),
     sa.Column("last_name", sa.String(100)),
     sa.Column("company", sa.String(200)),
+    sa.Column("account_id", sa.String(128)),
+    # The account key (domain/accounts.py): colleagues share it.
+    sa.Column("account", sa.String(200), index=True),
     sa.Column("role", sa.String(200)),
     sa.Column("sector", sa.String(100)),
     sa.Column("company_size", sa.Integer),
