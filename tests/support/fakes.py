@@ -274,6 +274,24 @@ class FakeEnrollments:
             enrollment.status, enrollment.next_due_at = EnrollmentStatus.ACTIVE, next_due_at
             enrollment.paused_at = enrollment.paused_until = None
 
+    def find(
+        self,
+        *,
+        contact_ids: Sequence[int] | None = None,
+        sequence_id: str | None = None,
+        statuses: Iterable[EnrollmentStatus] | None = None,
+        limit: int = 1000,
+    ) -> list[Enrollment]:
+        wanted = set(statuses) if statuses is not None else None
+        found = [
+            replace(e)
+            for _, e in sorted(self.rows.items(), reverse=True)
+            if (contact_ids is None or e.contact_id in contact_ids)
+            and (sequence_id is None or e.sequence_id == sequence_id)
+            and (wanted is None or e.status in wanted)
+        ]
+        return found[:limit]
+
     def pauses_ending(self, by: datetime) -> list[Enrollment]:
         return [
             replace(e)

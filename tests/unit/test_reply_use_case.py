@@ -17,9 +17,10 @@ from nurture.domain.replies import MailKind
 from nurture.domain.touches import TouchStatus
 from nurture.inbound_mail import InboundMail
 from nurture.pipeline.lifecycle import RunContext
+from nurture.pipeline.pauses import resume_paused
 from nurture.pipeline.plan import plan_due
 from nurture.pipeline.rendering import Sender
-from nurture.pipeline.replies import ReplyPolicy, receive_mail, resume_paused
+from nurture.pipeline.replies import ReplyPolicy, receive_mail
 from nurture.specs.project import Project, load_project
 from nurture.tokens import LinkKeys, reply_token
 from tests.conftest import NOW

@@ -21,6 +21,7 @@ from nurture.cli import (
     _common,
     channels,
     contacts,
+    control,
     database,
     demo,
     project,
@@ -60,6 +61,7 @@ project.register(app)
 sequences.register(app)
 run.register(app)
 channels.register(app)
+control.register(app)
 schedule.register(app)
 report.register(app)
 scoring.register(app)

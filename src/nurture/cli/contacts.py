@@ -14,6 +14,7 @@ from nurture.bootstrap import bootstrap
 from nurture.cli._common import console, err_console, parse_as_of, print_json, reporting_errors
 from nurture.commands.contact_import import import_contacts
 from nurture.views.contact_view import contact_view
+from nurture.views.lists import list_contacts
 
 app = typer.Typer(help="Import and list contacts.", no_args_is_help=True)
 contact_app = typer.Typer(help="Look at one contact.", no_args_is_help=True)
@@ -64,6 +65,37 @@ def import_(
             err_console.print(f"{file}:{rejection.row}: rejected: {rejection.reason}", markup=False)
     if report.rejected:
         raise typer.Exit(3)
+
+
+@app.command("list")
+def list_(
+    where: str | None = typer.Option(
+        None, "--where", help='An expression on contact, e.g. "contact.score >= 40".'
+    ),
+    stage: str | None = typer.Option(None, "--stage", help="Only this lifecycle stage."),
+    limit: int = typer.Option(50, "--limit", min=1, help="At most this many."),
+    as_json: bool = _JSON,
+) -> None:
+    """Contacts by id: name, company, stage, score and temperature, owner."""
+    with reporting_errors():
+        application = bootstrap()
+        with application.uow(read_only=True) as uow:
+            rows = list_contacts(uow=uow, where=where, stage=stage, limit=limit)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "name", "company", "stage", "score", "owner")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["name"] or "—",
+            row["company"] or "—",
+            row["stage"],
+            f"{row['score']} {row['temperature']}",
+            row["owner"] or "—",
+        )
+    console.print(table)
+    console.print(f"{len(rows)} contact(s)" + (" (--limit reached)" if len(rows) == limit else ""))
 
 
 def _count_rows(file: Path) -> int | None:

@@ -25,9 +25,9 @@ from nurture.pipeline.lifecycle import (
     refresh_decay,
     stale_prospects,
 )
+from nurture.pipeline.pauses import resume_paused
 from nurture.pipeline.plan import plan_due
 from nurture.pipeline.reconcile import reconcile
-from nurture.pipeline.replies import resume_paused
 from nurture.views.reports import funnel
 
 __all__ = [

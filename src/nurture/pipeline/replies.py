@@ -17,19 +17,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nurture.domain.contacts import Contact
-from nurture.domain.enrollment import EnrollmentStatus
 from nurture.domain.events import EventType
 from nurture.domain.replies import MailKind, Verdict, classify, return_date
 from nurture.domain.tasks import CallTask, TaskKind
-from nurture.domain.touches import Touch, TouchStatus
+from nurture.domain.touches import Touch
 from nurture.errors import PayloadError
 from nurture.inbound import InboundEvent
 from nurture.inbound_mail import InboundMail, reply_tokens
 from nurture.pipeline.ingest import ingest_events
-from nurture.pipeline.lifecycle import RunContext, cancel_touches
+from nurture.pipeline.lifecycle import RunContext
+from nurture.pipeline.pauses import pause_contact
 from nurture.ports import OutgoingEmail, UnitOfWork
 
-__all__ = ["MailOutcome", "ReplyPolicy", "pause_contact", "receive_mail", "resume_paused"]
+__all__ = ["MailOutcome", "ReplyPolicy", "receive_mail"]
 
 PROVIDER = "inbound-email"
 _TEXT_CHARS = 5000
@@ -267,66 +267,6 @@ def _forward(mail: InboundMail, contact: Contact, words: str, ctx: RunContext) -
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-# -- pauses -------------------------------------------------------------------------------
-
-
-def pause_contact(
-    *, uow: UnitOfWork, contact_id: int, until: datetime | None, reason: str, ctx: RunContext
-) -> int:
-    """Pause the contact's active enrollments (``until``: when they resume by
-    themselves). What was planned and not sent is cancelled and will be planned again
-    after the pause: the enrollment goes back to that step. Returns how many paused."""
-    paused = 0
-    for enrollment in uow.enrollments.for_contact(contact_id):
-        if enrollment.status != EnrollmentStatus.ACTIVE:
-            continue
-        waiting = [
-            t
-            for t in uow.touches.scheduled(enrollment_ids=[enrollment.id])
-            if t.status == TouchStatus.SCHEDULED
-        ]
-        cancel_touches(uow, waiting, reason=f"paused: {reason}", ctx=ctx)
-        first = min(waiting, key=lambda t: t.step_index, default=None)
-        uow.enrollments.pause(
-            enrollment.id,
-            at=ctx.now,
-            until=until,
-            step_index=first.step_index if first else enrollment.step_index,
-            next_due_at=first.due_at if first else enrollment.next_due_at,
-        )
-        uow.journal.add(
-            "paused",
-            f"{enrollment.sequence_id}: {reason}",
-            at=ctx.now,
-            contact_id=contact_id,
-            enrollment_id=enrollment.id,
-            run_id=ctx.run_id,
-        )
-        paused += 1
-    return paused
-
-
-def resume_paused(*, uow: UnitOfWork, ctx: RunContext) -> int:
-    """Resume the enrollments whose pause has ended, their due dates shifted by the
-    length of the pause. Returns how many resumed."""
-    resumed = 0
-    for enrollment in uow.enrollments.pauses_ending(ctx.now):
-        until = enrollment.paused_until or ctx.now
-        since = enrollment.paused_at or until
-        due = (enrollment.next_due_at or until) + (until - since)
-        uow.enrollments.resume(enrollment.id, next_due_at=max(due, until))
-        uow.journal.add(
-            "resumed",
-            f"{enrollment.sequence_id}: the pause ended",
-            at=ctx.now,
-            contact_id=enrollment.contact_id,
-            enrollment_id=enrollment.id,
-            run_id=ctx.run_id,
-        )
-        resumed += 1
-    return resumed
 
 
 def _at_start_of(day: date, contact: Contact, ctx: RunContext) -> datetime:

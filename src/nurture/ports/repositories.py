@@ -186,6 +186,17 @@ class Enrollments(Protocol):
         """Make a paused enrollment active again, due at ``next_due_at``."""
         ...
 
+    def find(
+        self,
+        *,
+        contact_ids: Sequence[int] | None = None,
+        sequence_id: str | None = None,
+        statuses: Iterable[EnrollmentStatus] | None = None,
+        limit: int = 1000,
+    ) -> list[Enrollment]:
+        """Enrollments matching every filter given, newest first."""
+        ...
+
     def pauses_ending(self, by: datetime) -> list[Enrollment]:
         """Paused enrollments whose pause ends by ``by``."""
         ...

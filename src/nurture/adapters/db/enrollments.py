@@ -214,6 +214,25 @@ class SqlEnrollments:
             )
         )
 
+    def find(
+        self,
+        *,
+        contact_ids: Sequence[int] | None = None,
+        sequence_id: str | None = None,
+        statuses: Iterable[EnrollmentStatus] | None = None,
+        limit: int = 1000,
+    ) -> list[Enrollment]:
+        """Enrollments matching every filter given, newest first."""
+        query = sa.select(*_COLUMNS)
+        if contact_ids is not None:
+            query = query.where(enrollments.c.contact_id.in_(list(contact_ids)))
+        if sequence_id is not None:
+            query = query.where(enrollments.c.sequence_id == sequence_id)
+        if statuses is not None:
+            query = query.where(enrollments.c.status.in_(sorted(statuses)))
+        query = query.order_by(enrollments.c.enrolled_at.desc(), enrollments.c.id.desc())
+        return [Enrollment(*row) for row in self._db.execute(query.limit(limit))]
+
     def pauses_ending(self, by: datetime) -> list[Enrollment]:
         """Paused enrollments whose pause ends by ``by``."""
         query = sa.select(*_COLUMNS).where(
