@@ -3,6 +3,7 @@ posts (parsed and raw forms) matched, classified and acted on."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
 from nurture.adapters.db.tables import (
     call_tasks,
@@ -21,6 +23,7 @@ from nurture.adapters.db.tables import (
     suppressions,
     touches,
 )
+from nurture.cli import app as cli
 from tests.conftest import NOW
 from tests.support.live import INBOUND_SECRET, REPLY_DOMAIN, Live, Providers, live_app
 from tests.support.mail import parsed, raw
@@ -263,15 +266,15 @@ def test_a_french_out_of_office_pauses_until_the_return_date_then_resumes(sent: 
 
 
 OOO_EN = """\
-Thank you for your email. I am currently out of the office with limited access to email.
-For urgent matters, please contact support@globex.com.
+Thank you for your email. I am out of the office until Friday, March 13th with limited
+access to email. For urgent matters, please contact support@globex.com.
 
 Best regards,
 Alice
 """
 
 
-def test_an_english_out_of_office_without_a_date_pauses_five_business_days(sent: Live) -> None:
+def test_an_english_out_of_office_pauses_until_the_day_after_its_last_day(sent: Live) -> None:
     fields = parsed(
         sender="alice@globex.com",
         to=reply_address(sent, "alice@globex.com"),
@@ -279,11 +282,23 @@ def test_an_english_out_of_office_without_a_date_pauses_five_business_days(sent:
         text=OOO_EN,
         at=NOW,
         message_id="ooo-en-1@globex.com",
-        extra_headers={"X-Auto-Response-Suppress": "All"},
+        extra_headers={"X-Auto-Response-Suppress": "All", "Precedence": "auto_reply"},
     )
     body = post(sent, fields).json()
-    assert (body["kind"], body["paused_until"]) == ("auto_reply", "2026-03-09")
+    assert (body["kind"], body["paused_until"]) == ("auto_reply", "2026-03-14")
     assert enrollment_of(sent, "alice@globex.com")["status"] == "paused"
+
+
+def test_an_out_of_office_without_a_date_pauses_five_business_days(sent: Live) -> None:
+    fields = parsed(
+        sender="alice@globex.com",
+        to=reply_address(sent, "alice@globex.com"),
+        subject="Out of Office: NIS2",
+        text="I am currently out of the office with limited access to email.",
+        at=NOW,
+        message_id="ooo-en-2@globex.com",
+    )
+    assert post(sent, fields).json()["paused_until"] == "2026-03-09"
 
 
 FORWARDED = """\
@@ -319,7 +334,9 @@ def test_a_forwarded_message_keeps_only_the_note_above_the_forward(sent: Live) -
     )
 
 
-def test_a_reply_to_a_touch_whose_contact_was_removed_is_kept_unmatched(sent: Live) -> None:
+def test_a_reply_to_a_touch_whose_contact_was_removed_is_kept_unmatched(
+    sent: Live, database_url: str, repo_dir: Path
+) -> None:
     address = reply_address(sent, "jean@acme.fr")
     with sent.app.engine.begin() as connection:
         connection.execute(sa.delete(contacts).where(contacts.c.email == "jean@acme.fr"))
@@ -337,6 +354,11 @@ def test_a_reply_to_a_touch_whose_contact_was_removed_is_kept_unmatched(sent: Li
     [event] = select(sent, events)
     assert event["status"] == "unmatched"
     assert "which no longer exists" in event["error"]
+    env = {"NURTURE_DATABASE_URL": database_url, "NURTURE_PROJECT_DIR": str(repo_dir)}
+    shown = CliRunner().invoke(cli, ["events", "list", "--unmatched", "--json"], env=env)
+    [item] = json.loads(shown.stdout)
+    assert (item["type"], item["origin"]) == ("replied", "jean@acme.fr")
+    assert "which no longer exists" in item["error"]
 
 
 DSN = """\
@@ -584,3 +606,38 @@ def test_an_account_id_joins_colleagues_across_domains(live: Live, tmp_path: Pat
     post(live, fields)
     assert enrollment_of(live, "luc@acme-industrie.fr")["exit_reason"] == "account_replied"
     assert enrollment_of(live, "jean@acme.fr")["status"] == "active"  # another account
+
+
+def test_replies_are_forwarded_to_the_owner_when_asked(
+    database_url: str, project_dir: Path, providers: Providers, tmp_path: Path
+) -> None:
+    changes = {"email": {"reply_domain": REPLY_DOMAIN, "forward_replies": True}}
+    with live_app(
+        database_url=database_url,
+        project_dir=project_dir,
+        providers=providers,
+        as_of=NOW,
+        changes=changes,
+    ) as forwarding:
+        import_people(forwarding.app, tmp_path)
+        enroll_all(forwarding.app, "channels-test")
+        run_once(forwarding.app)
+        fields = parsed(
+            sender="Jean Dupont <jean@acme.fr>",
+            to=reply_address(forwarding, "jean@acme.fr"),
+            subject="Re: NIS2 : par où commencer ?",
+            text=QUOTED_FR,
+            at=NOW,
+            message_id="fwd-owner-1@acme.fr",
+        )
+        assert post(forwarding, fields).status_code == 200
+        [copy] = [
+            m
+            for m in forwarding.sendgrid.delivered()
+            if m.to == "camille.martin@vigie-cyber.example"
+        ]
+        assert copy.payload["subject"] == "Fwd: Re: NIS2 : par où commencer ?"
+        assert copy.payload["reply_to"]["email"] == "jean@acme.fr"  # answering reaches Jean
+        text = copy.payload["content"][0]["value"]
+        assert "Oui, le sujet nous intéresse" in text
+        assert "a écrit" not in text

@@ -131,7 +131,9 @@ def list_events(
             "received_at": row.received_at.isoformat(),
             "provider": row.provider,
             "type": row.type,
-            "origin": str(row.payload.get("origin") or row.provider_event_id),
+            "origin": str(
+                row.payload.get("origin") or row.payload.get("from") or row.provider_event_id
+            ),
             "error": row.error or "",
         }
         for row in rows
