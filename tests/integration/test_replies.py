@@ -110,6 +110,28 @@ def reply_address(live: Live, address: str) -> str:
     return str(email_to(live, address).payload["reply_to"]["email"])
 
 
+def answer(
+    live: Live,
+    address: str,
+    text: str,
+    message_id: str,
+    *,
+    sender: str | None = None,
+    subject: str = "Re: NIS2",
+    **extra: object,
+) -> dict[str, str]:
+    """A reply to the email ``address`` was sent, through its reply address."""
+    return parsed(
+        sender=sender or address,
+        to=reply_address(live, address),
+        subject=subject,
+        text=text,
+        at=NOW,
+        message_id=message_id,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
 def message_id(live: Live, address: str) -> str:
     return email_to(live, address).headers["Message-ID"].strip("<>")
 
@@ -157,13 +179,13 @@ def test_every_email_carries_a_signed_reply_address_and_its_own_message_id(sent:
 
 
 def test_a_plain_reply_exits_the_sequence_and_gives_the_owner_a_call_task(sent: Live) -> None:
-    fields = parsed(
+    fields = answer(
+        sent,
+        "jean@acme.fr",
+        QUOTED_FR,
+        "CAJ8n5x=reply-1@mail.gmail.com",
         sender="Jean Dupont <jean@acme.fr>",
-        to=reply_address(sent, "jean@acme.fr"),
         subject="Re: NIS2 : par où commencer ?",
-        text=QUOTED_FR,
-        at=NOW,
-        message_id="CAJ8n5x=reply-1@mail.gmail.com",
     )
     response = post(sent, fields)
     assert response.status_code == 200, response.text
@@ -183,13 +205,11 @@ def test_a_plain_reply_exits_the_sequence_and_gives_the_owner_a_call_task(sent: 
 
 
 def test_the_same_reply_delivered_twice_is_applied_once(sent: Live) -> None:
-    fields = parsed(
-        sender="jean@acme.fr",
-        to=reply_address(sent, "jean@acme.fr"),
-        subject="Re: NIS2",
-        text="Oui, appelez-moi.",
-        at=NOW,
-        message_id="dup-1@acme.fr",
+    fields = answer(
+        sent,
+        "jean@acme.fr",
+        "Oui, appelez-moi.",
+        "dup-1@acme.fr",
     )
     assert post(sent, fields).json()["duplicate"] is False
     assert post(sent, fields).json()["duplicate"] is True
@@ -239,13 +259,12 @@ Jean
 
 
 def test_a_french_out_of_office_pauses_until_the_return_date_then_resumes(sent: Live) -> None:
-    fields = parsed(
-        sender="jean@acme.fr",
-        to=reply_address(sent, "jean@acme.fr"),
+    fields = answer(
+        sent,
+        "jean@acme.fr",
+        OOO_FR,
+        "ooo-fr-1@acme.fr",
         subject="Réponse automatique : NIS2 : par où commencer ?",
-        text=OOO_FR,
-        at=NOW,
-        message_id="ooo-fr-1@acme.fr",
         extra_headers={"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"},
     )
     body = post(sent, fields).json()
@@ -275,13 +294,12 @@ Alice
 
 
 def test_an_english_out_of_office_pauses_until_the_day_after_its_last_day(sent: Live) -> None:
-    fields = parsed(
-        sender="alice@globex.com",
-        to=reply_address(sent, "alice@globex.com"),
+    fields = answer(
+        sent,
+        "alice@globex.com",
+        OOO_EN,
+        "ooo-en-1@globex.com",
         subject="Automatic reply: NIS2",
-        text=OOO_EN,
-        at=NOW,
-        message_id="ooo-en-1@globex.com",
         extra_headers={"X-Auto-Response-Suppress": "All", "Precedence": "auto_reply"},
     )
     body = post(sent, fields).json()
@@ -290,13 +308,12 @@ def test_an_english_out_of_office_pauses_until_the_day_after_its_last_day(sent: 
 
 
 def test_an_out_of_office_without_a_date_pauses_five_business_days(sent: Live) -> None:
-    fields = parsed(
-        sender="alice@globex.com",
-        to=reply_address(sent, "alice@globex.com"),
+    fields = answer(
+        sent,
+        "alice@globex.com",
+        "I am currently out of the office with limited access to email.",
+        "ooo-en-2@globex.com",
         subject="Out of Office: NIS2",
-        text="I am currently out of the office with limited access to email.",
-        at=NOW,
-        message_id="ooo-en-2@globex.com",
     )
     assert post(sent, fields).json()["paused_until"] == "2026-03-09"
 
@@ -417,13 +434,11 @@ def test_a_dsn_hard_bounce_in_raw_form_suppresses_the_address(sent: Live) -> Non
 
 
 def test_an_unsubscribe_request_opts_out_with_their_words_as_the_reason(sent: Live) -> None:
-    fields = parsed(
-        sender="alice@globex.com",
-        to=reply_address(sent, "alice@globex.com"),
-        subject="Re: NIS2",
-        text="Merci de me désinscrire de vos envois.\n\nAlice",
-        at=NOW,
-        message_id="unsub-1@globex.com",
+    fields = answer(
+        sent,
+        "alice@globex.com",
+        "Merci de me désinscrire de vos envois.\n\nAlice",
+        "unsub-1@globex.com",
     )
     assert post(sent, fields).json()["kind"] == "unsubscribe"
     [row] = select(sent, suppressions)
@@ -595,13 +610,11 @@ def test_an_account_id_joins_colleagues_across_domains(live: Live, tmp_path: Pat
     import_people(live.app, tmp_path, COLLEAGUES)
     enroll_all(live.app, "accounts")
     run_once(live.app)
-    fields = parsed(
-        sender="sophie@acme-group.com",
-        to=reply_address(live, "sophie@acme-group.com"),
-        subject="Re: NIS2",
-        text="Intéressant, appelez-moi.",
-        at=NOW,
-        message_id="group-1@acme-group.com",
+    fields = answer(
+        live,
+        "sophie@acme-group.com",
+        "Intéressant, appelez-moi.",
+        "group-1@acme-group.com",
     )
     post(live, fields)
     assert enrollment_of(live, "luc@acme-industrie.fr")["exit_reason"] == "account_replied"
@@ -622,13 +635,13 @@ def test_replies_are_forwarded_to_the_owner_when_asked(
         import_people(forwarding.app, tmp_path)
         enroll_all(forwarding.app, "channels-test")
         run_once(forwarding.app)
-        fields = parsed(
+        fields = answer(
+            forwarding,
+            "jean@acme.fr",
+            QUOTED_FR,
+            "fwd-owner-1@acme.fr",
             sender="Jean Dupont <jean@acme.fr>",
-            to=reply_address(forwarding, "jean@acme.fr"),
             subject="Re: NIS2 : par où commencer ?",
-            text=QUOTED_FR,
-            at=NOW,
-            message_id="fwd-owner-1@acme.fr",
         )
         assert post(forwarding, fields).status_code == 200
         [copy] = [

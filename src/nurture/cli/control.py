@@ -92,46 +92,29 @@ def _change(
         console.print(f"  enrollment {enrollment}: unchanged ({why})", markup=False)
 
 
-@app.command("pause")
-def pause(
-    contact: str | None = _CONTACT,
-    sequence: str | None = _SEQUENCE,
-    where: str | None = _WHERE,
-    reason: str = _REASON,
-    by: str | None = _BY,
-    as_of: str | None = _AS_OF,
-    as_json: bool = _JSON,
-) -> None:
-    """Pause running enrollments where they are; what was planned and not sent waits."""
-    _change("pause", contact, sequence, where, reason, by, as_of, as_json)
+def _action(action: str, doc: str) -> None:
+    """Register ``nurture enrollments ACTION`` (pause, resume and stop share options)."""
+
+    def command(
+        contact: str | None = _CONTACT,
+        sequence: str | None = _SEQUENCE,
+        where: str | None = _WHERE,
+        reason: str = _REASON,
+        by: str | None = _BY,
+        as_of: str | None = _AS_OF,
+        as_json: bool = _JSON,
+    ) -> None:
+        _change(action, contact, sequence, where, reason, by, as_of, as_json)
+
+    command.__doc__ = doc
+    app.command(action)(command)
 
 
-@app.command("resume")
-def resume(
-    contact: str | None = _CONTACT,
-    sequence: str | None = _SEQUENCE,
-    where: str | None = _WHERE,
-    reason: str = _REASON,
-    by: str | None = _BY,
-    as_of: str | None = _AS_OF,
-    as_json: bool = _JSON,
-) -> None:
-    """Resume paused enrollments; their due dates move later by the length of the pause."""
-    _change("resume", contact, sequence, where, reason, by, as_of, as_json)
-
-
-@app.command("stop")
-def stop(
-    contact: str | None = _CONTACT,
-    sequence: str | None = _SEQUENCE,
-    where: str | None = _WHERE,
-    reason: str = _REASON,
-    by: str | None = _BY,
-    as_of: str | None = _AS_OF,
-    as_json: bool = _JSON,
-) -> None:
-    """End running enrollments (exited:manual) and cancel what they had planned."""
-    _change("stop", contact, sequence, where, reason, by, as_of, as_json)
+_action("pause", "Pause running enrollments where they are; what was planned and not sent waits.")
+_action(
+    "resume", "Resume paused enrollments; their due dates move later by the length of the pause."
+)
+_action("stop", "End running enrollments (exited:manual) and cancel what they had planned.")
 
 
 def send_test_command(

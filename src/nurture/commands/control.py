@@ -113,13 +113,12 @@ def _stop(uow: UnitOfWork, enrollment: Enrollment, why: str, ctx: RunContext) ->
         ctx=ctx,
     )
     uow.enrollments.end(enrollment.id, status=EnrollmentStatus.EXITED, reason=MANUAL, at=ctx.now)
-    uow.journal.add(
+    ctx.note(
+        uow,
         "exited",
         f"{enrollment.sequence_id} v{enrollment.version}: exited:{MANUAL} ({why})",
-        at=ctx.now,
         contact_id=enrollment.contact_id,
         enrollment_id=enrollment.id,
-        run_id=ctx.run_id,
     )
     return None
 

@@ -86,6 +86,11 @@ class RunContext:
     handoff_sla_business_days: float = 1.0
     effects: Effects = field(default_factory=Effects)
 
+    def note(self, uow: UnitOfWork, kind: str, reason: str, **ids: int | None) -> None:
+        """Journal one decision of this run, now (``contact_id``, ``enrollment_id``,
+        ``touch_id``)."""
+        uow.journal.add(kind, reason, at=self.now, run_id=self.run_id, **ids)
+
     def sequence(self, uow: UnitOfWork, sequence_id: str, version: int) -> Sequence | None:
         """The version an enrollment is pinned to (the file's, if it is that one)."""
         current = self.project.sequences.get(sequence_id)
@@ -105,14 +110,13 @@ def cancel_touches(
         [{"id": t.id, "status": TouchStatus.CANCELLED, "reason": reason} for t in cancelled]
     )
     for t in cancelled:
-        uow.journal.add(
+        ctx.note(
+            uow,
             "cancelled",
             f"{t.channel} {t.sequence_id}/{t.step_id} due {t.deliver_at.isoformat()}: {reason}",
-            at=ctx.now,
             contact_id=t.contact_id,
             enrollment_id=t.enrollment_id,
             touch_id=t.id,
-            run_id=ctx.run_id,
         )
     ctx.effects.cancelled[reason.split(":", maxsplit=1)[0]] += len(cancelled)
     return len(cancelled)
@@ -145,14 +149,13 @@ def exit_enrollments(
             reason=f"exited: {reason}",
             ctx=ctx,
         )
-        uow.journal.add(
+        ctx.note(
+            uow,
             "exited",
             f"{sequence.id} v{sequence.version}: exited:{reason}"
             + (f" ({detail})" if detail else ""),
-            at=ctx.now,
             contact_id=contact.id,
             enrollment_id=enrollment.id,
-            run_id=ctx.run_id,
         )
         ctx.effects.exits[reason] += 1
         left.append(sequence.id)
@@ -175,12 +178,11 @@ def enroll_automatically(
     "already enrolled" are journaled."""
     sequence = ctx.project.sequences.get(sequence_id)
     if sequence is None:
-        uow.journal.add(
+        ctx.note(
+            uow,
             "enroll_refused",
             f"unknown sequence {sequence_id!r} ({reason})",
-            at=ctx.now,
             contact_id=contact.id,
-            run_id=ctx.run_id,
         )
         return False
     uow.sequences.register(sequence, now=ctx.now, file=ctx.project.sequence_files.get(sequence.id))
@@ -194,12 +196,11 @@ def enroll_automatically(
     )
     for _, _, refusal in report.refused:
         if not refusal.startswith("already enrolled"):
-            uow.journal.add(
+            ctx.note(
+                uow,
                 "enroll_refused",
                 f"{sequence.id}: {refusal} ({reason})",
-                at=ctx.now,
                 contact_id=contact.id,
-                run_id=ctx.run_id,
             )
     if report.enrolled:
         ctx.effects.enrolled[sequence.id] += 1
@@ -259,12 +260,11 @@ def _follow(
     *, uow: UnitOfWork, contact: Contact, change: StageChange, card: Any, ctx: RunContext
 ) -> None:
     ctx.effects.stage_changes[change.to_stage.value] += 1
-    uow.journal.add(
+    ctx.note(
+        uow,
         "stage",
         f"{change.from_stage.value} → {change.to_stage.value}: {change.reason}",
-        at=ctx.now,
         contact_id=contact.id,
-        run_id=ctx.run_id,
     )
     reason = _STAGE_EXIT.get(change.to_stage)
     if reason is not None:

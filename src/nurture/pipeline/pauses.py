@@ -40,13 +40,12 @@ def pause_enrollment(
         step_index=first.step_index if first else enrollment.step_index,
         next_due_at=first.due_at if first else enrollment.next_due_at,
     )
-    uow.journal.add(
+    ctx.note(
+        uow,
         "paused",
         f"{enrollment.sequence_id}: {reason}",
-        at=ctx.now,
         contact_id=enrollment.contact_id,
         enrollment_id=enrollment.id,
-        run_id=ctx.run_id,
     )
     return True
 
@@ -73,13 +72,12 @@ def resume_enrollment(
     since = enrollment.paused_at or end
     due = (enrollment.next_due_at or end) + (end - since)
     uow.enrollments.resume(enrollment.id, next_due_at=max(due, end))
-    uow.journal.add(
+    ctx.note(
+        uow,
         "resumed",
         f"{enrollment.sequence_id}: {reason}",
-        at=ctx.now,
         contact_id=enrollment.contact_id,
         enrollment_id=enrollment.id,
-        run_id=ctx.run_id,
     )
     return True
 

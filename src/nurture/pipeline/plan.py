@@ -229,13 +229,12 @@ class _Chunk:
         self.uow.enrollments.end(
             enrollment.id, status=EnrollmentStatus.EXITED, reason="left_audience", at=ctx.now
         )
-        self.uow.journal.add(
+        ctx.note(
+            self.uow,
             "exited",
             f"{sequence.id}: left the audience: {refusal}",
-            at=ctx.now,
             contact_id=contact.id,
             enrollment_id=enrollment.id,
-            run_id=ctx.run_id,
         )
         ctx.effects.exits["left_audience"] += 1
         self.report.left_audience += 1
