@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import time
 from enum import StrEnum
-from typing import Any, Literal, Self
+from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nurture.domain.contacts import CONTACT_FIELDS, Contact, DealBand, Stage, Temperature
 from nurture.domain.expressions import Expression, compile_expression
@@ -68,6 +69,13 @@ class ExitReason(StrEnum):
 ALWAYS_EXIT_ON = frozenset({ExitReason.UNSUBSCRIBED, ExitReason.BOUNCED, ExitReason.SPAM_REPORT})
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(source: str) -> Expression:
+    """The expression ``source`` compiles to, compiled once per process: the planner asks
+    for every due contact, and a pydantic private attribute costs far more to read."""
+    return _compile(source)
+
+
 def _compile(source: str) -> Expression:
     try:
         return compile_expression(source, roots={"contact": CONTACT_FIELDS})
@@ -90,7 +98,6 @@ class Audience(_Spec):
     stages: list[Stage] = Field(default_factory=lambda: list(Stage))
     temperatures: list[Temperature] = Field(default_factory=lambda: list(Temperature))
     when: str | None = None
-    _expression: Expression | None = PrivateAttr(default=None)
 
     @field_validator("when")
     @classmethod
@@ -98,9 +105,6 @@ class Audience(_Spec):
         if value is not None:
             _compile(value)
         return value
-
-    def model_post_init(self, context: Any, /) -> None:  # noqa: ARG002 - pydantic's signature
-        self._expression = _compile(self.when) if self.when else None
 
     def refusal(self, contact: Contact) -> str | None:
         """Why ``contact`` is outside the audience, or ``None`` when it is inside."""
@@ -110,7 +114,7 @@ class Audience(_Spec):
         if contact.temperature not in self.temperatures:
             allowed = ", ".join(t.value for t in self.temperatures)
             return f"temperature {contact.temperature.value} is not in the audience ({allowed})"
-        if self._expression is not None and not self._expression({"contact": contact}):
+        if self.when is not None and not _compiled(self.when)({"contact": contact}):
             return f"audience condition is false: {self.when}"
         return None
 
@@ -255,7 +259,6 @@ class Step(_Spec):
     when: str | None = None
     via: Literal["email", "sms"] = "email"
     title: str | None = None
-    _expression: Expression | None = PrivateAttr(default=None)
 
     @field_validator("when")
     @classmethod
@@ -281,12 +284,9 @@ class Step(_Spec):
             raise ValueError(f"a {self.channel.value} step takes a 'template' only")
         return self
 
-    def model_post_init(self, context: Any, /) -> None:  # noqa: ARG002 - pydantic's signature
-        self._expression = _compile(self.when) if self.when else None
-
     def applies_to(self, contact: Contact) -> bool:
         """Whether the step's ``when`` holds for ``contact`` (no condition: always)."""
-        return self._expression is None or self._expression({"contact": contact})
+        return self.when is None or bool(_compiled(self.when)({"contact": contact}))
 
     @property
     def carrier_template(self) -> str:

@@ -192,7 +192,7 @@ class SqlContacts:
         for column, values in ((c.email, emails), (c.phone, phones), (c.external_id, others)):
             for chunk in _chunks(values):
                 query = sa.select(c.id, column).where(column.in_(chunk))
-                for contact_id, value in self._db.execute(query):
+                for contact_id, value in self._db.execute(query).all():
                     found.setdefault(value, contact_id)
         for chunk in _chunks(ids):
             for row in self._db.execute(sa.select(c.id).where(c.id.in_(chunk))):
@@ -225,12 +225,12 @@ class SqlContacts:
         query = sa.select(contacts.c.id).where(
             contacts.c.stage == Stage.PROSPECT.value, since < since_before
         )
-        return [row.id for row in self._db.execute(query)]
+        return [row.id for row in self._db.execute(query).all()]
 
     def rules_pending(self) -> list[int]:
         """Contacts whose inputs changed since the stage rules last looked at them."""
         query = sa.select(contacts.c.id).where(contacts.c.rules_pending.is_(True))
-        return [row.id for row in self._db.execute(query)]
+        return [row.id for row in self._db.execute(query).all()]
 
     def lock(self, contact_ids: Sequence[int]) -> list[int]:
         """Lock these contacts until the transaction ends (PostgreSQL row locks, in id
@@ -243,7 +243,7 @@ class SqlContacts:
             .order_by(contacts.c.id)
             .with_for_update()
         )
-        return [row.id for row in self._db.execute(query)]
+        return [row.id for row in self._db.execute(query).all()]
 
     def for_run(self, ids: Sequence[int]) -> dict[int, Contact]:
         """What a run needs of these contacts (``RUN_COLUMNS``), by id."""
@@ -300,7 +300,7 @@ class SqlContacts:
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
             query = sa.select(*selected).where(contacts.c.id.in_(chunk))
-            for row in self._db.execute(query).mappings():
+            for row in self._db.execute(query).mappings().all():
                 out[row["id"]] = dict(row)
         return out
 

@@ -34,7 +34,7 @@ class SqlEnrollments:
                 enrollments.c.status.in_(sorted(RUNNING)),
                 enrollments.c.contact_id.in_(ids[start : start + _CHUNK]),
             )
-            found.update(row.contact_id for row in self._db.execute(query))
+            found.update(row.contact_id for row in self._db.execute(query).all())
         return found
 
     def add_many(self, new: Sequence[Enrollment]) -> list[int]:
@@ -56,14 +56,14 @@ class SqlEnrollments:
             )
             .order_by(enrollments.c.id)
         )
-        return [Enrollment(*row) for row in self._db.execute(query)]
+        return [Enrollment(*row) for row in self._db.execute(query).all()]
 
     def due_contacts(self, now: datetime) -> list[int]:
         """Every contact with a step due by ``now``, in id order."""
         query = sa.select(enrollments.c.contact_id).where(
             enrollments.c.status == EnrollmentStatus.ACTIVE, enrollments.c.next_due_at <= now
         )
-        return sorted({row.contact_id for row in self._db.execute(query)})
+        return sorted({row.contact_id for row in self._db.execute(query).all()})
 
     def due_for(self, contact_ids: Sequence[int], now: datetime) -> list[Enrollment]:
         """The active enrollments of these contacts due by ``now``: by contact, then
@@ -82,7 +82,7 @@ class SqlEnrollments:
                 enrollments.c.id,
             )
         )
-        return [Enrollment(*row) for row in self._db.execute(query)]
+        return [Enrollment(*row) for row in self._db.execute(query).all()]
 
     def advance_planned(self, moves: Sequence[dict[str, Any]]) -> None:
         """Move enrollments (``_id``) past the step planned (``_index``) to ``step_index``
@@ -154,7 +154,7 @@ class SqlEnrollments:
             out.update(
                 {
                     row.id: (EnrollmentStatus(row.status), row.exit_reason)
-                    for row in self._db.execute(query)
+                    for row in self._db.execute(query).all()
                 }
             )
         return out
@@ -166,7 +166,7 @@ class SqlEnrollments:
             .where(enrollments.c.contact_id == contact_id)
             .order_by(enrollments.c.enrolled_at.desc(), enrollments.c.id.desc())
         )
-        return [Enrollment(*row) for row in self._db.execute(query)]
+        return [Enrollment(*row) for row in self._db.execute(query).all()]
 
     def move(self, enrollment_id: int, *, version: int, step_index: int) -> None:
         """Pin an enrollment to another version, at ``step_index``."""
@@ -231,7 +231,7 @@ class SqlEnrollments:
         if statuses is not None:
             query = query.where(enrollments.c.status.in_(sorted(statuses)))
         query = query.order_by(enrollments.c.enrolled_at.desc(), enrollments.c.id.desc())
-        return [Enrollment(*row) for row in self._db.execute(query.limit(limit))]
+        return [Enrollment(*row) for row in self._db.execute(query.limit(limit)).all()]
 
     def pauses_ending(self, by: datetime) -> list[Enrollment]:
         """Paused enrollments whose pause ends by ``by``."""
@@ -240,7 +240,9 @@ class SqlEnrollments:
             enrollments.c.paused_until.is_not(None),
             enrollments.c.paused_until <= by,
         )
-        return [Enrollment(*row) for row in self._db.execute(query.order_by(enrollments.c.id))]
+        return [
+            Enrollment(*row) for row in self._db.execute(query.order_by(enrollments.c.id)).all()
+        ]
 
     def end(
         self, enrollment_id: int, *, status: EnrollmentStatus, reason: str | None, at: datetime

@@ -50,7 +50,7 @@ class SqlTouches:
                 touches.c.contact_id.in_(ids[start : start + _CHUNK]),
                 touches.c.deliver_at >= since,
             )
-            for contact_id, deliver_at, status in self._db.execute(query):
+            for contact_id, deliver_at, status in self._db.execute(query).all():
                 if status in COUNTED:
                     out.setdefault(contact_id, []).append(deliver_at)
         return out
@@ -81,7 +81,7 @@ class SqlTouches:
             )
             .returning(*_COLUMNS)
         )
-        claimed = [Touch(*row) for row in self._db.execute(statement)]
+        claimed = [Touch(*row) for row in self._db.execute(statement).all()]
         claimed.sort(key=lambda t: t.id or 0)
         return claimed
 
@@ -114,14 +114,14 @@ class SqlTouches:
             query = query.where(touches.c.contact_id == contact_id)
         if channel is not None:
             query = query.where(touches.c.channel == channel)
-        return [Touch(*row) for row in self._db.execute(query)]
+        return [Touch(*row) for row in self._db.execute(query).all()]
 
     def due(self, by: datetime) -> list[Touch]:
         """Scheduled touches whose delivery time is ``by`` or earlier."""
         query = sa.select(*_COLUMNS).where(
             touches.c.status == TouchStatus.SCHEDULED, touches.c.deliver_at <= by
         )
-        return [Touch(*row) for row in self._db.execute(query)]
+        return [Touch(*row) for row in self._db.execute(query).all()]
 
     def count_due(self, by: datetime) -> int:
         """How many scheduled touches are due by ``by``."""
@@ -140,7 +140,7 @@ class SqlTouches:
             .order_by(touches.c.id)
             .limit(limit)
         )
-        return [Touch(*row) for row in self._db.execute(query)]
+        return [Touch(*row) for row in self._db.execute(query).all()]
 
     def by_provider_id(self, message_id: str) -> Touch | None:
         """The touch a provider message id belongs to."""
@@ -158,7 +158,7 @@ class SqlTouches:
         if not message_ids:
             return []
         query = sa.select(*_COLUMNS).where(touches.c.message_id.in_(list(message_ids)[:100]))
-        return [Touch(*row) for row in self._db.execute(query)]
+        return [Touch(*row) for row in self._db.execute(query).all()]
 
     def get(self, touch_id: int) -> Touch | None:
         """One touch."""
@@ -177,4 +177,4 @@ class SqlTouches:
             .order_by(touches.c.deliver_at.desc(), touches.c.id.desc())
             .limit(limit)
         )
-        return [Touch(*row) for row in self._db.execute(query)]
+        return [Touch(*row) for row in self._db.execute(query).all()]
