@@ -7,6 +7,7 @@ batch of touches (``NURTURE_BATCH_SIZE``, hundreds to thousands), never one per 
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
 import time
@@ -28,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 
 from nurture.bootstrap import App, bootstrap
 from nurture.orchestration import phases
-from nurture.settings import RunSettings
+from nurture.settings import RunSettings, load_settings
 
 __all__ = ["configured_daily_run", "daily_run", "dispatch", "running_with"]
 
@@ -61,7 +62,13 @@ def _app(as_of: str) -> App:
     """One application per process and moment (tasks in threads share it)."""
     with _apps_lock:
         if as_of not in _apps:
-            _apps[as_of] = _factory[0](datetime.fromisoformat(as_of))
+            app = _factory[0](datetime.fromisoformat(as_of))
+            _ = app.project  # loaded now, so that it is frozen with the rest
+            # Everything alive now (Prefect, SQLAlchemy, the project) lives as long as the
+            # run: frozen, it is no longer walked by every full collection, which cost
+            # ~0.3 s each at 100k contacts and landed in whichever phase was allocating.
+            gc.freeze()
+            _apps[as_of] = app
         return _apps[as_of]
 
 
@@ -343,6 +350,8 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
 def _release(as_of: str) -> None:
     with _apps_lock:
         app = _apps.pop(as_of, None)
+        if not _apps:
+            gc.unfreeze()  # a long-lived process (nurture serve) lets it all be collected again
     if app is not None:
         app.engine.dispose()
 
@@ -381,7 +390,7 @@ def dispatch(as_of: str | None = None) -> dict[str, Any]:
 
 def configured_daily_run(settings: RunSettings | None = None) -> Any:
     """``daily_run`` with the task runner the settings ask for (threads or processes)."""
-    run = settings or RunSettings()
+    run = settings or load_settings().settings.run
     runner: Any
     if run.task_runner == "processes":
         runner = ProcessPoolTaskRunner(max_workers=run.max_parallel_batches)
