@@ -30,7 +30,7 @@ from nurture.pipeline.lifecycle import RunContext
 from nurture.pipeline.rendering import Sender
 from nurture.pipeline.replies import ReplyPolicy
 from nurture.ports import Clock, Dialer, EmailSender, SmsSender
-from nurture.settings import Settings, WebhookSettings
+from nurture.settings import Settings, WebhookSettings, load_settings
 from nurture.specs.contact_rows import RowDefaults
 from nurture.specs.project import Project, ProjectTools, load_project
 from nurture.specs.scoring import load_scoring
@@ -229,7 +229,7 @@ def bootstrap(
     fixed at ``as_of``, else the system's), ``uow_factory``, ``email`` and ``sms``
     senders. Nothing else in nurture constructs an adapter.
     """
-    settings = settings or Settings()
+    settings = settings or load_settings().settings
     limits.install(settings.limits.limits())
     engine = create_db_engine(settings.database.database_url)
     if upgrade_schema:

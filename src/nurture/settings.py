@@ -7,10 +7,15 @@ Only ``bootstrap`` reads a ``Settings``; the domain never sees one.
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 
+from dotenv import dotenv_values
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,14 +24,19 @@ from nurture.limits import DEFAULT_LIMITS, Limits
 __all__ = [
     "MIN_SECRET_CHARS",
     "PLACEHOLDER_SECRETS",
+    "PROJECT_MARKER",
     "DatabaseSettings",
     "EmailSettings",
     "LimitSettings",
+    "LoadedSettings",
     "ProjectSettings",
     "RunSettings",
     "Settings",
     "SmsSettings",
     "WebhookSettings",
+    "find_project",
+    "load_settings",
+    "variable_names",
 ]
 
 #: Secrets that were published (old defaults, documentation examples): never accepted.
@@ -43,6 +53,7 @@ class DatabaseSettings(BaseSettings):
 
     model_config = _COMMON
 
+    #: Default (set by ``load_settings``): PROJECT_DIR/nurture.db.
     database_url: str = "sqlite:///./nurture.db"
 
 
@@ -219,3 +230,157 @@ class Settings(BaseModel):
     def outbox_dir(self) -> Path:
         """Where the outbox drivers write messages."""
         return self.project.outbox_dir or self.project.project_dir / "outbox"
+
+
+# -- where settings come from ---------------------------------------------------------------
+
+#: The file that makes a folder a nurture project (``nurture init`` writes it).
+PROJECT_MARKER = "scoring.yaml"
+_GROUPS: dict[str, type[BaseSettings]] = {
+    "database": DatabaseSettings,
+    "project": ProjectSettings,
+    "email": EmailSettings,
+    "sms": SmsSettings,
+    "webhooks": WebhookSettings,
+    "run": RunSettings,
+    "limits": LimitSettings,
+}
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """The settings, and where each came from (what ``nurture doctor`` shows)."""
+
+    settings: Settings
+    project_dir: Path
+    #: How the project folder was found: ``NURTURE_PROJECT_DIR``, ``found``, ``current``.
+    found_by: str
+    env_file: Path | None
+    #: Each variable that is set: ``environment`` or ``.env`` (defaults are not listed).
+    sources: dict[str, str]
+    #: ``NURTURE_*`` variables nurture does not know, with the closest known one.
+    unknown: list[tuple[str, str | None]]
+
+
+def variable_names() -> dict[str, tuple[str, str]]:
+    """Every variable nurture reads: name → (settings group, field)."""
+    names: dict[str, tuple[str, str]] = {}
+    for group, cls in _GROUPS.items():
+        for name, info in cls.model_fields.items():
+            alias = info.validation_alias
+            if isinstance(alias, AliasChoices):
+                for choice in alias.choices:
+                    if isinstance(choice, str) and choice.isupper():
+                        names[choice] = (group, name)
+            names["NURTURE_" + name.upper()] = (group, name)
+    return names
+
+
+def find_project(start: Path) -> Path | None:
+    """The nearest folder from ``start`` upwards that holds a project (like git)."""
+    for folder in (start, *start.parents):
+        if (folder / PROJECT_MARKER).is_file():
+            return folder
+    return None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, cwd: Path | None = None
+) -> LoadedSettings:
+    """The settings from the environment, then ``PROJECT_DIR/.env`` (the environment
+    wins). The project folder is ``NURTURE_PROJECT_DIR``, else the nearest folder upwards
+    holding a ``scoring.yaml``, else the current one; the database defaults to
+    ``PROJECT_DIR/nurture.db``."""
+    env = dict(os.environ if environ is None else environ)
+    here = (cwd or Path.cwd()).resolve()
+    if env.get("NURTURE_PROJECT_DIR"):
+        project, found_by = (here / env["NURTURE_PROJECT_DIR"]).resolve(), "NURTURE_PROJECT_DIR"
+    else:
+        found = find_project(here)
+        project, found_by = (found, "found") if found is not None else (here, "current")
+    env_file = project / ".env"
+    from_file = _read_env_file(env_file) if env_file.is_file() else {}
+    merged = {**from_file, **env}
+    merged.setdefault("NURTURE_PROJECT_DIR", str(project))
+    merged.setdefault("NURTURE_DATABASE_URL", f"sqlite:///{project / 'nurture.db'}")
+    known = variable_names()
+    values: dict[str, dict[str, str]] = {group: {} for group in _GROUPS}
+    for name, (group, field_name) in known.items():
+        if name in merged and field_name not in values[group]:
+            values[group][field_name] = merged[name]
+    groups: dict[str, Any] = {
+        group: cast(Any, cls)(**values[group]) for group, cls in _GROUPS.items()
+    }
+    sources = {
+        name: "environment" if name in env else ".env"
+        for name in known
+        if name in env or name in from_file
+    }
+    unknown = [
+        (name, next(iter(difflib.get_close_matches(name, list(known), n=1, cutoff=0.7)), None))
+        for name in sorted(merged)
+        if name.startswith("NURTURE_") and name not in known
+    ]
+    return LoadedSettings(
+        settings=Settings(**groups),
+        project_dir=project,
+        found_by=found_by,
+        env_file=env_file if from_file else None,
+        sources=sources,
+        unknown=unknown,
+    )
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines (python-dotenv: quotes, comments, ``export``)."""
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+#: One line of help per setting in the ``.env.example`` that ``nurture init`` writes.
+_HELP = {
+    "NURTURE_DATABASE_URL": "default: PROJECT_DIR/nurture.db; or postgresql+psycopg://…",
+    "NURTURE_PROJECT_DIR": "default: the nearest folder upwards holding scoring.yaml",
+    "NURTURE_OUTBOX_DIR": "where the outbox drivers write messages",
+    "NURTURE_EMAIL_DRIVER": "sendgrid or outbox (default: sendgrid when a key is set)",
+    "SENDGRID_API_KEY": "SendGrid API key (secret)",
+    "NURTURE_FROM_EMAIL": "the sender's address: set it to your own domain",
+    "NURTURE_FROM_NAME": "the sender's name",
+    "NURTURE_REPLY_DOMAIN": "replies come back to reply+token@ this domain (Inbound Parse)",
+    "NURTURE_SMS_DRIVER": "twilio or outbox (default: twilio when credentials are set)",
+    "TWILIO_ACCOUNT_SID": "Twilio account SID",
+    "TWILIO_AUTH_TOKEN": "Twilio auth token (secret)",
+    "NURTURE_PUBLIC_URL": "base of the links in messages and of the webhooks",
+    "NURTURE_UNSUBSCRIBE_SECRET": "signs unsubscribe, content and reply links (secret)",
+    "NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY": "verifies SendGrid event webhooks",
+    "NURTURE_SENDGRID_INBOUND_PUBLIC_KEY": "verifies Inbound Parse posts (security policy)",
+    "NURTURE_INBOUND_SECRET": "else: the shared secret of Inbound Parse posts (secret)",
+    "NURTURE_MAX_TOUCHES_PER_DAY": "pressure budget per contact and day",
+    "NURTURE_MAX_TOUCHES_PER_WEEK": "pressure budget per contact over seven days",
+}
+
+
+#: Settings whose default ``load_settings`` finds from the project folder.
+_FOUND = frozenset({"NURTURE_DATABASE_URL", "NURTURE_PROJECT_DIR"})
+
+
+def example_env() -> str:
+    """The text of ``.env.example``: every setting, one line each, with its default."""
+    lines = [
+        "# nurture settings: copy a line into .env (or the environment) and change it.",
+        "# The environment wins over .env. `nurture doctor` says where each value comes from.",
+    ]
+    for group, cls in _GROUPS.items():
+        lines.append(f"\n# {group}: {(cls.__doc__ or '').strip().splitlines()[0]}")
+        for name, (owner, field_name) in variable_names().items():
+            if owner != group or (name.startswith("NURTURE_") and _aliased(cls, field_name)):
+                continue
+            default = cls.model_fields[field_name].default
+            shown = "" if default is None or name in _FOUND else str(default)
+            help_text = _HELP.get(name) or cls.model_fields[field_name].description or ""
+            lines.append(f"# {name}={shown}" + (f"  # {help_text}" if help_text else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _aliased(cls: type[BaseSettings], field_name: str) -> bool:
+    """Whether the field is read under a provider's own name (SENDGRID_API_KEY)."""
+    return isinstance(cls.model_fields[field_name].validation_alias, AliasChoices)

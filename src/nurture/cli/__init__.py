@@ -24,6 +24,7 @@ from nurture.cli import (
     control,
     database,
     demo,
+    doctor,
     project,
     report,
     run,
@@ -52,6 +53,38 @@ def _options(
 ) -> None:
     """B2B nurturing sequences: score contacts, send what is due, explain every decision."""
     _state["debug"] = debug
+    _where_am_i()
+
+
+def _where_am_i() -> None:
+    """Say which project and database a command uses when it is not the current folder,
+    and name the NURTURE_* variables nurture does not know (a typo is silent otherwise)."""
+    from nurture.settings import load_settings
+
+    try:
+        loaded = load_settings()
+    except Exception:
+        return
+    for name, closest in loaded.unknown:
+        hint = f" (did you mean {closest}?)" if closest else ""
+        _common.err_console.print(f"warning: unknown setting {name}{hint}", markup=False)
+    if loaded.project_dir != Path.cwd().resolve():
+        how = {"found": "found above", "NURTURE_PROJECT_DIR": "NURTURE_PROJECT_DIR"}
+        _common.err_console.print(
+            f"project {loaded.project_dir} ({how.get(loaded.found_by, loaded.found_by)}), "
+            f"database {_shown(loaded.settings.database.database_url)}",
+            markup=False,
+        )
+
+
+def _shown(url: str) -> str:
+    """A database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
 
 
 app.add_typer(database.app, name="db")
@@ -66,6 +99,7 @@ schedule.register(app)
 report.register(app)
 scoring.register(app)
 app.command("demo")(demo.demo)
+app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:
@@ -85,9 +119,9 @@ def _unexpected(exc: Exception) -> int:
     """Say what went wrong in one line, keep the traceback in a log file; exit code 1."""
     if isinstance(exc, sa.exc.SQLAlchemyError):
         from nurture.adapters.db.engine import explain_database_error
-        from nurture.settings import DatabaseSettings
+        from nurture.settings import load_settings
 
-        message = explain_database_error(exc, DatabaseSettings().database_url)
+        message = explain_database_error(exc, load_settings().settings.database.database_url)
     else:  # its text may hold data or a Python repr: it goes to the log, not the screen
         message = f"unexpected error ({type(exc).__name__}) inside nurture"
     log = _write_log(exc)

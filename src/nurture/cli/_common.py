@@ -57,18 +57,18 @@ def reporting_errors() -> Iterator[None]:
         fail(str(exc))
     except sa.exc.SQLAlchemyError as exc:
         from nurture.adapters.db.engine import explain_database_error
-        from nurture.settings import DatabaseSettings
+        from nurture.settings import load_settings
 
-        fail(explain_database_error(exc, DatabaseSettings().database_url))
+        fail(explain_database_error(exc, load_settings().settings.database.database_url))
 
 
 def require_link_secret() -> None:
     """Stop before anything starts when links could be forged (run, dispatch, servers)."""
     from nurture import bootstrap
-    from nurture.settings import WebhookSettings
+    from nurture.settings import load_settings
 
     with reporting_errors():
-        bootstrap.require_link_secret(WebhookSettings())
+        bootstrap.require_link_secret(load_settings().settings.webhooks)
 
 
 def parse_as_of(value: str | None) -> datetime | None:

@@ -7,7 +7,7 @@ import typer
 from nurture.adapters.db import migrate
 from nurture.adapters.db.engine import create_db_engine
 from nurture.cli._common import console, reporting_errors
-from nurture.settings import DatabaseSettings
+from nurture.settings import load_settings
 
 app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 
@@ -18,7 +18,7 @@ def upgrade(
 ) -> None:
     """Create or upgrade the schema of NURTURE_DATABASE_URL (SQLite by default)."""
     with reporting_errors():
-        engine = create_db_engine(DatabaseSettings().database_url)
+        engine = create_db_engine(load_settings().settings.database.database_url)
         before = migrate.current_revision(engine)
         migrate.upgrade(engine, revision)
         after = migrate.current_revision(engine)
@@ -29,7 +29,7 @@ def upgrade(
 def current() -> None:
     """Print the schema revision of the database and the newest one nurture knows."""
     with reporting_errors():
-        engine = create_db_engine(DatabaseSettings().database_url)
+        engine = create_db_engine(load_settings().settings.database.database_url)
         console.print(
             f"database: {migrate.current_revision(engine) or 'empty'}; "
             f"newest: {migrate.head_revision()}"

@@ -12,7 +12,7 @@ import typer
 
 from nurture.cli._common import console, fail, reporting_errors, require_link_secret
 from nurture.errors import Location, SpecError
-from nurture.settings import ProjectSettings
+from nurture.settings import load_settings
 from nurture.specs.yamlfile import read_yaml
 
 __all__ = ["register", "schedules"]
@@ -47,7 +47,7 @@ def serve() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     require_link_secret()
     with reporting_errors():
-        plans = schedules(ProjectSettings().project_dir)
+        plans = schedules(load_settings().project_dir)
     from prefect import serve as prefect_serve
     from prefect.schedules import Cron, Interval
 
@@ -81,7 +81,7 @@ def deploy(
     Workers then run them: `prefect worker start --pool nurture` (process pool), on as many
     machines as needed; on PostgreSQL they share the work without sending anything twice.
     """
-    project = ProjectSettings().project_dir
+    project = load_settings().project_dir
     with reporting_errors():
         schedules(project)
     prefect = shutil.which("prefect")

@@ -21,7 +21,7 @@ from nurture.cli._common import (
 from nurture.commands.enrollment import enroll as enroll_service
 from nurture.commands.versions import migrate_enrollments
 from nurture.errors import NotFound
-from nurture.settings import ProjectSettings
+from nurture.settings import load_settings
 from nurture.specs.project import check_project
 from nurture.views.preview import preview as preview_service
 from nurture.views.simulate import simulate as simulate_service
@@ -41,7 +41,7 @@ def validate(
 
     Every error names its file, line and field; the exit status is 1 if there is any.
     """
-    settings = ProjectSettings()
+    settings = load_settings().settings.project
     root = settings.project_dir
     check = check_project(root, tools=project_tools(), default_language=settings.default_language)
     wanted = [p.resolve() for p in paths or []]
