@@ -86,3 +86,21 @@ def parse_as_of(value: str | None) -> datetime | None:
 
 
 AsOf = Callable[[str | None], datetime | None]
+
+
+def _plain_type(self: Any, ctx: Any) -> str | None:
+    """How an option's value is shown in ``--help``: nothing for a flag, click's words
+    (TEXT, INTEGER, NUMBER, PATH) for the rest; Typer 0.29 prints ``<bool>`` and ``<str>``
+    beside every option, which reads as noise to the people who use nurture."""
+    if self.metavar is not None:
+        return str(self.metavar)
+    if getattr(self, "is_flag", False):
+        return None
+    label = str(_typer_display_type(self, ctx)).strip("<>")
+    words = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "bool": None, "Path": "PATH"}
+    return words.get(label, label.upper())
+
+
+_typer_display_type = typer.core.TyperOption.display_type
+typer.core.TyperOption.display_type_rich = _plain_type  # type: ignore[method-assign]
+typer.core.TyperArgument.display_type_rich = _plain_type  # type: ignore[method-assign]
