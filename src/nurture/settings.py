@@ -24,6 +24,7 @@ from nurture.limits import DEFAULT_LIMITS, Limits
 __all__ = [
     "MIN_SECRET_CHARS",
     "PLACEHOLDER_SECRETS",
+    "PLACEHOLDER_SENDER",
     "PROJECT_MARKER",
     "DatabaseSettings",
     "EmailSettings",
@@ -44,6 +45,8 @@ PLACEHOLDER_SECRETS = frozenset(
     {"change-me-unsubscribe-secret", "change-me", "changeme", "secret", "placeholder", "xxx"}
 )
 MIN_SECRET_CHARS = 16
+#: The sender nurture ships with: doctor and validate warn while it is in use.
+PLACEHOLDER_SENDER = "hello@nurture.example"
 
 _COMMON = SettingsConfigDict(env_prefix="NURTURE_", extra="ignore", populate_by_name=True)
 
@@ -82,7 +85,7 @@ class EmailSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("SENDGRID_API_KEY", "sendgrid_api_key")
     )
     sendgrid_host: str = "https://api.sendgrid.com"
-    from_email: str = "hello@nurture.example"
+    from_email: str = PLACEHOLDER_SENDER
     from_name: str = "nurture"
     unsubscribe_mailto: str | None = None
     sendgrid_sandbox: bool = False

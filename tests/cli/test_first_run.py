@@ -128,3 +128,31 @@ def test_outside_any_project_doctor_says_how_to_start(tmp_path: Path) -> None:
     assert "no scoring.yaml" in out
     assert "nurture init my-project" in out
     assert not (tmp_path / "nurture.db").exists()  # doctor creates nothing
+
+
+def test_validate_catches_a_sequence_edited_while_its_version_runs(project: Path) -> None:
+    assert invoke("contacts", "import", "../contacts.csv")[0] == 0
+    code, out, _ = invoke("enroll", "cold-outbound", "--where", "True", "--json")
+    enrolled = json.loads(out)["enrolled"]
+    assert enrolled > 0
+    path = project / "sequences" / "cold-outbound.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("gap: 0.5", "gap: 0.7"), encoding="utf-8")
+    code, _, err = invoke("validate")
+    line = 1 + text.splitlines().index("version: 1")
+    assert code == 1
+    assert (
+        f"sequences/cold-outbound.yaml:{line} version: changed while {enrolled} enrollment(s)"
+        in err
+    )
+    assert "bump `version`" in err
+    path.write_text(text.replace("version: 1", "version: 2").replace("gap: 0.5", "gap: 0.7"))
+    code, _, err = invoke("validate")
+    assert code == 0, err
+
+
+def test_validate_warns_while_the_sender_is_the_placeholder(project: Path) -> None:
+    code, _, err = invoke("validate")
+    assert (code, "emails would come from hello@nurture.example" in err) == (0, True)
+    code, _, err = invoke("validate", NURTURE_FROM_EMAIL="bonjour@acme.fr")
+    assert "emails would come from" not in err

@@ -16,12 +16,11 @@ from nurture.adapters.db import migrate
 from nurture.adapters.db.engine import create_db_engine, explain_database_error
 from nurture.bootstrap import project_tools
 from nurture.cli._common import console, print_json
-from nurture.settings import PROJECT_MARKER, LoadedSettings, load_settings
+from nurture.settings import PLACEHOLDER_SENDER, PROJECT_MARKER, LoadedSettings, load_settings
 from nurture.specs.project import check_project
 
 __all__ = ["doctor"]
 
-_PLACEHOLDER_SENDER = "hello@nurture.example"
 _LOCAL_URL = "http://127.0.0.1:8765"
 
 
@@ -147,8 +146,8 @@ def _drivers(loaded: LoadedSettings) -> list[Check]:
     else:
         where = "SendGrid" if email.driver == "sendgrid" else "the outbox folder (nothing sent)"
         checks.append(Check("email", "ok", f"driver {email.driver}: {where}"))
-    if email.from_email == _PLACEHOLDER_SENDER:
-        checks.append(Check("sender", "warn", f"emails come from {_PLACEHOLDER_SENDER}",
+    if email.from_email == PLACEHOLDER_SENDER:
+        checks.append(Check("sender", "warn", f"emails come from {PLACEHOLDER_SENDER}",
                             "set NURTURE_FROM_EMAIL and NURTURE_FROM_NAME"))  # fmt: skip
     if sms.driver == "twilio" and not (sms.twilio_from or sms.twilio_messaging_service_sid):
         fix = "set NURTURE_TWILIO_FROM or NURTURE_TWILIO_MESSAGING_SERVICE_SID"

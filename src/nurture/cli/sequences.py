@@ -19,10 +19,10 @@ from nurture.cli._common import (
     reporting_errors,
 )
 from nurture.commands.enrollment import enroll as enroll_service
-from nurture.commands.versions import migrate_enrollments
-from nurture.errors import NotFound
-from nurture.settings import load_settings
-from nurture.specs.project import check_project
+from nurture.commands.versions import edited_in_place, migrate_enrollments
+from nurture.errors import NotFound, SpecError
+from nurture.settings import PLACEHOLDER_SENDER, Settings, load_settings
+from nurture.specs.project import Project, check_project
 from nurture.views.preview import preview as preview_service
 from nurture.views.simulate import simulate as simulate_service
 
@@ -41,23 +41,47 @@ def validate(
 
     Every error names its file, line and field; the exit status is 1 if there is any.
     """
-    settings = load_settings().settings.project
+    loaded = load_settings().settings
+    settings = loaded.project
     root = settings.project_dir
     check = check_project(root, tools=project_tools(), default_language=settings.default_language)
+    in_use = _edited_in_place(loaded, check.project)
     wanted = [p.resolve() for p in paths or []]
     failed = False
     for report in check.files:
         path = (root / report.file).resolve()
         if wanted and not any(path == w or w in path.parents for w in wanted):
             continue
-        if report.problems:
+        problems = report.problems + [
+            e for e in in_use if e.location and e.location.file == report.file
+        ]
+        if problems:
             failed = True
-            for problem in report.problems:
+            for problem in problems:
                 err_console.print(f"[bold red]error:[/] {escape(str(problem))}", markup=True)
         else:
             console.print(f"{report.file}: ok — {report.summary}")
+    if loaded.email.from_email == PLACEHOLDER_SENDER:
+        err_console.print(
+            f"warning: emails would come from {PLACEHOLDER_SENDER}: set NURTURE_FROM_EMAIL "
+            "and NURTURE_FROM_NAME",
+            markup=False,
+        )
     if failed:
         raise typer.Exit(1)
+
+
+def _edited_in_place(settings: Settings, project: Project | None) -> list[SpecError]:
+    """Sequences edited while their version runs, when there is a database to ask."""
+    url = settings.database.database_url
+    if project is None or (
+        url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()
+    ):
+        return []  # no database yet: nothing runs
+    with reporting_errors():
+        application = bootstrap(settings)
+        with application.uow(read_only=True) as uow:
+            return edited_in_place(uow=uow, project=project)
 
 
 def enroll(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from nurture.errors import SpecError
+from nurture.domain.enrollment import RUNNING
+from nurture.errors import Location, SpecError
 from nurture.ports import UnitOfWork
 from nurture.specs.project import Project
 
-__all__ = ["MigrationReport", "migrate_enrollments"]
+__all__ = ["MigrationReport", "edited_in_place", "migrate_enrollments"]
 
 
 @dataclass
@@ -91,3 +94,44 @@ def migrate_enrollments(
     if not dry_run:
         uow.commit()
     return report
+
+
+def edited_in_place(*, uow: UnitOfWork, project: Project) -> list[SpecError]:
+    """Sequences whose file changed while enrollments still run the same ``version``:
+    each an error at the file's ``version`` line, saying to bump it (``nurture validate``
+    reports them before the next ``enroll`` or run refuses the file)."""
+    problems = []
+    for sequence in project.sequences.values():
+        stored = uow.sequences.get(sequence.id, sequence.version)
+        if stored is None or stored.model_dump(mode="json") == sequence.model_dump(mode="json"):
+            continue
+        running = [
+            e
+            for e in uow.enrollments.find(
+                sequence_id=sequence.id, statuses=RUNNING, limit=1_000_000
+            )
+            if e.version == sequence.version
+        ]
+        if not running:
+            continue
+        file = project.sequence_files.get(sequence.id, f"sequences/{sequence.id}.yaml")
+        problems.append(
+            SpecError(
+                f"changed while {len(running)} enrollment(s) run version {sequence.version}: "
+                "bump `version` (running enrollments keep the steps they started with; "
+                "`nurture sequences migrate` moves them)",
+                Location(file, _version_line(project.root / file), "version"),
+            )
+        )
+    return problems
+
+
+def _version_line(path: Path) -> int | None:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    return next((n for n, line in enumerate(lines, 1) if _VERSION.match(line)), None)
+
+
+_VERSION = re.compile(r"^version\s*:")
