@@ -82,6 +82,12 @@ def print_report(data: dict[str, Any]) -> None:
         for step in sequence["steps"]:
             table.add_row(step["step"], *(str(step[c]) for c in columns))
         console.print(table)
+    if data["unattributed"]:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(data["unattributed"].items()))
+        console.print(
+            f"not credited to a step: {counts} (no touch id, and no email in the 7 days before)",
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

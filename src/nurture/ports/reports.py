@@ -26,7 +26,7 @@ class ReportData(Protocol):
 
     def touches(self, since: datetime | None) -> Iterable[Any]:
         """Touches (id, contact_id, sequence_id, step_id, channel, status, sent_at,
-        step_index) delivered since ``since``."""
+        step_index, address) delivered since ``since``."""
         ...
 
     def applied_events(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -47,11 +47,17 @@ def funnel(data: ReportData) -> dict[str, Any]:
 
 def report(data: ReportData, *, since: datetime | None = None) -> dict[str, Any]:
     """Everything ``nurture report`` shows, JSON-ready."""
+    steps = _Steps()
+    steps.add_touches(data, since)
+    steps.add_events(data, since)
+    steps.add_deferrals(data, since)
     return {
         "since": since.isoformat() if since else None,
         "funnel": funnel(data),
         "conversion": _conversion(data, since),
-        "sequences": _sequences(data, since),
+        "sequences": _sequences(data, steps),
+        # Opens, clicks and replies that named no touch and followed no email by 7 days.
+        "unattributed": dict(steps.unattributed),
         "touches_per_day": _touches_per_day(data, since),
         "score_distribution": _score_distribution(data),
     }
@@ -102,7 +108,10 @@ class _Steps:
         self.counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         self.order: dict[tuple[str, str], tuple[int, str]] = {}
         self.by_touch: dict[int, tuple[str, str]] = {}
+        #: Emails sent to each contact (time, touch): what an answer without a touch id
+        #: is credited to. Calls and SMS are never credited with an open or a click.
         self.sent_to: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
+        self.unattributed: Counter[str] = Counter()
 
     def add_touches(self, data: ReportData, since: datetime | None) -> None:
         for row in data.touches(since):
@@ -110,18 +119,23 @@ class _Steps:
             self.order.setdefault(key, (row.step_index or 0, row.channel))
             self.counts[key][row.status] += 1
             self.by_touch[row.id] = key
-            if row.status == TouchStatus.SENT and row.sent_at is not None:
+            emailed = row.channel == "email" or "@" in (row.address or "")
+            if row.status == TouchStatus.SENT and row.sent_at is not None and emailed:
                 self.sent_to[row.contact_id].append((row.sent_at, row.id))
         for history in self.sent_to.values():
             history.sort()
 
     def add_events(self, data: ReportData, since: datetime | None) -> None:
-        """Each answer counts once per touch, on its own touch or the contact's last one."""
+        """Each answer counts once per touch: on its own touch, else on the contact's last
+        email in the 7 days before it, else as unattributed."""
         seen: set[tuple[int, str]] = set()
         for kind, own_touch, contact_id, occurred_at in data.applied_events(_STEP_EVENTS, since):
             touch_id = own_touch or _last_touch(self.sent_to.get(contact_id or 0, []), occurred_at)
             measure = _STEP_EVENTS[kind]
-            if touch_id not in self.by_touch or (touch_id, measure) in seen:
+            if touch_id not in self.by_touch:
+                self.unattributed[measure] += 1
+                continue
+            if (touch_id, measure) in seen:
                 continue
             seen.add((touch_id, measure))
             self.counts[self.by_touch[touch_id]][measure] += 1
@@ -168,12 +182,8 @@ class _Steps:
         return out
 
 
-def _sequences(data: ReportData, since: datetime | None) -> list[dict[str, Any]]:
+def _sequences(data: ReportData, steps: _Steps) -> list[dict[str, Any]]:
     """Per sequence and per step: what was sent and what came back; exits by reason."""
-    steps = _Steps()
-    steps.add_touches(data, since)
-    steps.add_events(data, since)
-    steps.add_deferrals(data, since)
     exits: dict[str, Counter[str]] = defaultdict(Counter)
     running: Counter[tuple[str, str]] = Counter()
     for sequence_id, status, reason in data.enrollment_states():
@@ -195,8 +205,12 @@ def _sequences(data: ReportData, since: datetime | None) -> list[dict[str, Any]]
 
 
 def _last_touch(history: list[tuple[datetime, int]], at: datetime) -> int | None:
-    before = [touch_id for sent_at, touch_id in history if sent_at <= at]
+    """The last email sent in the 7 days before ``at``."""
+    before = [t for sent_at, t in history if at - _ATTRIBUTION <= sent_at <= at]
     return before[-1] if before else None
+
+
+_ATTRIBUTION = timedelta(days=7)
 
 
 def _rate(part: int, whole: int) -> float | None:

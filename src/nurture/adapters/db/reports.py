@@ -52,6 +52,7 @@ class SqlReportData:
             t.status,
             t.sent_at,
             t.step_index,
+            t.address,
         )
         if since is not None:
             query = query.where(t.deliver_at >= since)
