@@ -19,7 +19,7 @@ demo: $(VENV)/.installed
 	$(BIN)/nurture demo
 
 test: $(VENV)/.installed lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto  # pytest-xdist: every tier is safe to run in parallel
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests flows bench
