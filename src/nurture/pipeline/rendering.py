@@ -111,10 +111,10 @@ def touch_context(
     if asset is not None:
         context["content"] = {
             "id": asset.id,
-            "title": asset.title,
+            "title": asset.title_in(contact.language),
             "topic": asset.topic,
             "kind": asset.kind,
-            "summary": asset.summary or "",
+            "summary": asset.summary_in(contact.language),
             "url": sender.content_url(contact.id, touch_id, asset.id),
         }
     return context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -18,14 +19,47 @@ class Asset(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=100)
-    title: str = Field(min_length=1)
+    #: One text, or one per language (``{fr: …, en: …}``).
+    title: str | dict[str, str]
     url: str = Field(pattern=r"^https?://\S+$")
     topic: str = Field(min_length=1)
     kind: Literal[
         "guide", "case-study", "webinar", "article", "newsletter", "checklist", "video"
     ] = "article"
     language: str | None = None
-    summary: str | None = None
+    summary: str | dict[str, str] | None = None
+
+    @field_validator("title", "summary")
+    @classmethod
+    def _texts(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("give at least one language, e.g. {fr: …, en: …}")
+            for language, text in value.items():
+                if not re.fullmatch(r"[a-z]{2}", language):
+                    raise ValueError(f"{language!r} is not a language code (fr, en, de…)")
+                if not text.strip():
+                    raise ValueError(f"the {language} text is empty")
+        elif isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    def title_in(self, language: str | None, default: str = "fr") -> str:
+        """The title in ``language``, else in ``default``, else the first one given."""
+        return _in(self.title, language, default) or self.id
+
+    def summary_in(self, language: str | None, default: str = "fr") -> str:
+        """The summary in ``language``, else in ``default``, else the first one given."""
+        return _in(self.summary, language, default)
+
+
+def _in(text: str | dict[str, str] | None, language: str | None, default: str) -> str:
+    if text is None or isinstance(text, str):
+        return text or ""
+    for choice in (language, default):
+        if choice and choice in text:
+            return text[choice]
+    return next(iter(text.values()))
 
 
 class Catalog(BaseModel):

@@ -29,7 +29,8 @@ def preview(
             "when": step.when,
         }
         if asset is not None:
-            item["content"] = {"id": asset.id, "title": asset.title, "url": asset.url}
+            title = asset.title_in(contact.language)
+            item["content"] = {"id": asset.id, "title": title, "url": asset.url}
         context = touch_context(
             contact=contact, sequence=sequence, step=step, sender=sender, touch_id=None, asset=asset
         )

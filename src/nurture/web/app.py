@@ -236,7 +236,7 @@ class _Server:
             occurred_at=self.app.now(),
             contact_id=contact_id,
             touch_id=touch_id,
-            payload={"asset": asset.id, "title": asset.title},
+            payload={"asset": asset.id, "title": asset.title_in(None)},
         )
         await self._store([event])
         return RedirectResponse(asset.url, status_code=302)
