@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -143,3 +144,63 @@ def test_calibrate_changes_nothing_without_write(app: App, tmp_path: Path, deals
     assert json.loads(result.stdout)["written"] is True
     assert (project / "scoring.yaml").read_text(encoding="utf-8") != before
     assert CliRunner().invoke(cli, ["validate"], env=env).exit_code == 0
+
+
+def _misleading(deals: Path, tmp_path: Path, count: int) -> Path:
+    """``count`` deals whose held-out part (the same hash as calibrate's) has its outcomes
+    swapped: whatever the fit learns ranks those deals backwards."""
+    lines = deals.read_text(encoding="utf-8").splitlines()[: count + 1]
+    out = [lines[0]]
+    for line in lines[1:]:
+        contact, outcome, close = line.split(",")
+        held_out = hashlib.sha256(contact.encode()).digest()[0] / 256 < 0.3
+        if held_out:
+            outcome = {"won": "lost", "lost": "won"}.get(outcome, outcome)
+        out.append(f"{contact},{outcome},{close}")
+    path = tmp_path / "misleading.csv"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_proposal_that_ranks_worse_is_not_written_without_force(
+    app: App, tmp_path: Path, deals: Path
+) -> None:
+    project = tmp_path / "project"
+    for name in ("sequences", "templates", "content"):
+        shutil.copytree(app.project_dir / name, project / name)
+    shutil.copy(wrong_weights(app, tmp_path), project / "scoring.yaml")
+    env = {
+        "NURTURE_DATABASE_URL": app.settings.database.database_url,
+        "NURTURE_PROJECT_DIR": str(project),
+    }
+    few = _misleading(deals, tmp_path, 45)
+    before = (project / "scoring.yaml").read_text(encoding="utf-8")
+    args = ["scoring", "calibrate", "--outcomes", str(few), "--write"]
+    result = CliRunner().invoke(cli, [*args, "--json"], env=env)
+    report = json.loads(result.stdout)
+    assert report["small_sample"].startswith("45 deals")
+    assert set(report["intervals"]) == {"current", "proposed"}
+    assert report["improves"] is False  # the held-out deals say the opposite
+    assert (result.exit_code, report["written"]) == (1, False)
+    assert "not written: the proposed weights do not rank held-out deals better" in result.stderr
+    assert (project / "scoring.yaml").read_text(encoding="utf-8") == before
+    forced = CliRunner().invoke(cli, [*args, "--force"], env=env)
+    assert forced.exit_code == 0, forced.output
+    assert "written with --force; worse: auc" in forced.stderr
+    assert "95% interval of the current AUC" in forced.stderr
+    assert (project / "scoring.yaml").read_text(encoding="utf-8") != before
+
+
+def test_every_weight_zeroed_is_listed_with_why(app: App, tmp_path: Path, deals: Path) -> None:
+    path = wrong_weights(app, tmp_path)
+    with app.uow(read_only=True) as uow:
+        report = calibrate(uow=uow, model=load_scoring(path), scoring_path=path, outcomes=deals)
+    before = {rule.id for rule in load_scoring(path).fit.rules if rule.points != 0}
+    after = load_scoring(_write(tmp_path, report.proposal_text)).fit.rules
+    zeroed = before - {rule.id for rule in after if rule.points != 0}
+    assert zeroed  # the wrong weights lose some rules
+    for rule_id in zeroed:
+        [note] = [n for n in report.notes if f"fit rule {rule_id!r}:" in n]
+        assert "→ 0, the deals" in note
+    assert report.small_sample is None
+    assert report.intervals == {}

@@ -23,7 +23,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from nurture.domain.calibration import Fit, auc, fit_logistic, threshold_rates
+from nurture.domain.calibration import Fit, auc, auc_interval, fit_logistic, threshold_rates
 from nurture.domain.contacts import Contact
 from nurture.domain.scoring import InterestState, ScoringModel, combine, contact_env, fit_score
 from nurture.errors import InputError, Location
@@ -59,10 +59,34 @@ class CalibrationReport:
     notes: list[str]
     diff: str
     proposal_text: str
+    #: Why the sample is too small to trust (``None``: it is not).
+    small_sample: str | None = None
+    #: 95% bootstrap intervals of the held-out AUC, shown when the sample is small.
+    intervals: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+
+    @property
+    def improves(self) -> bool:
+        """Whether the proposed weights rank held-out deals better than the current ones."""
+        now, then = self.current.get("auc"), self.proposed.get("auc")
+        return now is not None and then is not None and then > now
+
+    @property
+    def worse(self) -> list[str]:
+        """What the proposal makes worse on held-out deals, in words."""
+        out = []
+        for key in ("auc", "win_rate_above_threshold", "share_of_wins_above_threshold"):
+            now, then = self.current.get(key), self.proposed.get(key)
+            if now is not None and then is not None and then < now:
+                out.append(f"{key.replace('_', ' ')} {now:.3f} → {then:.3f}")
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {
+            "improves": self.improves,
+            "worse": self.worse,
+            "small_sample": self.small_sample,
+            "intervals": self.intervals,
             "deals": self.deals,
             "train": self.train,
             "test": self.test,
@@ -156,6 +180,25 @@ def _held_out(deal: _Deal, share: float) -> bool:
 def _proposal(
     model: ScoringModel, fitted: Fit, kinds: list[str]
 ) -> tuple[dict[str, float], dict[str, float], list[str]]:
+    """Points for each rule and a note for every weight zeroed or flipped, with why."""
+    fit_points, interest_points, notes = _points(model, fitted, kinds)
+    before = {rule.id: rule.points for rule in model.fit.rules}
+    for rule_id, points in fit_points.items():
+        if points == 0 and before[rule_id] != 0 and not any(f"{rule_id!r}" in n for n in notes):
+            notes.append(
+                f"fit rule {rule_id!r}: {before[rule_id]:g} → 0, the deals give it no weight"
+            )
+    for kind, points in interest_points.items():
+        rule = model.interest.rule_for(kind)
+        old = rule.points if rule is not None else 0
+        if points == 0 and old != 0 and not any(f"{kind!r}" in n for n in notes):
+            notes.append(f"interest rule {kind!r}: {old:g} → 0, the deals give it no weight")
+    return fit_points, interest_points, notes
+
+
+def _points(
+    model: ScoringModel, fitted: Fit, kinds: list[str]
+) -> tuple[dict[str, float], dict[str, float], list[str]]:
     """Points for each fit rule (by id) and interest rule (by event), on the model's scale."""
     notes: list[str] = []
     fit_betas = fitted.weights[: len(model.fit.rules)]
@@ -166,7 +209,9 @@ def _proposal(
     for rule, beta in zip(model.fit.rules, fit_betas, strict=True):
         points = round(beta * scale, 1)
         if points * rule.points < 0:
-            notes.append(f"fit rule {rule.id!r}: the data says the opposite of its sign; set to 0")
+            notes.append(
+                f"fit rule {rule.id!r}: {rule.points:g} → 0, the deals say the opposite of its sign"
+            )
             points = 0.0
         fit_points[rule.id] = points
     for kind, beta in zip(kinds, fitted.weights[len(model.fit.rules) :], strict=True):
@@ -176,7 +221,8 @@ def _proposal(
         points = round(beta * scale, 1)
         if points * interest_rule.points < 0:
             notes.append(
-                f"interest rule {kind!r}: the data says the opposite of its sign; set to 0"
+                f"interest rule {kind!r}: {interest_rule.points:g} → 0, the deals say the "
+                "opposite of its sign"
             )
             points = 0.0
         interest_points[kind] = points
@@ -228,6 +274,8 @@ def calibrate(
     outcomes: Path,
     l2: float = 1.0,
     test_share: float = 0.3,
+    min_deals: int = 50,
+    min_per_class: int = 10,
 ) -> CalibrationReport:
     """Fit weights on past deals and compare them with ``model`` on held-out deals."""
     deals, rejected = _read_deals(uow, outcomes)
@@ -258,15 +306,40 @@ def calibrate(
             tofile=f"{scoring_path.name} (proposed)",
         )
     )
+    current_scores = [_score(model, d) for d in test]
+    proposed_scores = [_score(proposed, d) for d in test]
+    small = _small_sample(deals, min_deals, min_per_class)
+    intervals = (
+        {
+            "current": auc_interval(current_scores, labels),
+            "proposed": auc_interval(proposed_scores, labels),
+        }
+        if small
+        else {}
+    )
     return CalibrationReport(
         deals=len(deals),
         train=len(train),
         test=len(test),
         rejected=rejected,
         weights={name: round(w, 4) for name, w in zip(names, fitted.weights, strict=True)},
-        current=_metrics([_score(model, d) for d in test], labels, threshold),
-        proposed=_metrics([_score(proposed, d) for d in test], labels, threshold),
+        current=_metrics(current_scores, labels, threshold),
+        proposed=_metrics(proposed_scores, labels, threshold),
         notes=notes,
         diff=diff,
         proposal_text=proposal_text,
+        small_sample=small,
+        intervals=intervals,
+    )
+
+
+def _small_sample(deals: list[_Deal], min_deals: int, min_per_class: int) -> str | None:
+    """Why ``deals`` are too few to trust a calibration, or ``None``."""
+    won = sum(1 for d in deals if d.won)
+    lost = len(deals) - won
+    if len(deals) >= min_deals and min(won, lost) >= min_per_class:
+        return None
+    return (
+        f"{len(deals)} deals ({won} won, {lost} lost): below {min_deals} deals and "
+        f"{min_per_class} of each outcome, the comparison is mostly chance"
     )

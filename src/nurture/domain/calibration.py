@@ -9,10 +9,11 @@ threshold compare any two models on deals the fit never saw.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Fit", "auc", "fit_logistic", "threshold_rates"]
+__all__ = ["Fit", "auc", "auc_interval", "fit_logistic", "threshold_rates"]
 
 
 @dataclass(frozen=True)
@@ -128,3 +129,22 @@ def threshold_rates(
     precision = sum(above) / len(above) if above else None
     recall = sum(above) / wins if wins else None
     return precision, recall
+
+
+def auc_interval(
+    scores: Sequence[float], labels: Sequence[int], *, rounds: int = 400, seed: int = 7
+) -> tuple[float, float] | None:
+    """A 95% bootstrap interval of the AUC (``rounds`` resamples of the deals, with a fixed
+    seed so that the same deals always give the same interval)."""
+    rng = random.Random(seed)
+    pairs = list(zip(scores, labels, strict=True))
+    values = []
+    for _ in range(rounds):
+        sample = [pairs[rng.randrange(len(pairs))] for _ in pairs]
+        area = auc([s for s, _ in sample], [label for _, label in sample])
+        if area is not None:
+            values.append(area)
+    if len(values) < rounds // 2:
+        return None
+    values.sort()
+    return values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1]
