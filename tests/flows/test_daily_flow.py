@@ -13,7 +13,7 @@ from prefect.client.schemas.sorting import FlowRunSort
 from typer.testing import CliRunner
 
 from nurture.cli import app as cli
-from nurture.orchestration.flows import daily_run
+from nurture.orchestration.flows import daily_run, dispatch
 from tests.conftest import NOW
 from tests.support.env import settings_env
 from tests.support.live import Live
@@ -74,5 +74,36 @@ def test_a_dry_run_through_the_cli_changes_nothing(ready: Live) -> None:
     result = CliRunner().invoke(cli, ["run", "--as-of", NOW.isoformat(), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "dry run" in result.stdout
-    assert "would send now: {'email': 2}" in result.stdout
+    assert "would send now: email 2" in result.stdout
+    assert "{'" not in result.stdout  # no Python repr on a person's screen
     assert ready.sendgrid.delivered() == []
+
+
+async def _runs_and_artifacts() -> list[tuple[object, list[object]]]:
+    async with get_client() as client:
+        runs = await client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=2)
+        out = []
+        for run in runs:
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
+            )
+            out.append((run, artifacts))
+    return out
+
+
+def test_daily_and_dispatch_runs_are_named_and_publish_readable_artifacts(ready: Live) -> None:
+    daily_run(as_of=NOW.isoformat())
+    later = NOW.replace(hour=10, minute=30)
+    dispatch(as_of=later.isoformat())
+    [(dispatched, dispatch_artifacts), (daily, daily_artifacts)] = asyncio.run(
+        _runs_and_artifacts()
+    )
+    assert daily.name == "daily-2026-03-02"  # type: ignore[attr-defined]
+    assert dispatched.name == "dispatch-2026-03-02T11:30"  # type: ignore[attr-defined] # Paris
+    keys = {a.key for a in dispatch_artifacts if a.key}  # type: ignore[attr-defined]
+    assert "run-summary" in keys
+    for artifact in [*daily_artifacts, *dispatch_artifacts]:
+        data = artifact.data  # type: ignore[attr-defined]
+        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        for repr_mark in ("{'", "[(", "': ", '"*"'):
+            assert repr_mark not in text, f"{artifact.key}: {repr_mark} in {text[:300]}"  # type: ignore[attr-defined]

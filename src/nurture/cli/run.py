@@ -15,6 +15,7 @@ from nurture.cli._common import (
     reporting_errors,
     require_link_secret,
 )
+from nurture.views.wording import words
 
 _JSON = typer.Option(False, "--json", help="Print the run summary as JSON.")
 _AS_OF = typer.Option(
@@ -97,7 +98,7 @@ def print_summary(summary: dict[str, Any]) -> None:
         table.add_row("events quarantined (events list --failed)", str(ingest.get("failed", 0)))
     console.print(table)
     console.print(
-        f"stage changes {effects['stage_changes'] or '—'} · exits {effects['exits'] or '—'} · "
+        f"stage changes {words(effects['stage_changes'])} · exits {words(effects['exits'])} · "
         f"hand-off tasks {effects['handoff_tasks']} · call tasks {executed['call_tasks']}"
     )
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in summary["timings"].items() if v is not None)
@@ -106,10 +107,11 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 def _print_dry_run(summary: dict[str, Any]) -> None:
     console.print("[bold]dry run[/]: nothing sent, nothing changed", markup=True)
-    console.print(f"would send now: {dict(summary['would_send']) or 'nothing'}")
+    console.print(f"would send now: {words(dict(summary['would_send']))}")
     plan = summary["plan"]
     console.print(
-        f"planned {plan['planned']}, deferred {plan['deferred']}, held {plan['held_for_later_run']}"
+        f"planned {words(plan['planned'])}, deferred {words(plan['deferred'])}, "
+        f"held {plan['held_for_later_run']}"
     )
     for failure in summary["would_fail"]:
         console.print(

@@ -16,19 +16,20 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
-    create_markdown_artifact,
     create_progress_artifact,
-    create_table_artifact,
     update_progress_artifact,
 )
+from prefect.runtime import flow_run as flow_run_runtime
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from sqlalchemy.exc import OperationalError
 
 from nurture.bootstrap import App, bootstrap
 from nurture.orchestration import phases
+from nurture.orchestration.artifacts import publish
 from nurture.settings import RunSettings, load_settings
 
 __all__ = ["configured_daily_run", "daily_run", "dispatch", "running_with"]
@@ -211,108 +212,27 @@ def report(
     """Summarise the run, publish the artifacts ops read, and record the run."""
     app = _app(as_of)
     summary = phases.summarize(app, run_id, phases=parts, executions=executions)
-    _publish(summary)
+    publish(summary)
     phases.finish(app, run_id, summary)
     return summary
 
 
-def _publish(summary: dict[str, Any]) -> None:
-    """The run's artifacts in the Prefect UI: the summary table, the funnel, the details."""
-    rows = _summary_rows(summary)
-    create_table_artifact(
-        key="run-summary",
-        table=rows,
-        description=f"Touches of run {summary['run_id']} by channel and status",
-    )
-    create_table_artifact(
-        key="funnel",
-        table=summary["funnel"]["rows"],
-        description="Contacts by stage and temperature",
-    )
-    lines = _details(summary)
-    create_markdown_artifact(
-        key="run-details",
-        markdown="\n".join(lines),
-        description="Promotions, exits and failures of the run",
-    )
+def _run_name(kind: str, moment_format: str) -> Callable[[], str]:
+    """Flow runs named by kind and moment in the project's time zone (``daily-2026-11-24``,
+    ``dispatch-2026-11-24T10:30``) instead of Prefect's random adjectives."""
 
+    def name() -> str:
+        as_of = flow_run_runtime.parameters.get("as_of")
+        moment = datetime.fromisoformat(_pin(as_of))
+        zone = ZoneInfo(load_settings().settings.project.default_timezone)
+        return f"{kind}-{moment.astimezone(zone).strftime(moment_format)}"
 
-def _summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """Touches by channel and status, deferrals, held touches and quarantined events."""
-    executed = summary["execute"]
-    rows = [
-        {"channel": channel, "status": "sent", "touches": n}
-        for channel, n in sorted(executed["sent"].items())
-    ]
-    rows += [
-        {"channel": "*", "status": f"failed: {reason}", "touches": n}
-        for reason, n in sorted(executed["failed"].items())
-    ]
-    rows += [
-        {"channel": "*", "status": f"cancelled: {reason}", "touches": n}
-        for reason, n in sorted(summary["delivery"].get("cancelled_by_reason", {}).items())
-    ]
-    rows += [
-        {"channel": "*", "status": f"deferred: {reason}", "touches": n}
-        for reason, n in sorted(summary["delivery"]["deferred"].items())
-    ]
-    rows.append(
-        {
-            "channel": "*",
-            "status": "held for a later run",
-            "touches": summary["delivery"]["held_for_later_run"],
-        }
-    )
-    rows.append(
-        {
-            "channel": "*",
-            "status": "unknown outcome (reconcile)",
-            "touches": executed["unknown_outcome"],
-        }
-    )
-    ingest = summary.get("ingest") or {}
-    if ingest:
-        rows.append(
-            {
-                "channel": "events",
-                "status": "quarantined (nurture events list --failed)",
-                "touches": ingest.get("failed", 0),
-            }
-        )
-    return rows
-
-
-def _details(summary: dict[str, Any]) -> list[str]:
-    """The run-details page: delivery, effects, promotions and failures, as Markdown."""
-    executed = summary["execute"]
-    effects = summary["effects"]
-    lines = [f"# Run {summary['run_id']} (as of {summary['as_of']})", ""]
-    lines += [
-        f"- delivered now: **{summary['delivery']['delivered_now']}**",
-        f"- scheduled later today: {summary['delivery']['scheduled_later_today_by_hour']}",
-        f"- stage changes: {effects['stage_changes'] or 'none'}",
-        f"- exits: {effects['exits'] or 'none'}",
-        f"- enrolled: {effects['enrolled'] or 'none'}",
-        f"- hand-off tasks: {effects['handoff_tasks']}",
-        "",
-    ]
-    if effects["promotions"]:
-        lines += ["## Promotions", "", "| contact | owner | score | reason |", "|---|---|---|---|"]
-        lines += [
-            f"| {p['contact_id']} | {p['owner'] or ''} | {p['score']} | {p['reason']} |"
-            for p in effects["promotions"][:50]
-        ]
-    if executed["failures"]:
-        lines += ["", "## Failures", "", "| touch | contact | step | reason |", "|---|---|---|---|"]
-        lines += [
-            f"| {f['touch_id']} | {f['contact_id']} | {f['sequence']}/{f['step']} | {f['reason']} |"
-            for f in executed["failures"][:50]
-        ]
-    return lines
+    return name
 
 
 @flow(
     name="daily-run",
+    flow_run_name=_run_name("daily", "%Y-%m-%d"),
     # Two threads unless `configured_daily_run` applies NURTURE_MAX_PARALLEL_BATCHES:
     # nothing here reads settings when the module is imported.
     task_runner=cast("TaskRunner[Any]", ThreadPoolTaskRunner(max_workers=2)),
@@ -371,7 +291,11 @@ def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
     return executions
 
 
-@flow(name="dispatch", log_prints=False)
+@flow(
+    name="dispatch",
+    flow_run_name=_run_name("dispatch", "%Y-%m-%dT%H:%M"),
+    log_prints=False,
+)
 def dispatch(as_of: str | None = None) -> dict[str, Any]:
     """Release touches whose delivery time has come (runs every few minutes)."""
     pinned = _pin(as_of)
@@ -382,6 +306,7 @@ def dispatch(as_of: str | None = None) -> dict[str, Any]:
         parts = {"reconcile": reconcile_unknown(run_id, pinned)}
         executions = [execute_batch(run_id, pinned, "dispatch", {"sweep": True})]
         summary = phases.summarize(app, run_id, phases=parts, executions=executions)
+        publish(summary, still_scheduled=phases.still_scheduled(app))
         phases.finish(app, run_id, summary)
         return summary
     finally:

@@ -11,8 +11,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from nurture.bootstrap import App
 from nurture.domain.touches import Outcome
@@ -234,6 +235,18 @@ def summarize(
         "effects": effects,
         "funnel": funnel_rows,
     }
+
+
+def still_scheduled(app: App) -> dict[str, int]:
+    """Touches waiting for the next 24 hours, by hour in the project's time zone, with its
+    offset (``15:00+01:00``): what later dispatch runs will release."""
+    zone = ZoneInfo(app.settings.project.default_timezone)
+    with app.uow(read_only=True) as uow:
+        waiting = uow.touches.due(app.now() + timedelta(hours=24))
+    hours = Counter(
+        t.deliver_at.astimezone(zone).strftime("%H:00%z") for t in waiting if t.deliver_at
+    )
+    return {f"{hour[:-2]}:{hour[-2:]}": n for hour, n in sorted(hours.items())}
 
 
 def dry_run(app: App) -> dict[str, Any]:
