@@ -6,11 +6,13 @@ Deterministic for a given seed, so the demo, the tests and the benchmark see the
 from __future__ import annotations
 
 import csv
+import json
 import random
 import shutil
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -23,6 +25,7 @@ __all__ = [
     "copy_project_template",
     "generate_contacts",
     "write_contacts_csv",
+    "write_examples",
 ]
 
 SAMPLE_COLUMNS = (
@@ -246,6 +249,36 @@ def write_contacts_csv(path: Path, count: int, *, seed: int = 7) -> Path:
         for persona in generate_contacts(count, seed=seed):
             writer.writerow(persona.row)
     return path
+
+
+_TARGET_SECTORS = frozenset({"industry", "healthcare", "finance", "software"})
+
+
+def write_examples(folder: Path, count: int, *, today: date, seed: int = 7) -> None:
+    """Example data for the sample contacts, so that every command of the README has
+    something to read: ``events.jsonl`` (a backfill of opens, clicks and webinars, in the
+    generic JSON-lines format) and ``deals.csv`` (closed deals for ``scoring calibrate``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    personas = generate_contacts(count, seed=seed)
+    events, deals = [], ["contact,outcome,close_date"]
+    for n, persona in enumerate(personas, start=1):
+        ref = persona.row["external_id"]
+        webinars = rng.choice([0, 0, 1, 2])
+        for kind, times in (("email_open", rng.randrange(0, 4)), ("webinar_attended", webinars)):
+            for k in range(times):
+                at = datetime.combine(today - timedelta(days=20 + k), time(10), tzinfo=UTC)
+                events.append(
+                    json.dumps(
+                        {"id": f"example-{n}-{kind}-{k}", "type": kind, "contact": ref,
+                         "occurred_at": at.isoformat(), "data": {}}
+                    )
+                )  # fmt: skip
+        fits = persona.row["sector"] in _TARGET_SECTORS
+        won = rng.random() < (0.25 + 0.3 * fits + 0.15 * webinars)
+        deals.append(f"{ref},{'won' if won else 'lost'},{(today - timedelta(days=5)).isoformat()}")
+    (folder / "events.jsonl").write_text("\n".join(events) + "\n", encoding="utf-8")
+    (folder / "deals.csv").write_text("\n".join(deals) + "\n", encoding="utf-8")
 
 
 def copy_project_template(target: Path) -> None:

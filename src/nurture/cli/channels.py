@@ -18,7 +18,7 @@ from nurture.cli._common import (
     print_json,
     reporting_errors,
 )
-from nurture.commands.calls import dial, log_call
+from nurture.commands.calls import dial, log_call, task_for_contact
 from nurture.domain.events import CALL_OUTCOMES
 from nurture.errors import InputError, Location
 from nurture.inbound import read_event_file
@@ -201,8 +201,11 @@ def _bant(values: list[str]) -> dict[str, str]:
 
 @calls_app.command("log")
 def log(
-    task: int = typer.Argument(
-        ..., min=1, max=MAX_DB_ID, help="Task id (see `nurture calls list`)."
+    task: int | None = typer.Argument(
+        None, min=1, max=MAX_DB_ID, help="Task id (see `nurture calls list`)."
+    ),
+    contact: str | None = typer.Option(
+        None, "--contact", help="Or the contact called (its open task, else a new one)."
     ),
     outcome: str = typer.Option(..., "--outcome", help=" | ".join(CALL_OUTCOMES)),
     bant: list[str] = typer.Option(
@@ -213,13 +216,22 @@ def log(
     as_of: str | None = _AS_OF,
 ) -> None:
     """Record a call's outcome: it is scored, may end sequences (meeting booked), and sets
-    BANT facts."""
+    BANT facts.
+
+    Example: nurture calls log --contact crm-000001 --outcome meeting_booked
+    """
+    if (task is None) == (contact is None):
+        fail("give a task id, or --contact ID (one of them)")
     if outcome not in CALL_OUTCOMES:
         fail(f"--outcome {outcome!r}: expected one of {', '.join(CALL_OUTCOMES)}")
     facts = _bant(bant)
     with reporting_errors():
         application = bootstrap(as_of=parse_as_of(as_of))
         with application.uow() as uow:
+            if task is None:
+                task = task_for_contact(
+                    uow=uow, ref=contact or "", owner=None, now=application.now()
+                )
             result = log_call(
                 uow=uow,
                 ctx=application.run_context(),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
 from nurture.cli._common import console, fail, reporting_errors
-from nurture.samples import copy_project_template, write_contacts_csv
+from nurture.samples import copy_project_template, write_contacts_csv, write_examples
 from nurture.settings import example_env
 
 __all__ = ["register"]
@@ -46,6 +47,7 @@ def init(
         copy_project_template(directory)
         if sample_contacts:
             write_contacts_csv(directory / "contacts.csv", sample_contacts)
+            write_examples(directory / "examples", sample_contacts, today=datetime.now(UTC).date())
         write_settings_files(directory)
     console.print(f"project created in {directory}, with its own link secret in .env")
     console.print("next, from inside it (nurture finds the project from any folder below):")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from nurture.domain.events import CALL_OUTCOMES
+from nurture.domain.tasks import CallTask, TaskKind
 from nurture.errors import ConfigurationError, Location, NotFound, PayloadError
 from nurture.inbound import InboundEvent
 from nurture.pipeline.ingest import apply_pending, store_events
 from nurture.pipeline.lifecycle import RunContext
 from nurture.ports import Dialer, UnitOfWork
 
-__all__ = ["dial", "log_call"]
+__all__ = ["dial", "log_call", "task_for_contact"]
 
 
 def log_call(
@@ -56,6 +58,37 @@ def log_call(
         "bant": contact.bant.as_dict(),
         "exits": dict(ctx.effects.exits),
     }
+
+
+def task_for_contact(*, uow: UnitOfWork, ref: str, owner: str | None, now: datetime) -> int:
+    """The task a call with contact ``ref`` is logged on: its oldest open one, else a new
+    task for a call the rep made on their own (``calls log --contact``)."""
+    contact = uow.contacts.get(ref)
+    if contact is None or contact.id is None:
+        raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
+    open_tasks = [
+        call.task for call in uow.tasks.queue(status="open", limit=1_000_000)
+        if call.task.contact_id == contact.id
+    ]  # fmt: skip
+    if open_tasks:
+        return open_tasks[0].id
+    uow.tasks.add_many(
+        [
+            CallTask(
+                contact_id=contact.id,
+                kind=TaskKind.LOGGED,
+                title="call logged by hand",
+                due_at=now,
+                created_at=now,
+                owner=owner or contact.owner,
+            )
+        ]
+    )
+    [call] = [
+        c for c in uow.tasks.queue(status="open", limit=1_000_000)
+        if c.task.contact_id == contact.id
+    ]  # fmt: skip
+    return call.task.id
 
 
 def dial(*, uow: UnitOfWork, dialer: Dialer | None, task_id: int, rep_phone: str) -> str:

@@ -26,6 +26,7 @@ class TaskKind(StrEnum):
     SEQUENCE = "sequence"  # a call step of a sequence
     HANDOFF = "handoff"  # a contact just qualified: its owner calls within the SLA
     REPLY = "reply"  # a contact answered an email: its owner follows up
+    LOGGED = "logged"  # a call a rep made on their own, logged with `calls log --contact`
 
 
 @dataclass(slots=True)
