@@ -76,6 +76,15 @@ def test_a_dry_run_through_the_cli_changes_nothing(ready: Live) -> None:
     assert "dry run" in result.stdout
     assert "would send now: email 2" in result.stdout
     assert "{'" not in result.stdout  # no Python repr on a person's screen
+    assert "by channel" in result.stdout
+    assert "next 24 hours, by step" in result.stdout
+    listed = CliRunner().invoke(
+        cli, ["run", "--as-of", NOW.isoformat(), "--dry-run", "--list"], env={"COLUMNS": "120"}
+    )
+    assert listed.exit_code == 0, listed.output
+    assert "who gets what" in listed.stdout
+    assert "jean@acme.fr" in listed.stdout
+    assert "2026-03-02 09:00+01:00" in listed.stdout  # the project's time, with its offset
     assert ready.sendgrid.delivered() == []
 
 

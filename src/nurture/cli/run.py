@@ -35,6 +35,9 @@ def run(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Plan and render what is due; send nothing, change nothing."
     ),
+    listed: bool = typer.Option(
+        False, "--list", help="With --dry-run: who would get what, and when."
+    ),
     as_json: bool = _JSON,
 ) -> None:
     """Run the daily flow once: ingest, score, plan, execute in batches, report.
@@ -54,7 +57,7 @@ def run(
     if as_json:
         print_json(summary)
     elif dry_run:
-        _print_dry_run(summary)
+        _print_dry_run(summary, listed=listed)
     else:
         print_summary(summary)
 
@@ -105,14 +108,34 @@ def print_summary(summary: dict[str, Any]) -> None:
     console.print(f"timings: {timings}")
 
 
-def _print_dry_run(summary: dict[str, Any]) -> None:
+def _print_dry_run(summary: dict[str, Any], *, listed: bool) -> None:
     console.print("[bold]dry run[/]: nothing sent, nothing changed", markup=True)
-    console.print(f"would send now: {words(dict(summary['would_send']))}")
     plan = summary["plan"]
+    channels = Table("channel", "now", "planned in all", title="by channel")
+    for channel in sorted(set(plan["planned"]) | set(summary["would_send"])):
+        channels.add_row(
+            channel,
+            str(summary["would_send"].get(channel, 0)),
+            str(plan["planned"].get(channel, 0)),
+        )
+    console.print(channels)
+    steps = Table("sequence", "step", "channel", "touches", title="next 24 hours, by step")
+    for row in summary["by_step"]:
+        steps.add_row(row["sequence"], row["step"], row["channel"], str(row["touches"]))
+    console.print(steps)
+    console.print(f"would send now: {words(dict(summary['would_send']))}")
     console.print(
-        f"planned {words(plan['planned'])}, deferred {words(plan['deferred'])}, "
-        f"held {plan['held_for_later_run']}"
+        f"deferred: {words(plan['deferred'])} · skipped: {words(plan['skipped'])} · "
+        f"held for a later run: {plan['held_for_later_run']}"
     )
+    if listed:
+        who = Table("at", "contact", "to", "sequence/step", "channel", title="who gets what")
+        for t in summary["touches"]:
+            who.add_row(
+                t["at"].replace("T", " "), str(t["contact_id"]), t["to"] or "—",
+                f"{t['sequence']}/{t['step']}", t["channel"],
+            )  # fmt: skip
+        console.print(who)
     for failure in summary["would_fail"]:
         console.print(
             f"  would not go: {failure['touch']} contact {failure['contact_id']}: "

@@ -260,6 +260,7 @@ def dry_run(app: App) -> dict[str, Any]:
         due = uow.touches.due(ctx.now)
         delivery = replace(app.delivery, sandbox=True)
         items = prepare(uow=uow, ctx=ctx, delivery=delivery, touches=due)
+        upcoming = _upcoming(uow.touches.due(ctx.now + timedelta(hours=24)), app)
         checked = 0
         if delivery.email.provider == "sendgrid":
             for item in items:
@@ -282,5 +283,32 @@ def dry_run(app: App) -> dict[str, Any]:
         would_send=Counter(i.touch.channel for i in items if i.outcome is None),
         would_fail=failures[:100],
         sandbox_checked=checked,
+        by_step=[
+            {"sequence": sequence, "step": step, "channel": channel, "touches": n}
+            for (sequence, step, channel), n in sorted(
+                Counter((t["sequence"], t["step"], t["channel"]) for t in upcoming).items()
+            )
+        ],
+        touches=upcoming[:_LISTED],
     )
     return out
+
+
+#: ``run --dry-run --list`` shows at most this many touches.
+_LISTED = 2000
+
+
+def _upcoming(touches: list[Any], app: App) -> list[dict[str, Any]]:
+    """Who would get what, and when (the project's time, with its offset)."""
+    zone = ZoneInfo(app.settings.project.default_timezone)
+    return [
+        {
+            "at": t.deliver_at.astimezone(zone).isoformat(timespec="minutes"),
+            "contact_id": t.contact_id,
+            "to": t.address,
+            "sequence": t.sequence_id,
+            "step": t.step_id,
+            "channel": t.channel,
+        }
+        for t in sorted(touches, key=lambda t: (t.deliver_at, t.id))
+    ]
