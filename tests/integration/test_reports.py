@@ -88,3 +88,24 @@ def test_report_json_and_since(live: Live, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["report", "--html", str(html)], env=env)
     assert result.exit_code == 0
     assert 'id="chart-funnel"' in html.read_text(encoding="utf-8")
+
+
+def test_the_terminal_report_shows_rates_and_fits_80_columns(live: Live, tmp_path: Path) -> None:
+    build(live, tmp_path)
+    env = {**settings_env(live.app.settings), "COLUMNS": "80"}
+    result = CliRunner().invoke(cli, ["report"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in result.stdout  # nothing cut: long names wrap
+    headers = [line for line in lines if "sent" in line and "open" in line and "meet" in line]
+    assert headers
+    assert all("reply" in header for header in headers)
+    rows = [line for line in lines if "email-1" in line]
+    assert rows
+    assert all("%" in row for row in rows)
+    html = tmp_path / "report.html"
+    CliRunner().invoke(cli, ["report", "--html", str(html)], env=env)
+    page = html.read_text(encoding="utf-8")
+    assert "open_rate" not in page.split("<style>")[-1].split("</style>")[-1]  # words, not keys
+    assert "% opened</text>" in page  # every bar carries its number

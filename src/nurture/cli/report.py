@@ -60,34 +60,48 @@ def print_report(data: dict[str, Any]) -> None:
         days = "—" if step["median_days_in_from"] is None else str(step["median_days_in_from"])
         conversion.add_row(f"{step['from']} → {step['to']}", str(step["reached"]), rate, days)
     console.print(conversion)
-    columns = {
-        "sent": "sent",
-        "delivered": "deliv.",
-        "opened": "open",
-        "clicked": "click",
-        "replied": "reply",
-        "meetings": "meet.",
-        "unsubscribed": "unsub.",
-        "deferred": "defer.",
-        "failed": "fail",
-    }
     for sequence in data["sequences"]:
         exits = ", ".join(f"{k} {v}" for k, v in sequence["exits"].items()) or "none"
         table = Table(
             "step",
-            *columns.values(),
-            title=f"{sequence['sequence']} — active "
-            f"{sequence['active']}, completed {sequence['completed']}, exits: {exits}",
+            "sent",
+            "open",
+            "click",
+            "reply",
+            "meet",
+            "unsub",
+            "fail",
+            title=f"{sequence['sequence']} — active {sequence['active']}, "
+            f"completed {sequence['completed']}, exits: {exits}",
         )
+        table.columns[0].overflow = "fold"  # a long step id wraps; it is never cut
         for step in sequence["steps"]:
-            table.add_row(step["step"], *(str(step[c]) for c in columns))
+            sent = step["sent"]
+            table.add_row(
+                step["step"],
+                str(sent),
+                *(_rate(step[key], sent) for key in ("opened", "clicked", "replied", "meetings")),
+                str(step["unsubscribed"]),
+                str(step["failed"]),
+            )
         console.print(table)
+    console.print(
+        "open, click, reply, meet: share of the step's sent touches that were opened, "
+        "clicked, answered or led to a meeting (counts, deliveries and deferrals: --json)",
+        markup=False,
+        soft_wrap=False,  # a legend wraps at the terminal's width
+    )
     if data["unattributed"]:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(data["unattributed"].items()))
         console.print(
             f"not credited to a step: {counts} (no touch id, and no email in the 7 days before)",
             markup=False,
+            soft_wrap=False,
         )
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "—"
 
 
 def register(app: typer.Typer) -> None:

@@ -30,6 +30,7 @@ border-bottom:1px solid #f0f0f0}th:first-child,td:first-child{text-align:left}
 .legend span{display:inline-block;margin-right:14px;font-size:12px}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
 svg text{font-size:11px;fill:#374151}
+svg.chart{max-width:100%;height:auto}
 """
 
 
@@ -37,9 +38,15 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
+#: What a legend says for each key (a person reads words, not field names).
+_LABELS = {"open_rate": "opened", "click_rate": "clicked", "reply_rate": "replied"}
+
+
 def _legend(keys: Sequence[str]) -> str:
     items = "".join(
-        f'<span><i style="background:{_COLOURS.get(k, "#999")}"></i>{_e(k)}</span>' for k in keys
+        f'<span><i style="background:{_COLOURS.get(k, "#999")}"></i>'
+        f"{_e(_LABELS.get(k, k.replace('_', ' ')))}</span>"
+        for k in keys
     )
     return f'<div class="legend">{items}</div>'
 
@@ -67,6 +74,7 @@ def _stacked_rows(chart_id: str, rows: list[tuple[str, dict[str, int]]], keys: l
     height = len(rows) * row_h + 8
     return (
         f'<svg id="{chart_id}" class="chart" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" '
         f'role="img">{"".join(parts)}</svg>{_legend(keys)}'
     )
 
@@ -77,7 +85,7 @@ def _stacked_columns(
     """Vertical stacked bars, one column per label (dates)."""
     width, height, bottom = 1000, 220, 30
     top = max((sum(v.get(k, 0) for k in keys) for _, v in columns), default=0) or 1
-    step = (width - 40) / max(len(columns), 1)
+    step = min((width - 40) / max(len(columns), 1), 60)  # one day is a bar, not the page
     parts = [
         f'<line x1="30" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" stroke="#ccc"/>',
         f'<text x="0" y="12">{top}</text>',
@@ -98,6 +106,7 @@ def _stacked_columns(
             parts.append(f'<text x="{x:.1f}" y="{height - 12}">{_e(label[5:])}</text>')
     return (
         f'<svg id="{chart_id}" class="chart" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" '
         f'role="img">{"".join(parts)}</svg>{_legend(keys)}'
     )
 
@@ -134,6 +143,7 @@ def _histograms(chart_id: str, series: dict[str, list[int]]) -> str:
     height = len(series) * row_h + 18
     return (
         f'<svg id="{chart_id}" class="chart" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" '
         f'role="img">{"".join(parts)}{axis}</svg>'
     )
 
@@ -147,7 +157,7 @@ def _rates(chart_id: str, sequences: list[dict[str, Any]]) -> str:
         if step["sent"]
     ]
     keys = ["open_rate", "click_rate", "reply_rate"]
-    width, label_w, row_h = 900, 260, 30
+    width, label_w, row_h = 900, 260, 38
     parts = []
     for index, (label, step) in enumerate(rows):
         y = index * row_h + 4
@@ -155,13 +165,17 @@ def _rates(chart_id: str, sequences: list[dict[str, Any]]) -> str:
         for offset, key in enumerate(keys):
             value = step.get(key) or 0.0
             span = (width - label_w - 60) * value
+            words = _LABELS[key]
             parts.append(
-                f'<rect x="{label_w}" y="{y + offset * 8}" width="{span:.1f}" height="7" '
-                f'fill="{_COLOURS[key]}"><title>{_e(label)} {key}: {value:.1%}</title></rect>'
+                f'<rect x="{label_w}" y="{y + offset * 11}" width="{span:.1f}" height="9" '
+                f'fill="{_COLOURS[key]}"><title>{_e(label)} {words}: {value:.1%}</title></rect>'
+                f'<text x="{label_w + span + 4:.1f}" y="{y + offset * 11 + 9}" '
+                f'font-size="10">{value:.0%} {words}</text>'
             )
     height = max(len(rows), 1) * row_h + 8
     return (
         f'<svg id="{chart_id}" class="chart" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" '
         f'role="img">{"".join(parts)}</svg>{_legend(keys)}'
     )
 
