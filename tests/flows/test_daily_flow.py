@@ -13,7 +13,7 @@ from prefect.client.schemas.sorting import FlowRunSort
 from typer.testing import CliRunner
 
 from nurture.cli import app as cli
-from nurture.orchestration.flows import daily_run, dispatch
+from nurture.orchestration.flows import daily_run, dispatch, on_progress
 from tests.conftest import NOW
 from tests.support.env import settings_env
 from tests.support.live import Live
@@ -116,3 +116,12 @@ def test_daily_and_dispatch_runs_are_named_and_publish_readable_artifacts(ready:
         text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
         for repr_mark in ("{'", "[(", "': ", '"*"'):
             assert repr_mark not in text, f"{artifact.key}: {repr_mark} in {text[:300]}"  # type: ignore[attr-defined]
+
+
+def test_each_batch_reports_its_progress_to_listeners(ready: Live) -> None:
+    heard: list[float] = []
+    with on_progress(heard.append):
+        daily_run(as_of=NOW.isoformat())
+    assert heard
+    assert heard[-1] == 1.0
+    assert heard == sorted(heard)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from nurture.cli._common import (
     console,
+    err_console,
     parse_as_of,
     print_json,
     reporting_errors,
@@ -50,16 +54,31 @@ def run(
     if not dry_run:
         require_link_secret()
     with reporting_errors():
-        from nurture.orchestration.flows import configured_daily_run
+        from nurture.orchestration.flows import configured_daily_run, on_progress
 
         daily_run = configured_daily_run()
-        summary = daily_run(as_of=moment.isoformat() if moment else None, dry_run=dry_run)
+        with _bar(shown=not as_json and not dry_run) as advance, on_progress(advance):
+            summary = daily_run(as_of=moment.isoformat() if moment else None, dry_run=dry_run)
     if as_json:
         print_json(summary)
     elif dry_run:
         _print_dry_run(summary, listed=listed)
     else:
         print_summary(summary)
+
+
+@contextmanager
+def _bar(*, shown: bool) -> Iterator[Callable[[float], None]]:
+    """A progress bar of the run's batches on a terminal (never in --json or a pipe)."""
+    if not shown or not err_console.is_terminal:
+        yield lambda _done: None
+        return
+    with Progress(
+        TextColumn("sending"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("sending", total=1.0)
+        yield lambda done: progress.update(task, completed=done)
 
 
 def dispatch(as_of: str | None = _AS_OF, as_json: bool = _JSON) -> None:

@@ -73,6 +73,20 @@ def _app(as_of: str) -> App:
         return _apps[as_of]
 
 
+#: Who hears each batch's progress in this process (``nurture run`` draws a bar).
+_listeners: list[Callable[[float], None]] = []
+
+
+@contextmanager
+def on_progress(listener: Callable[[float], None]) -> Iterator[None]:
+    """Call ``listener`` with the share of due touches done after each batch (0 to 1)."""
+    _listeners.append(listener)
+    try:
+        yield
+    finally:
+        _listeners.remove(listener)
+
+
 def _pin(as_of: str | None) -> str:
     moment = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
     if moment.tzinfo is None:
@@ -194,6 +208,8 @@ def execute_batch(run_id: str, as_of: str, worker: str, progress: dict[str, Any]
         remaining = phases.count_due_now(app)
         done = max(0.0, 1.0 - remaining / progress["total"])
         update_progress_artifact(progress["artifact"], progress=round(100 * done, 1))
+        for listener in list(_listeners):
+            listener(done)
     logger.info(
         "run %s %s: sent %s, failed %s, cancelled %s",
         run_id,
