@@ -256,4 +256,4 @@ def test_delivery_times_are_reported_by_hour(live: Live, tmp_path: Path) -> None
     delivery = summary["delivery"]
     assert delivery["delivered_now"] == 0
     # Jean in Paris at 09:00 (08:00Z); Alice in New York at 09:00 (14:00Z).
-    assert delivery["scheduled_later_today_by_hour"] == {"08:00Z": 1, "14:00Z": 1}
+    assert delivery["scheduled_later_today_by_hour"] == {"09:00+01:00": 1, "15:00+01:00": 1}

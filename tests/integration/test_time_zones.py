@@ -140,7 +140,12 @@ def test_the_paris_run_schedules_each_zone_for_its_own_morning(world: Live, tmp_
     # Tokyo is mid-afternoon: now. Paris 09:00 = 08:00Z; Sydney Tuesday 09:00 = 22:00Z;
     # New York and Montreal 09:00 = 14:00Z.
     assert delivery["delivered_now"] == 1
-    assert delivery["scheduled_later_today_by_hour"] == {"08:00Z": 1, "14:00Z": 2, "22:00Z": 1}
+    # Read in the project's time zone (Paris), with its offset.
+    assert delivery["scheduled_later_today_by_hour"] == {
+        "09:00+01:00": 1,
+        "15:00+01:00": 2,
+        "23:00+01:00": 1,
+    }
 
 
 def test_an_opt_out_between_planning_and_delivery_stops_the_touch(

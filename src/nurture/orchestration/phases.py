@@ -30,6 +30,7 @@ from nurture.pipeline.pauses import resume_paused
 from nurture.pipeline.plan import plan_due
 from nurture.pipeline.reconcile import reconcile
 from nurture.views.reports import funnel
+from nurture.views.wording import hour_label
 
 __all__ = [
     "count_due_now",
@@ -240,13 +241,10 @@ def summarize(
 def still_scheduled(app: App) -> dict[str, int]:
     """Touches waiting for the next 24 hours, by hour in the project's time zone, with its
     offset (``15:00+01:00``): what later dispatch runs will release."""
-    zone = ZoneInfo(app.settings.project.default_timezone)
+    zone = app.settings.project.default_timezone
     with app.uow(read_only=True) as uow:
         waiting = uow.touches.due(app.now() + timedelta(hours=24))
-    hours = Counter(
-        t.deliver_at.astimezone(zone).strftime("%H:00%z") for t in waiting if t.deliver_at
-    )
-    return {f"{hour[:-2]}:{hour[-2:]}": n for hour, n in sorted(hours.items())}
+    return dict(sorted(Counter(hour_label(t.deliver_at, zone) for t in waiting).items()))
 
 
 def dry_run(app: App) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from nurture.domain.touches import Touch, TouchStatus, touch_key
 from nurture.pipeline.lifecycle import RunContext
 from nurture.pipeline.progress import Calendars, advance
 from nurture.ports import UnitOfWork
+from nurture.views.wording import hour_label
 
 __all__ = ["Budget", "PlanReport", "plan_due"]
 
@@ -220,7 +221,7 @@ class _Chunk:
         if deliver_at <= self.ctx.now:
             report.deliver_now += 1
         else:
-            report.later_by_hour[deliver_at.strftime("%H:00Z")] += 1
+            report.later_by_hour[hour_label(deliver_at, self.ctx.default_timezone)] += 1
 
     def _left_audience(
         self, enrollment: Enrollment, sequence: Sequence, contact: Contact, refusal: str
