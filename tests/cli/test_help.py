@@ -1,4 +1,5 @@
-"""Every command's --help reads cleanly at 80 columns: no Python type noise."""
+"""Every command's --help reads cleanly at 80 columns: no Python type noise, whole
+sentences, and one example."""
 
 from __future__ import annotations
 
@@ -18,6 +19,13 @@ def _paths(command: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     return out
 
 
+def _leaf(path: tuple[str, ...]) -> bool:
+    command: Any = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    return not hasattr(command, "commands")
+
+
 def test_no_help_page_shows_python_types() -> None:
     paths = _paths(typer.main.get_command(app))
     assert len(paths) > 30  # every command and group, not a handful
@@ -27,3 +35,5 @@ def test_no_help_page_shows_python_types() -> None:
         for noise in ("<bool>", "<str>", "<int>", "<float>", "<Path>"):
             assert noise not in result.stdout, f"{' '.join(path)} --help shows {noise}"
         assert max(len(line) for line in result.stdout.splitlines()) <= 80, path
+        if _leaf(path):
+            assert "Example: nurture" in result.stdout, f"{' '.join(path)}: no example"

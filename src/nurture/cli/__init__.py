@@ -41,6 +41,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown joins the lines of a paragraph: docstrings wrapped at 100 columns in the
+    # source read as whole sentences at any terminal width.
+    rich_markup_mode="markdown",
 )
 _state = {"debug": False}
 

@@ -45,6 +45,8 @@ def serve(
 
     Set NURTURE_PUBLIC_URL to the address the providers call (Twilio signs the full URL),
     and NURTURE_INBOUND_SECRET or NURTURE_SENDGRID_INBOUND_PUBLIC_KEY to accept replies.
+
+    Example: nurture webhooks serve --port 8765
     """
     import uvicorn
 
@@ -70,6 +72,8 @@ def ingest(
     """Store events from FILE (duplicates are recognised by provider event id) and apply them.
 
     Lines that cannot be read are reported with their number; the others are ingested.
+
+    Example: nurture events ingest examples/events.jsonl
     """
     with reporting_errors():
         application = bootstrap(as_of=parse_as_of(as_of))
@@ -162,7 +166,10 @@ def list_calls(
     show_all: bool = typer.Option(False, "--all", help="Include done and cancelled tasks."),
     as_json: bool = _JSON,
 ) -> None:
-    """The call queue: due time, contact, why, and the script to read."""
+    """The call queue: due time, contact, why, and the script to read.
+
+    Example: nurture calls list --owner camille.martin@vigie-cyber.example
+    """
     with reporting_errors():
         application = bootstrap()
         with application.uow(read_only=True) as uow:
@@ -257,7 +264,10 @@ def dial_command(
     task: int = typer.Argument(..., min=1, max=MAX_DB_ID, help="Task id."),
     rep_phone: str = typer.Option(..., "--rep-phone", help="The rep's phone (E.164)."),
 ) -> None:
-    """Click-to-call: Twilio rings the rep, then bridges them to the contact."""
+    """Click-to-call: Twilio rings the rep, then bridges them to the contact.
+
+    Example: nurture calls dial 12 --rep-phone +33612345678
+    """
     with reporting_errors():
         application = bootstrap()
         with application.uow(read_only=True) as uow:

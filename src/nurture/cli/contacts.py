@@ -37,6 +37,8 @@ def import_(
     Emails are lower-cased and checked, phones written in E.164, time zones, countries and
     languages checked. Every rejected row is reported with its row number and reason; the
     other rows are imported. Importing the same file again changes nothing.
+
+    Example: nurture contacts import contacts.csv --encoding cp1252
     """
     with reporting_errors():
         application = bootstrap(as_of=parse_as_of(as_of))
@@ -76,7 +78,10 @@ def list_(
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many."),
     as_json: bool = _JSON,
 ) -> None:
-    """Contacts by id: name, company, stage, score and temperature, owner."""
+    """Contacts by id: name, company, stage, score and temperature, owner.
+
+    Example: nurture contacts list --stage lead --where "contact.score >= 40"
+    """
     with reporting_errors():
         application = bootstrap()
         with application.uow(read_only=True) as uow:
@@ -124,7 +129,10 @@ def show(
     as_json: bool = _JSON,
     as_of: str | None = _AS_OF,
 ) -> None:
-    """Attributes, stage and its history, score with every rule's points, BANT."""
+    """Attributes, stage and its history, score with every rule's points, BANT.
+
+    Example: nurture contact show crm-000001 --json
+    """
     with reporting_errors():
         application = bootstrap(as_of=parse_as_of(as_of))
         with application.uow(read_only=True) as uow:

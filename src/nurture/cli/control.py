@@ -35,7 +35,10 @@ def list_(
     limit: int = typer.Option(200, "--limit", min=1, help="At most this many."),
     as_json: bool = _JSON,
 ) -> None:
-    """Enrollments, newest first: contact, sequence, status, next step and when."""
+    """Enrollments, newest first: contact, sequence, status, next step and when.
+
+    Example: nurture enrollments list --status paused
+    """
     with reporting_errors():
         application = bootstrap()
         with application.uow(read_only=True) as uow:
@@ -106,7 +109,9 @@ def _action(action: str, doc: str) -> None:
     ) -> None:
         _change(action, contact, sequence, where, reason, by, as_of, as_json)
 
-    command.__doc__ = doc
+    command.__doc__ = (
+        f'{doc}\n\nExample: nurture enrollments {action} --contact crm-000001 --reason "on leave"'
+    )
     app.command(action)(command)
 
 
@@ -130,6 +135,8 @@ def send_test_command(
 
     It goes through the configured driver (SendGrid, Twilio or the outbox) and is recorded
     nowhere: no touch, no budget, no statistics.
+
+    Example: nurture send-test cold-outbound email-1 --to me@example.com
     """
     with reporting_errors():
         application = bootstrap()

@@ -16,7 +16,10 @@ app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 def upgrade(
     revision: str = typer.Argument("head", help="Revision to upgrade to."),
 ) -> None:
-    """Create or upgrade the schema of NURTURE_DATABASE_URL (SQLite by default)."""
+    """Create or upgrade the schema of NURTURE_DATABASE_URL (SQLite by default).
+
+    Example: nurture db upgrade
+    """
     with reporting_errors():
         engine = create_db_engine(load_settings().settings.database.database_url)
         before = migrate.current_revision(engine)
@@ -27,7 +30,10 @@ def upgrade(
 
 @app.command("current")
 def current() -> None:
-    """Print the schema revision of the database and the newest one nurture knows."""
+    """Print the schema revision of the database and the newest one nurture knows.
+
+    Example: nurture db current
+    """
     with reporting_errors():
         engine = create_db_engine(load_settings().settings.database.database_url)
         console.print(

@@ -27,6 +27,8 @@ def demo(
     English B2B contacts, runs the daily flow for each simulated day against local stand-ins
     of SendGrid and Twilio (no account needed) while simulated contacts open, click, reply,
     answer calls and sign, then prints the report and writes DIR/report.html.
+
+    Example: nurture demo
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

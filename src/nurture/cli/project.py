@@ -39,7 +39,10 @@ def init(
         50, "--sample-contacts", min=0, help="Sample contacts to write to contacts.csv."
     ),
 ) -> None:
-    """Scaffold a working project folder: sequences, scoring, templates, deployments."""
+    """Scaffold a working project folder: sequences, scoring, templates, deployments.
+
+    Example: nurture init my-project
+    """
     with reporting_errors():
         if directory.exists() and any(directory.iterdir()):
             fail(f"{directory} is not empty; pick a new folder")

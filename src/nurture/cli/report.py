@@ -25,7 +25,10 @@ def report(
 ) -> None:
     """Funnel by stage × temperature, conversions with median days per stage, and per
     sequence and step: sent, delivered, opened, clicked, replied, meetings, exits,
-    unsubscribes, deferrals."""
+    unsubscribes, deferrals.
+
+    Example: nurture report --since 2026-03-01 --html report.html
+    """
     start = None
     if since:
         try:

@@ -48,6 +48,8 @@ def run(
 
     It is the same flow the deployment schedules; without a Prefect server it runs on
     Prefect's ephemeral API.
+
+    Example: nurture run --dry-run --list
     """
     _quiet_prefect(as_json)
     moment = parse_as_of(as_of)
@@ -83,7 +85,10 @@ def _bar(*, shown: bool) -> Iterator[Callable[[float], None]]:
 
 def dispatch(as_of: str | None = _AS_OF, as_json: bool = _JSON) -> None:
     """Release touches whose delivery time has come (the flow a schedule runs every few
-    minutes)."""
+    minutes).
+
+    Example: nurture dispatch --json
+    """
     _quiet_prefect(as_json)
     moment = parse_as_of(as_of)
     require_link_secret()

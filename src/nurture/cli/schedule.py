@@ -43,6 +43,8 @@ def serve() -> None:
 
     Start a Prefect server first (`prefect server start`) and point PREFECT_API_URL at it;
     the dashboard then shows every run, its artifacts and its logs.
+
+    Example: nurture serve
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     require_link_secret()
@@ -80,6 +82,8 @@ def deploy(
 
     Workers then run them: `prefect worker start --pool nurture` (process pool), on as many
     machines as needed; on PostgreSQL they share the work without sending anything twice.
+
+    Example: nurture deploy
     """
     project = load_settings().project_dir
     with reporting_errors():

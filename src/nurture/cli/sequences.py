@@ -40,6 +40,8 @@ def validate(
     """Check sequences, scoring, templates and the content catalog.
 
     Every error names its file, line and field; the exit status is 1 if there is any.
+
+    Example: nurture validate sequences/cold-outbound.yaml
     """
     loaded = load_settings().settings
     settings = loaded.project
@@ -97,6 +99,8 @@ def enroll(
 
     A contact is never enrolled twice in the same sequence at once; a suppressed contact or
     one outside the audience is refused.
+
+    Example: nurture enroll cold-outbound --where "contact.sector == 'industry'"
     """
     if (contact is None) == (where is None):
         fail("give exactly one of --contact ID or --where EXPR")
@@ -129,7 +133,10 @@ def preview(
     contact: str = typer.Option(..., "--contact", help="Contact id, email or external id."),
     as_json: bool = _JSON,
 ) -> None:
-    """Render every step of SEQUENCE for one contact: subject, HTML, text, SMS, call script."""
+    """Render every step of SEQUENCE for one contact: subject, HTML, text, SMS, call script.
+
+    Example: nurture preview cold-outbound --contact crm-000001
+    """
     with reporting_errors():
         application = bootstrap()
         with application.uow(read_only=True) as uow:
@@ -193,7 +200,10 @@ def simulate(
     as_json: bool = _JSON,
     as_of: str | None = _AS_OF,
 ) -> None:
-    """Forecast touches per day and channel for the current contacts. Sends nothing."""
+    """Forecast touches per day and channel for the current contacts. Sends nothing.
+
+    Example: nurture simulate nurture-12-months --days 365
+    """
     with reporting_errors():
         application = bootstrap(as_of=parse_as_of(as_of))
         with application.uow(read_only=True) as uow:
@@ -227,7 +237,10 @@ def simulate(
 
 @app.command("list")
 def list_sequences(as_json: bool = _JSON) -> None:
-    """Sequences in the project, with their version and steps."""
+    """Sequences in the project, with their version and steps.
+
+    Example: nurture sequences list
+    """
     with reporting_errors():
         application = bootstrap(upgrade_schema=False)
         project = application.project
@@ -260,7 +273,10 @@ def migrate(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say who would move."),
     as_json: bool = _JSON,
 ) -> None:
-    """Move running enrollments to another version, matching the id of their next step."""
+    """Move running enrollments to another version, matching the id of their next step.
+
+    Example: nurture sequences migrate cold-outbound --to 2 --dry-run
+    """
     with reporting_errors():
         application = bootstrap()
         with application.uow() as uow:
