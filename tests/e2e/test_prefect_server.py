@@ -117,3 +117,36 @@ def test_nurture_serve_registers_both_schedules(
     assert daily["schedule"]["timezone"] == "Europe/Paris"
     [every] = deployments["dispatch"]["schedules"]
     assert every["schedule"]["interval"] == 300.0
+
+
+def test_a_dispatch_run_shows_its_summary_in_the_ui(
+    live: Live, tmp_path: Path, prefect_server: PrefectServer, chromium: str
+) -> None:
+    import_people(live.app, tmp_path)
+    enroll_all(live.app, "channels-test")
+    env = {**os.environ, **settings_env(live.app.settings), **prefect_server.env()}
+    later = NOW.replace(hour=9, minute=30).isoformat()
+    result = subprocess.run(
+        [_nurture(), "dispatch", "--as-of", later, "--json"],
+        env=env, capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    api = httpx.Client(base_url=prefect_server.api, timeout=10)
+    [run] = api.post(
+        "/flow_runs/filter",
+        json={"flows": {"name": {"any_": ["dispatch"]}}, "sort": "START_TIME_DESC", "limit": 1},
+    ).json()
+    assert run["name"] == "dispatch-2026-03-02T10:30"  # 09:30 UTC, read in Paris
+    artifacts = api.post(
+        "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}}
+    ).json()
+    [summary] = [a for a in artifacts if a["key"] == "run-summary"]
+    assert "held for a later run" in json.dumps(summary["data"])
+    page = dump_dom(
+        chromium,
+        f"{prefect_server.url}/artifacts/artifact/{summary['id']}",
+        tmp_path / "chrome-dispatch",
+        screenshot=tmp_path / "dispatch-artifact.png",
+    )
+    assert "run-summary" in page
+    assert "held for a later run" in page
