@@ -1,5 +1,6 @@
 """The README's "Using it" block, read from the README itself and run as printed in a
-fresh folder (the long-running servers aside): every command exits 0."""
+fresh folder (the long-running servers aside): every command exits 0 and prints no
+Python repr."""
 
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ def test_every_command_of_using_it_runs_as_printed(tmp_path: Path) -> None:
         )
         assert result.returncode == 0, f"{line}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
         assert "Traceback" not in result.stderr, line
+        for repr_mark in ("{'", "[(", "=<"):  # a Python repr never reaches a person
+            assert repr_mark not in result.stdout + result.stderr, f"{line}: {repr_mark}"
         ran += 1
     assert ran >= 25
 

@@ -31,6 +31,7 @@ from nurture.bootstrap import App, bootstrap
 from nurture.orchestration import phases
 from nurture.orchestration.artifacts import publish
 from nurture.settings import RunSettings, load_settings
+from nurture.views.wording import words
 
 __all__ = ["configured_daily_run", "daily_run", "dispatch", "running_with"]
 
@@ -155,9 +156,9 @@ def plan_touches(run_id: str, as_of: str) -> dict[str, Any]:
     get_run_logger().info(
         "run %s: planned %s, %s to deliver now, deferred %s, held %s",
         run_id,
-        result["planned"],
+        words(result["planned"]),
         result["deliver_now"],
-        result["deferred"] or "none",
+        words(result["deferred"]),
         result["held_for_later_run"],
     )
     return result
@@ -214,9 +215,9 @@ def execute_batch(run_id: str, as_of: str, worker: str, progress: dict[str, Any]
         "run %s %s: sent %s, failed %s, cancelled %s",
         run_id,
         worker,
-        result["sent"],
-        result["failed"] or "none",
-        result["cancelled"] or "none",
+        words(result["sent"]),
+        words(result["failed"]),
+        words(result["cancelled"]),
     )
     return result
 
