@@ -13,6 +13,7 @@ from prefect.client.schemas.sorting import FlowRunSort
 from typer.testing import CliRunner
 
 from nurture.cli import app as cli
+from nurture.orchestration import phases
 from nurture.orchestration.flows import daily_run, dispatch, on_progress
 from tests.conftest import NOW
 from tests.support.env import settings_env
@@ -125,3 +126,15 @@ def test_each_batch_reports_its_progress_to_listeners(ready: Live) -> None:
     assert heard
     assert heard[-1] == 1.0
     assert heard == sorted(heard)
+
+
+def test_a_dispatch_sweep_reports_its_progress_too(ready: Live) -> None:
+    run_id = phases.start(ready.app)  # planned, not sent: the dispatch sends them
+    phases.plan(ready.app, run_id)
+    phases.finish(ready.app, run_id, {})
+    heard: list[float] = []
+    with on_progress(heard.append):
+        summary = dispatch(as_of=NOW.isoformat())
+    assert summary["execute"]["sent"] == {"email": 2}
+    assert heard
+    assert heard[-1] == 1.0

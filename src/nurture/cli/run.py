@@ -94,8 +94,10 @@ def dispatch(as_of: str | None = _AS_OF, as_json: bool = _JSON) -> None:
     require_link_secret()
     with reporting_errors():
         from nurture.orchestration.flows import dispatch as dispatch_flow
+        from nurture.orchestration.flows import on_progress
 
-        summary = dispatch_flow(as_of=moment.isoformat() if moment else None)
+        with _bar(shown=not as_json) as advance, on_progress(advance):
+            summary = dispatch_flow(as_of=moment.isoformat() if moment else None)
     if as_json:
         print_json(summary)
     else:

@@ -88,6 +88,19 @@ def on_progress(listener: Callable[[float], None]) -> Iterator[None]:
         _listeners.remove(listener)
 
 
+def _sweep_progress(app: App) -> Callable[[Any], None]:
+    """Tell the listeners how far a sweep (dispatch) is, batch after batch."""
+    due = max(phases.count_due_now(app), 1)
+    done = [0]
+
+    def heard(batch: Any) -> None:
+        done[0] += batch.claimed
+        for listener in list(_listeners):
+            listener(min(1.0, done[0] / due))
+
+    return heard
+
+
 def _pin(as_of: str | None) -> str:
     moment = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
     if moment.tzinfo is None:
@@ -194,7 +207,11 @@ def execute_batch(run_id: str, as_of: str, worker: str, progress: dict[str, Any]
     app = _app(as_of)
     logger = get_run_logger()
     result = phases.execute(
-        app, run_id, worker=worker, max_batches=None if progress.get("sweep") else 1
+        app,
+        run_id,
+        worker=worker,
+        max_batches=None if progress.get("sweep") else 1,
+        on_batch=_sweep_progress(app) if progress.get("sweep") and _listeners else None,
     )
     for failure in result["failures"]:
         logger.warning(
