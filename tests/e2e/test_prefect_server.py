@@ -142,6 +142,11 @@ def test_a_dispatch_run_shows_its_summary_in_the_ui(
     ).json()
     [summary] = [a for a in artifacts if a["key"] == "run-summary"]
     assert "held for a later run" in json.dumps(summary["data"])
+    run_page = dump_dom(
+        chromium, f"{prefect_server.url}/runs/flow-run/{run['id']}", tmp_path / "chrome-run"
+    )
+    assert run["name"] in run_page
+    assert 'id="artifacts"' in run_page  # the run's page has its Artifacts tab
     page = dump_dom(
         chromium,
         f"{prefect_server.url}/artifacts/artifact/{summary['id']}",
@@ -150,3 +155,4 @@ def test_a_dispatch_run_shows_its_summary_in_the_ui(
     )
     assert "run-summary" in page
     assert "held for a later run" in page
+    assert run["name"] in page  # the artifact's page names the run it belongs to
