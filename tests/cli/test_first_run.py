@@ -102,6 +102,7 @@ def test_doctor_says_ready_and_never_prints_a_secret(project: Path) -> None:
     ("env", "failing", "fix"),
     [
         ({"NURTURE_EMAIL_DRIVER": "sendgrid"}, "email", "SENDGRID_API_KEY"),
+        ({"NURTURE_SMS_DRIVER": "twilio"}, "sms", "TWILIO_AUTH_TOKEN"),
         ({"NURTURE_UNSUBSCRIBE_SECRET": "change-me"}, "link secret", "nurture init"),
         ({"NURTURE_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"}, "database", ""),
     ],

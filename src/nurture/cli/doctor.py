@@ -149,7 +149,10 @@ def _drivers(loaded: LoadedSettings) -> list[Check]:
     if email.from_email == PLACEHOLDER_SENDER:
         checks.append(Check("sender", "warn", f"emails come from {PLACEHOLDER_SENDER}",
                             "set NURTURE_FROM_EMAIL and NURTURE_FROM_NAME"))  # fmt: skip
-    if sms.driver == "twilio" and not (sms.twilio_from or sms.twilio_messaging_service_sid):
+    if sms.driver == "twilio" and not (sms.twilio_account_sid and sms.twilio_auth_token):
+        fix = "set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or NURTURE_SMS_DRIVER=outbox"
+        checks.append(Check("sms", "fail", "twilio asked for, credentials missing", fix))
+    elif sms.driver == "twilio" and not (sms.twilio_from or sms.twilio_messaging_service_sid):
         fix = "set NURTURE_TWILIO_FROM or NURTURE_TWILIO_MESSAGING_SERVICE_SID"
         checks.append(Check("sms", "fail", "twilio has no sender number", fix))
     else:
