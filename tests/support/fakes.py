@@ -11,7 +11,7 @@ import copy
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -26,7 +26,15 @@ from nurture.domain.sequences import Sequence as SequenceSpec
 from nurture.domain.tasks import CallTask, TaskStatus
 from nurture.domain.touches import ACTIVE, COUNTED, Touch, TouchStatus
 from nurture.errors import NurtureError
-from nurture.ports import OutgoingEmail, OutgoingSms, QueuedCall, SendReceipt, StoredContact
+from nurture.ports import (
+    OutgoingEmail,
+    OutgoingSms,
+    QueuedCall,
+    ScorePoint,
+    SendReceipt,
+    StoredContact,
+    Suppression,
+)
 
 __all__ = ["FakeEmail", "FakeSms", "FakeUnitOfWork"]
 
@@ -465,6 +473,13 @@ class FakeEvents:
     def for_contact(self, contact_id: int, *, limit: int = 200) -> list[StoredEvent]:
         return [replace(e) for e in self.rows.values() if e.contact_id == contact_id][:limit]
 
+    def score_history(self, contact_id: int) -> list[ScorePoint]:
+        return [
+            ScorePoint(p["event_type"], p["points"], p["occurred_at"], p.get("event_id"))
+            for p in self.points
+            if p["contact_id"] == contact_id
+        ]
+
     def count_pending(self) -> int:
         return len(self._with(EventStatus.PENDING))
 
@@ -517,6 +532,10 @@ class FakeTasks:
             key=lambda t: (t.due_at, t.id),
         )
         return [QueuedCall(t, None, None, None, None, None, 0, "cold") for t in tasks[:limit]]
+
+    def for_contact(self, contact_id: int) -> list[CallTask]:
+        return [replace(t) for _, t in sorted(self.rows.items(), reverse=True)
+                if t.contact_id == contact_id]  # fmt: skip
 
     def for_touch(self, touch_id: int) -> int | None:
         found = [i for i, t in self.rows.items() if t.touch_id == touch_id]
@@ -596,6 +615,15 @@ class FakeSuppressions:
 
     def lift(self, channel: str, address: str, *, at: datetime) -> bool:
         return self.rows.pop((channel, address), None) is not None
+
+    def for_addresses(self, addresses: Iterable[str | None]) -> list[Suppression]:
+        wanted = {a for a in addresses if a}
+        since = datetime(2026, 1, 1, tzinfo=UTC)  # the fake keeps no dates
+        return [
+            Suppression(channel, address, True, reason, since, since)
+            for (channel, address), reason in self.rows.items()
+            if address in wanted
+        ]
 
 
 @dataclass

@@ -13,6 +13,7 @@ from rich.table import Table
 from nurture.bootstrap import bootstrap
 from nurture.cli._common import console, err_console, parse_as_of, print_json, reporting_errors
 from nurture.commands.contact_import import import_contacts
+from nurture.views.contact_export import export_contact
 from nurture.views.contact_view import contact_view
 from nurture.views.lists import list_contacts
 
@@ -143,6 +144,34 @@ def show(
         print_json(view)
     else:
         _print_contact(view)
+
+
+@contact_app.command("export")
+def export(
+    ref: str = typer.Argument(..., help="Contact id, email or external id."),
+    as_json: bool = _JSON,
+) -> None:
+    """Everything held about one person: attributes, consent, enrollments, touches, events,
+    score and stage history, call tasks and notes, suppressions, decisions (an access
+    request). Without --json, how much of each there is.
+
+    Example: nurture contact export crm-000001 --json > crm-000001.json
+    """
+    with reporting_errors():
+        application = bootstrap()
+        with application.uow(read_only=True) as uow:
+            data = export_contact(uow=uow, ref=ref, now=application.now())
+    if as_json:
+        print_json(data)
+        return
+    contact = data["contact"]
+    console.print(f"contact #{contact['id']} {contact['email'] or ''}", markup=False)
+    table = Table("held", "items")
+    for key, value in data.items():
+        if isinstance(value, list):
+            table.add_row(key.replace("_", " "), str(len(value)))
+    console.print(table)
+    console.print("everything, as JSON: nurture contact export ID --json", markup=False)
 
 
 def _print_contact(view: dict[str, Any]) -> None:

@@ -20,7 +20,9 @@ from nurture.ports.records import (
     Journal,
     QueuedCall,
     Runs,
+    ScorePoint,
     SequenceVersions,
+    Suppression,
     Suppressions,
 )
 from nurture.ports.reports import ReportData
@@ -41,10 +43,12 @@ __all__ = [
     "QueuedCall",
     "ReportData",
     "Runs",
+    "ScorePoint",
     "SendReceipt",
     "SequenceVersions",
     "SmsSender",
     "StoredContact",
+    "Suppression",
     "Suppressions",
     "TemplateCatalog",
     "Templates",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from nurture.domain.events import StoredEvent
 from nurture.domain.journal import JournalEntry
@@ -19,7 +19,9 @@ __all__ = [
     "Journal",
     "QueuedCall",
     "Runs",
+    "ScorePoint",
     "SequenceVersions",
+    "Suppression",
     "Suppressions",
 ]
 
@@ -47,6 +49,26 @@ class QueuedCall:
         """The task's columns and the contact's, flat (what ``--json`` prints)."""
         contact = {name: getattr(self, name) for name in _CONTACT_PART}
         return {"id": self.task.id, **self.task.as_row(), **contact}
+
+
+class ScorePoint(NamedTuple):
+    """Interest points a contact earned from one event."""
+
+    event_type: str
+    points: float
+    occurred_at: datetime
+    event_id: int | None
+
+
+class Suppression(NamedTuple):
+    """An address nothing may reach on a channel, and why (``active`` false: lifted)."""
+
+    channel: str
+    address: str
+    active: bool
+    reason: str
+    created_at: datetime
+    updated_at: datetime
 
 
 _CONTACT_PART = ("first_name", "last_name", "company", "phone", "email", "score", "temperature")
@@ -93,6 +115,10 @@ class Events(Protocol):
 
     def count_pending(self) -> int:
         """Events waiting to be applied."""
+        ...
+
+    def score_history(self, contact_id: int) -> list[ScorePoint]:
+        """Every interest point a contact earned, oldest first."""
         ...
 
     def stored_since(self, since: datetime) -> int:
@@ -145,6 +171,10 @@ class CallTasks(Protocol):
 
     def close(self, task_id: int, *, outcome: str, note: str | None, at: datetime) -> None:
         """Record a call outcome on a task."""
+        ...
+
+    def for_contact(self, contact_id: int) -> list[CallTask]:
+        """Every call task of a contact, newest first."""
         ...
 
     def cancel_open(self, contact_id: int, *, touch_ids: Sequence[int], at: datetime) -> int:
@@ -205,6 +235,10 @@ class Suppressions(Protocol):
         self, channel: str, address: str, *, reason: str, at: datetime, event_id: int | None = None
     ) -> bool:
         """Suppress ``address``; returns whether it was not suppressed before."""
+        ...
+
+    def for_addresses(self, addresses: Iterable[str | None]) -> list[Suppression]:
+        """Every suppression, active or lifted, of these addresses (any channel)."""
         ...
 
     def lift(self, channel: str, address: str, *, at: datetime) -> bool:

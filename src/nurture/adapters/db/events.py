@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from nurture.adapters.db.tables import contacts, events, score_events
 from nurture.domain.events import EventStatus, StoredEvent
+from nurture.ports import ScorePoint
 
 __all__ = ["SqlEvents"]
 
@@ -174,6 +175,16 @@ class SqlEvents:
             .limit(limit)
         )
         return [StoredEvent.from_row(row) for row in self._db.execute(query).mappings()]
+
+    def score_history(self, contact_id: int) -> list[ScorePoint]:
+        """Every interest point a contact earned, oldest first."""
+        s = score_events.c
+        query = (
+            sa.select(s.event_type, s.points, s.occurred_at, s.event_id)
+            .where(s.contact_id == contact_id)
+            .order_by(s.occurred_at, s.id)
+        )
+        return [ScorePoint(*row) for row in self._db.execute(query).all()]
 
     def count_pending(self) -> int:
         """Events waiting to be applied."""

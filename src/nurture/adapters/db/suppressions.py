@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from nurture.adapters.db.tables import suppressions
+from nurture.ports import Suppression
 
 __all__ = ["SqlSuppressions"]
 
@@ -32,6 +33,17 @@ class SqlSuppressions:
             )
             found.update({row.address: row.reason for row in self._db.execute(query)})
         return found
+
+    def for_addresses(self, addresses: Iterable[str | None]) -> list[Suppression]:
+        """Every suppression, active or lifted, of these addresses (any channel)."""
+        wanted = sorted({a for a in addresses if a})
+        if not wanted:
+            return []
+        c = suppressions.c
+        query = sa.select(
+            c.channel, c.address, c.active, c.reason, c.created_at, c.updated_at
+        ).where(c.address.in_(wanted))
+        return [Suppression(*row) for row in self._db.execute(query.order_by(c.id)).all()]
 
     def suppress(
         self, channel: str, address: str, *, reason: str, at: datetime, event_id: int | None = None

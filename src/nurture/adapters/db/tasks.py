@@ -63,6 +63,15 @@ class SqlCallTasks:
             for row in self._db.execute(query).mappings()
         ]
 
+    def for_contact(self, contact_id: int) -> list[CallTask]:
+        """Every call task of a contact, newest first."""
+        query = (
+            sa.select(call_tasks)
+            .where(call_tasks.c.contact_id == contact_id)
+            .order_by(call_tasks.c.created_at.desc(), call_tasks.c.id.desc())
+        )
+        return [CallTask.from_row(row) for row in self._db.execute(query).mappings().all()]
+
     def for_touch(self, touch_id: int) -> int | None:
         """The id of the call task a touch made, if it made one."""
         query = sa.select(call_tasks.c.id).where(call_tasks.c.touch_id == touch_id)

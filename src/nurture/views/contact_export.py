@@ -1,0 +1,116 @@
+"""``nurture contact export``: everything nurture holds about one person, for an access
+request (GDPR article 15) or a move to another tool."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from nurture.domain.contacts import CONTACT_ATTRIBUTES
+from nurture.errors import NotFound
+from nurture.ports import UnitOfWork
+
+__all__ = ["export_contact"]
+
+
+def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any]:
+    """The person ``ref`` (id, email or external id) and all that concerns them,
+    JSON-ready. Message bodies are not kept: each touch gives its subject and the
+    SHA-256 of what was sent."""
+    found = uow.contacts.find(ref)
+    if found is None or found.contact.id is None:
+        raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
+    contact, contact_id = found.contact, found.contact.id
+    return {
+        "exported_at": now.isoformat(),
+        "contact": {
+            "id": contact_id,
+            **{name: getattr(contact, name) for name in CONTACT_ATTRIBUTES},
+            "custom": contact.custom,
+            "bant": contact.bant.as_dict(),
+            "stage": contact.stage.value,
+            "score": contact.score,
+            "temperature": contact.temperature.value,
+            "last_interest_at": _iso(contact.last_interest_at),
+        },
+        "consent": {"email": contact.consent.email, "sms": contact.consent.sms},
+        "enrollments": [
+            {
+                "sequence": e.sequence_id,
+                "version": e.version,
+                "status": e.shown_status,
+                "enrolled_at": _iso(e.enrolled_at),
+                "ended_at": _iso(e.ended_at),
+                "reason": e.reason,
+            }
+            for e in uow.enrollments.for_contact(contact_id)
+        ],
+        "touches": [
+            {
+                "sequence": t.sequence_id,
+                "step": t.step_id,
+                "channel": t.channel,
+                "to": t.address,
+                "status": t.status.value,
+                "deliver_at": _iso(t.deliver_at),
+                "sent_at": _iso(t.sent_at),
+                "subject": t.subject,
+                "content_sha256": t.content_hash,
+                "reason": t.reason,
+            }
+            for t in uow.touches.for_contact(contact_id, limit=100_000)
+        ],
+        "events": [
+            {
+                "type": e.type,
+                "occurred_at": _iso(e.occurred_at),
+                "provider": e.provider,
+                "status": e.status.value,
+                "data": e.payload,
+            }
+            for e in uow.events.for_contact(contact_id, limit=100_000)
+        ],
+        "score_history": [
+            {"event": p.event_type, "points": p.points, "at": _iso(p.occurred_at)}
+            for p in uow.events.score_history(contact_id)
+        ],
+        "stage_history": [
+            {
+                "from": c.from_stage.value,
+                "to": c.to_stage.value,
+                "reason": c.reason,
+                "at": _iso(c.at),
+            }
+            for c in uow.contacts.stage_history(contact_id)
+        ],
+        "call_tasks": [
+            {
+                "title": t.title,
+                "status": t.status.value,
+                "outcome": t.outcome,
+                "note": t.note,
+                "owner": t.owner,
+                "due_at": _iso(t.due_at),
+                "logged_at": _iso(t.logged_at),
+            }
+            for t in uow.tasks.for_contact(contact_id)
+        ],
+        "suppressions": [
+            {
+                "channel": s.channel,
+                "address": s.address,
+                "active": s.active,
+                "reason": s.reason,
+                "since": _iso(s.created_at),
+            }
+            for s in uow.suppressions.for_addresses([contact.email, contact.phone])
+        ],
+        "decisions": [
+            {"kind": j.kind, "reason": j.reason, "at": _iso(j.at)}
+            for j in uow.journal.for_contact(contact_id, limit=100_000)
+        ],
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
