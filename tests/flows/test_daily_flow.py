@@ -138,3 +138,34 @@ def test_a_dispatch_sweep_reports_its_progress_too(ready: Live) -> None:
     assert summary["execute"]["sent"] == {"email": 2}
     assert heard
     assert heard[-1] == 1.0
+
+
+async def _logs_and_artifacts(count: int) -> str:
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    async with get_client() as client:
+        runs = await client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=count)
+        ids = [run.id for run in runs]
+        logs = await client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=ids))
+        )
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=ids))
+        )
+    texts = [log.message for log in logs]
+    texts += [json.dumps(a.data, ensure_ascii=False) for a in artifacts]  # type: ignore[attr-defined]
+    texts += [a.description or "" for a in artifacts]  # type: ignore[attr-defined]
+    return "\n".join(texts)
+
+
+def test_no_personal_data_in_the_logs_or_artifacts_of_a_run(ready: Live) -> None:
+    daily_run(as_of=NOW.isoformat())
+    dispatch(as_of=NOW.replace(hour=14).isoformat())
+    seen = asyncio.run(_logs_and_artifacts(2))
+    assert "Touches of run" in seen  # the artifacts were read
+    assert "planned" in seen  # and the task logs
+    for personal in (
+        "jean@acme.fr", "alice@globex.com", "+33612345678", "+12125550100",
+        "Dupont", "Smith", "Jean", "Alice",
+    ):  # fmt: skip
+        assert personal not in seen, f"{personal} appears in a log or an artifact"
