@@ -58,7 +58,6 @@ def demo(
         f"{stats.get('purchases', 0)} purchases."
     )
     console.print(f"HTML report: {directory / 'report.html'}")
-    console.print(
-        f"Look around: NURTURE_PROJECT_DIR={directory} NURTURE_DATABASE_URL="
-        f"sqlite:///{directory / 'nurture.db'} nurture contact show crm-000001"
+    console.print(  # the demo is a project: nurture finds it, and its database, from inside
+        f"Look around: . .venv/bin/activate && cd {directory} && nurture contact show crm-000001"
     )
