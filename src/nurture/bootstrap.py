@@ -29,7 +29,7 @@ from nurture.pipeline.delivery import Delivery, RateLimiter
 from nurture.pipeline.lifecycle import RunContext
 from nurture.pipeline.rendering import Sender
 from nurture.pipeline.replies import ReplyPolicy
-from nurture.ports import Clock, Dialer, EmailSender, SmsSender
+from nurture.ports import Clock, Dialer, EmailSender, SmsSender, TemplateCatalog
 from nurture.settings import Settings, WebhookSettings, load_settings
 from nurture.specs.contact_rows import RowDefaults
 from nurture.specs.project import Project, ProjectTools, load_project
@@ -57,6 +57,9 @@ class App:
     uow_factory: Callable[..., SqlUnitOfWork] | None = None
     email: EmailSender | None = None
     sms: SmsSender | None = None
+    #: The template catalog of a project folder in a language (Jinja by default).
+    templates: Callable[[Path, str], TemplateCatalog] | None = None
+    dialer_override: Dialer | None = None
 
     @property
     def project_dir(self) -> Path:
@@ -87,7 +90,7 @@ class App:
             _ = self.scoring  # raises the helpful "no scoring.yaml" error
         return load_project(
             self.project_dir,
-            tools=project_tools(),
+            tools=project_tools(self.templates),
             default_language=self.settings.project.default_language,
         )
 
@@ -168,6 +171,8 @@ class App:
     @property
     def dialer(self) -> Dialer | None:
         """Click-to-call, when the SMS driver is Twilio and a voice number is set."""
+        if self.dialer_override is not None:
+            return self.dialer_override
         sms, caller_id = self.delivery.sms, self.settings.sms.twilio_from
         if not isinstance(sms, TwilioSms) or not caller_id:
             return None
@@ -222,12 +227,15 @@ def bootstrap(
     uow_factory: Callable[..., SqlUnitOfWork] | None = None,
     email: EmailSender | None = None,
     sms: SmsSender | None = None,
+    templates: Callable[[Path, str], TemplateCatalog] | None = None,
+    dialer: Dialer | None = None,
 ) -> App:
     """Build the application from ``settings`` (read from the environment by default).
 
     Every adapter can be replaced (cosmicpython's ``bootstrap``): ``clock`` (else a clock
     fixed at ``as_of``, else the system's), ``uow_factory``, ``email`` and ``sms``
-    senders. Nothing else in nurture constructs an adapter.
+    senders, ``templates`` (a project folder's catalog) and the click-to-call ``dialer``.
+    Nothing else in nurture constructs an adapter.
     """
     settings = settings or load_settings().settings
     limits.install(settings.limits.limits())
@@ -243,6 +251,8 @@ def bootstrap(
         uow_factory=uow_factory,
         email=email,
         sms=sms,
+        templates=templates,
+        dialer_override=dialer,
     )
     _ = application.delivery  # a driver asked for without credentials fails here, at start-up
     return application
@@ -295,11 +305,15 @@ def require_link_secret(webhooks: WebhookSettings) -> None:
         )
 
 
-def project_tools() -> ProjectTools:
-    """What checking a project needs from the adapters: template files, holidays."""
+def project_tools(
+    templates: Callable[[Path, str], TemplateCatalog] | None = None,
+) -> ProjectTools:
+    """What checking a project needs from the adapters: template files (``templates``
+    replaces the Jinja store), holidays."""
     return ProjectTools(
-        templates=lambda folder, language: TemplateStore.from_directory(
-            folder, default_language=language
+        templates=templates
+        or (
+            lambda folder, language: TemplateStore.from_directory(folder, default_language=language)
         ),
         known_region=known_holiday_region,
     )
