@@ -17,7 +17,7 @@ def main() -> None:
     started = time.perf_counter()
     from prefect import flow
 
-    from nurture.orchestration.flows import configured_daily_run
+    from nurture.orchestration.flows import configured_daily_run, without_idle_heartbeats
 
     @flow(name="warm-up")
     def warm_up() -> int:
@@ -25,7 +25,8 @@ def main() -> None:
 
     warm_up()  # starts Prefect's ephemeral API: measured apart from the run
     ready = time.perf_counter()
-    summary = configured_daily_run()(as_of=datetime.fromisoformat(as_of).isoformat())
+    with without_idle_heartbeats():  # as `nurture run` does on the ephemeral API
+        summary = configured_daily_run()(as_of=datetime.fromisoformat(as_of).isoformat())
     finished = time.perf_counter()
     usage_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     usage_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -56,10 +56,18 @@ def run(
     if not dry_run:
         require_link_secret()
     with reporting_errors():
-        from nurture.orchestration.flows import configured_daily_run, on_progress
+        from nurture.orchestration.flows import (
+            configured_daily_run,
+            on_progress,
+            without_idle_heartbeats,
+        )
 
         daily_run = configured_daily_run()
-        with _bar(shown=not as_json and not dry_run) as advance, on_progress(advance):
+        with (
+            _bar(shown=not as_json and not dry_run) as advance,
+            on_progress(advance),
+            without_idle_heartbeats(),
+        ):
             summary = daily_run(as_of=moment.isoformat() if moment else None, dry_run=dry_run)
     if as_json:
         print_json(summary)
@@ -94,9 +102,9 @@ def dispatch(as_of: str | None = _AS_OF, as_json: bool = _JSON) -> None:
     require_link_secret()
     with reporting_errors():
         from nurture.orchestration.flows import dispatch as dispatch_flow
-        from nurture.orchestration.flows import on_progress
+        from nurture.orchestration.flows import on_progress, without_idle_heartbeats
 
-        with _bar(shown=not as_json) as advance, on_progress(advance):
+        with _bar(shown=not as_json) as advance, on_progress(advance), without_idle_heartbeats():
             summary = dispatch_flow(as_of=moment.isoformat() if moment else None)
     if as_json:
         print_json(summary)

@@ -120,20 +120,13 @@ def run_demo(
                 )
         step(0, f"{imported.created} contacts imported and enrolled")
         engagement = Engagement(seed=options.seed)
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+        from nurture.orchestration.flows import daily_run, running_with, without_idle_heartbeats
 
-        from nurture.orchestration.flows import daily_run, running_with
-
-        # Heartbeats tell a server that a long run is alive; each simulated run lasts a
-        # second or two, and stopping the heartbeat thread would cost half of that.
         def the_demos(moment: datetime) -> App:
             # The flows run on the demo's settings, not on the environment's.
             return bootstrap(world.app.settings, as_of=moment)
 
-        with (
-            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-            running_with(the_demos),
-        ):
+        with without_idle_heartbeats(), running_with(the_demos):
             for day in range(options.days):
                 today = options.start + timedelta(days=day)
                 _simulate_day(world, today, engagement, daily_run)

@@ -24,6 +24,11 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.runtime import flow_run as flow_run_runtime
+from prefect.settings import (
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+    get_current_settings,
+    temporary_settings,
+)
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from sqlalchemy.exc import OperationalError
 
@@ -58,6 +63,19 @@ def running_with(factory: Callable[[datetime], App]) -> Iterator[None]:
         yield
     finally:
         _factory.remove(factory)
+
+
+@contextmanager
+def without_idle_heartbeats() -> Iterator[None]:
+    """Flow runs on Prefect's ephemeral API send no heartbeats: nothing watches them, and
+    stopping Prefect's heartbeat thread costs each run up to a second (it sleeps in
+    one-second slices and is joined at the end: 1.10 s against 0.35 s for a run with
+    nothing to do). With a server (PREFECT_API_URL), heartbeats tell it a run is alive."""
+    if get_current_settings().api.url:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def _app(as_of: str) -> App:
