@@ -11,7 +11,7 @@ from nurture.domain.contacts import CONTACT_FIELDS
 from nurture.domain.enrollment import RUNNING, Enrollment, EnrollmentStatus
 from nurture.domain.expressions import compile_expression
 from nurture.errors import InputError, NotFound
-from nurture.pipeline.lifecycle import RunContext, cancel_touches
+from nurture.pipeline.lifecycle import RunContext, end_enrollment
 from nurture.pipeline.pauses import pause_enrollment, resume_enrollment
 from nurture.ports import UnitOfWork
 
@@ -106,20 +106,7 @@ def _resume(uow: UnitOfWork, enrollment: Enrollment, why: str, ctx: RunContext) 
 
 
 def _stop(uow: UnitOfWork, enrollment: Enrollment, why: str, ctx: RunContext) -> str | None:
-    cancel_touches(
-        uow,
-        uow.touches.scheduled(enrollment_ids=[enrollment.id]),
-        reason=f"exited: {MANUAL}",
-        ctx=ctx,
-    )
-    uow.enrollments.end(enrollment.id, status=EnrollmentStatus.EXITED, reason=MANUAL, at=ctx.now)
-    ctx.note(
-        uow,
-        "exited",
-        f"{enrollment.sequence_id} v{enrollment.version}: exited:{MANUAL} ({why})",
-        contact_id=enrollment.contact_id,
-        enrollment_id=enrollment.id,
-    )
+    end_enrollment(uow, enrollment, reason=MANUAL, ctx=ctx, detail=why)
     return None
 
 

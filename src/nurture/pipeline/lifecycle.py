@@ -12,7 +12,7 @@ from typing import Any
 from nurture.commands.enrollment import enroll_contacts
 from nurture.domain.cadence import Holidays, calendar_for
 from nurture.domain.contacts import Contact, Stage
-from nurture.domain.enrollment import EnrollmentStatus
+from nurture.domain.enrollment import Enrollment, EnrollmentStatus
 from nurture.domain.lifecycle import StageChange, stage_changes
 from nurture.domain.scoring import combine, fit_score
 from nurture.domain.sequences import SendWindow, Sequence
@@ -122,6 +122,33 @@ def cancel_touches(
     return len(cancelled)
 
 
+def end_enrollment(
+    uow: UnitOfWork,
+    enrollment: Enrollment,
+    *,
+    reason: str,
+    ctx: RunContext,
+    detail: str | None = None,
+) -> None:
+    """End one enrollment as ``exited:<reason>``, cancel what it had planned, and journal
+    it (``detail``: who or what, in words)."""
+    uow.enrollments.end(enrollment.id, status=EnrollmentStatus.EXITED, reason=reason, at=ctx.now)
+    cancel_touches(
+        uow,
+        uow.touches.scheduled(enrollment_ids=[enrollment.id]),
+        reason=f"exited: {reason}",
+        ctx=ctx,
+    )
+    ctx.note(
+        uow,
+        "exited",
+        f"{enrollment.sequence_id} v{enrollment.version}: exited:{reason}"
+        + (f" ({detail})" if detail else ""),
+        contact_id=enrollment.contact_id,
+        enrollment_id=enrollment.id,
+    )
+
+
 def exit_enrollments(
     *,
     uow: UnitOfWork,
@@ -140,23 +167,7 @@ def exit_enrollments(
         sequence = ctx.sequence(uow, enrollment.sequence_id, enrollment.version)
         if sequence is None or not sequence.exits_on(reason):
             continue
-        uow.enrollments.end(
-            enrollment.id, status=EnrollmentStatus.EXITED, reason=reason, at=ctx.now
-        )
-        cancel_touches(
-            uow,
-            uow.touches.scheduled(enrollment_ids=[enrollment.id]),
-            reason=f"exited: {reason}",
-            ctx=ctx,
-        )
-        ctx.note(
-            uow,
-            "exited",
-            f"{sequence.id} v{sequence.version}: exited:{reason}"
-            + (f" ({detail})" if detail else ""),
-            contact_id=contact.id,
-            enrollment_id=enrollment.id,
-        )
+        end_enrollment(uow, enrollment, reason=reason, ctx=ctx, detail=detail)
         ctx.effects.exits[reason] += 1
         left.append(sequence.id)
         chained = sequence.on_exit.get(reason)  # type: ignore[call-overload]

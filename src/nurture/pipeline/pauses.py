@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from nurture.domain.enrollment import Enrollment, EnrollmentStatus
-from nurture.domain.touches import TouchStatus
 from nurture.pipeline.lifecycle import RunContext, cancel_touches
 from nurture.ports import UnitOfWork
 
@@ -26,11 +25,7 @@ def pause_enrollment(
     the enrollment goes back to that step. Returns whether it paused."""
     if enrollment.status != EnrollmentStatus.ACTIVE:
         return False
-    waiting = [
-        t
-        for t in uow.touches.scheduled(enrollment_ids=[enrollment.id])
-        if t.status == TouchStatus.SCHEDULED
-    ]
+    waiting = uow.touches.scheduled(enrollment_ids=[enrollment.id])
     cancel_touches(uow, waiting, reason=f"paused: {reason}", ctx=ctx)
     first = min(waiting, key=lambda t: t.step_index, default=None)
     uow.enrollments.pause(
