@@ -59,6 +59,15 @@ class DatabaseSettings(BaseSettings):
     #: Default (set by ``load_settings``): PROJECT_DIR/nurture.db.
     database_url: str = "sqlite:///./nurture.db"
 
+    @property
+    def missing_sqlite_file(self) -> Path | None:
+        """The SQLite file the URL names, when it does not exist yet (the first command
+        creates it); ``None`` for an existing file or another database."""
+        if not self.database_url.startswith("sqlite:///"):
+            return None
+        path = Path(self.database_url.removeprefix("sqlite:///"))
+        return None if path.exists() else path
+
 
 class ProjectSettings(BaseSettings):
     """The marketer's folder and the defaults applied to contacts."""
@@ -372,9 +381,10 @@ def example_env() -> str:
         "# nurture settings: copy a line into .env (or the environment) and change it.",
         "# The environment wins over .env. `nurture doctor` says where each value comes from.",
     ]
+    names = variable_names()
     for group, cls in _GROUPS.items():
         lines.append(f"\n# {group}: {(cls.__doc__ or '').strip().splitlines()[0]}")
-        for name, (owner, field_name) in variable_names().items():
+        for name, (owner, field_name) in names.items():
             if owner != group or (name.startswith("NURTURE_") and _aliased(cls, field_name)):
                 continue
             default = cls.model_fields[field_name].default

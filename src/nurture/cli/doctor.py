@@ -6,7 +6,6 @@ import os
 import zoneinfo
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import typer
@@ -115,9 +114,11 @@ def _project(loaded: LoadedSettings) -> Check:
 
 def _database(loaded: LoadedSettings) -> Check:
     url = loaded.settings.database.database_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        where = url.removeprefix("sqlite:///")
-        return Check("database", "ok", f"{where} does not exist yet: the first command creates it")
+    missing = loaded.settings.database.missing_sqlite_file
+    if missing is not None:
+        return Check(
+            "database", "ok", f"{missing} does not exist yet: the first command creates it"
+        )
     try:
         engine = create_db_engine(url)
         try:

@@ -75,10 +75,7 @@ def validate(
 
 def _edited_in_place(settings: Settings, project: Project | None) -> list[SpecError]:
     """Sequences edited while their version runs, when there is a database to ask."""
-    url = settings.database.database_url
-    if project is None or (
-        url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()
-    ):
+    if project is None or settings.database.missing_sqlite_file is not None:
         return []  # no database yet: nothing runs
     with reporting_errors():
         application = bootstrap(settings)

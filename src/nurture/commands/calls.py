@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from nurture.domain.events import CALL_OUTCOMES
-from nurture.domain.tasks import CallTask, TaskKind
+from nurture.domain.tasks import CallTask, TaskKind, TaskStatus
 from nurture.errors import ConfigurationError, Location, NotFound, PayloadError
 from nurture.inbound import InboundEvent
 from nurture.pipeline.ingest import apply_pending, store_events
@@ -66,29 +66,20 @@ def task_for_contact(*, uow: UnitOfWork, ref: str, owner: str | None, now: datet
     contact = uow.contacts.get(ref)
     if contact is None or contact.id is None:
         raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
-    open_tasks = [
-        call.task for call in uow.tasks.queue(status="open", limit=1_000_000)
-        if call.task.contact_id == contact.id
-    ]  # fmt: skip
-    if open_tasks:
-        return open_tasks[0].id
-    uow.tasks.add_many(
-        [
-            CallTask(
-                contact_id=contact.id,
-                kind=TaskKind.LOGGED,
-                title="call logged by hand",
-                due_at=now,
-                created_at=now,
-                owner=owner or contact.owner,
-            )
-        ]
+    waiting = [t for t in uow.tasks.for_contact(contact.id) if t.status == TaskStatus.OPEN]
+    if waiting:
+        return min(waiting, key=lambda t: (t.due_at, t.id)).id
+    logged = CallTask(
+        contact_id=contact.id,
+        kind=TaskKind.LOGGED,
+        title="call logged by hand",
+        due_at=now,
+        created_at=now,
+        owner=owner or contact.owner,
     )
-    [call] = [
-        c for c in uow.tasks.queue(status="open", limit=1_000_000)
-        if c.task.contact_id == contact.id
-    ]  # fmt: skip
-    return call.task.id
+    uow.tasks.add_many([logged])
+    [created] = [t for t in uow.tasks.for_contact(contact.id) if t.status == TaskStatus.OPEN]
+    return created.id
 
 
 def dial(*, uow: UnitOfWork, dialer: Dialer | None, task_id: int, rep_phone: str) -> str:

@@ -10,6 +10,7 @@ stored unmatched with the reason (``nurture events list --unmatched``).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -257,16 +258,12 @@ def _forward(mail: InboundMail, contact: Contact, words: str, ctx: RunContext) -
         from_email=ctx.sender.email,
         from_name=ctx.sender.name,
         subject=f"Fwd: {mail.subject}"[:300],
-        html="<pre>" + _escape(text) + "</pre>",
+        html="<pre>" + html.escape(text) + "</pre>",
         text=text,
         unsubscribe_url="",
         reply_to=mail.sender,
         categories=("reply-forward",),
     )
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _at_start_of(day: date, contact: Contact, ctx: RunContext) -> datetime:

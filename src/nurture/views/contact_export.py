@@ -9,6 +9,7 @@ from typing import Any
 from nurture.domain.contacts import CONTACT_ATTRIBUTES
 from nurture.errors import NotFound
 from nurture.ports import UnitOfWork
+from nurture.views.wording import iso
 
 __all__ = ["export_contact"]
 
@@ -31,7 +32,7 @@ def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any
             "stage": contact.stage.value,
             "score": contact.score,
             "temperature": contact.temperature.value,
-            "last_interest_at": _iso(contact.last_interest_at),
+            "last_interest_at": iso(contact.last_interest_at),
         },
         "consent": {"email": contact.consent.email, "sms": contact.consent.sms},
         "enrollments": [
@@ -39,8 +40,8 @@ def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any
                 "sequence": e.sequence_id,
                 "version": e.version,
                 "status": e.shown_status,
-                "enrolled_at": _iso(e.enrolled_at),
-                "ended_at": _iso(e.ended_at),
+                "enrolled_at": iso(e.enrolled_at),
+                "ended_at": iso(e.ended_at),
                 "reason": e.reason,
             }
             for e in uow.enrollments.for_contact(contact_id)
@@ -52,8 +53,8 @@ def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any
                 "channel": t.channel,
                 "to": t.address,
                 "status": t.status.value,
-                "deliver_at": _iso(t.deliver_at),
-                "sent_at": _iso(t.sent_at),
+                "deliver_at": iso(t.deliver_at),
+                "sent_at": iso(t.sent_at),
                 "subject": t.subject,
                 "content_sha256": t.content_hash,
                 "reason": t.reason,
@@ -63,7 +64,7 @@ def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any
         "events": [
             {
                 "type": e.type,
-                "occurred_at": _iso(e.occurred_at),
+                "occurred_at": iso(e.occurred_at),
                 "provider": e.provider,
                 "status": e.status.value,
                 "data": e.payload,
@@ -71,7 +72,7 @@ def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any
             for e in uow.events.for_contact(contact_id, limit=100_000)
         ],
         "score_history": [
-            {"event": p.event_type, "points": p.points, "at": _iso(p.occurred_at)}
+            {"event": p.event_type, "points": p.points, "at": iso(p.occurred_at)}
             for p in uow.events.score_history(contact_id)
         ],
         "stage_history": [
@@ -79,7 +80,7 @@ def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any
                 "from": c.from_stage.value,
                 "to": c.to_stage.value,
                 "reason": c.reason,
-                "at": _iso(c.at),
+                "at": iso(c.at),
             }
             for c in uow.contacts.stage_history(contact_id)
         ],
@@ -90,8 +91,8 @@ def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any
                 "outcome": t.outcome,
                 "note": t.note,
                 "owner": t.owner,
-                "due_at": _iso(t.due_at),
-                "logged_at": _iso(t.logged_at),
+                "due_at": iso(t.due_at),
+                "logged_at": iso(t.logged_at),
             }
             for t in uow.tasks.for_contact(contact_id)
         ],
@@ -101,16 +102,12 @@ def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any
                 "address": s.address,
                 "active": s.active,
                 "reason": s.reason,
-                "since": _iso(s.created_at),
+                "since": iso(s.created_at),
             }
             for s in uow.suppressions.for_addresses([contact.email, contact.phone])
         ],
         "decisions": [
-            {"kind": j.kind, "reason": j.reason, "at": _iso(j.at)}
+            {"kind": j.kind, "reason": j.reason, "at": iso(j.at)}
             for j in uow.journal.for_contact(contact_id, limit=100_000)
         ],
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None

@@ -9,6 +9,7 @@ from nurture.domain.contacts import CONTACT_ATTRIBUTES
 from nurture.domain.scoring import ScoringModel, score_card
 from nurture.errors import NotFound
 from nurture.ports import UnitOfWork
+from nurture.views.wording import iso
 
 __all__ = ["contact_view"]
 
@@ -30,14 +31,14 @@ def contact_view(
         "consent": {"email": contact.consent.email, "sms": contact.consent.sms},
         "custom": contact.custom,
         "stage": contact.stage.value,
-        "stage_since": _iso(found.stage_changed_at),
+        "stage_since": iso(found.stage_changed_at),
         "stage_history": [
             {
                 "from": change.from_stage.value,
                 "to": change.to_stage.value,
                 "reason": change.reason,
                 "event": change.event,
-                "at": _iso(change.at),
+                "at": iso(change.at),
             }
             for change in history
         ],
@@ -45,7 +46,7 @@ def contact_view(
             "score": card.score,
             "fit": card.fit,
             "interest": card.interest,
-            "as_of": _iso(now),
+            "as_of": iso(now),
             "contributions": [
                 {"part": c.part, "rule": c.rule, "points": round(c.points, 2), "detail": c.detail}
                 for c in card.contributions
@@ -57,7 +58,7 @@ def contact_view(
         "bant_missing_for_prospect": contact.bant.missing(
             list(scoring.stages.prospect.require_bant)
         ),
-        "last_interest_at": _iso(contact.last_interest_at),
+        "last_interest_at": iso(contact.last_interest_at),
         "enrollments": [
             {
                 "id": e.id,
@@ -65,8 +66,8 @@ def contact_view(
                 "version": e.version,
                 "status": e.shown_status,
                 "step": e.step_index,
-                "next_due_at": _iso(e.next_due_at),
-                "enrolled_at": _iso(e.enrolled_at),
+                "next_due_at": iso(e.next_due_at),
+                "enrolled_at": iso(e.enrolled_at),
             }
             for e in uow.enrollments.for_contact(contact_id)
         ],
@@ -99,8 +100,4 @@ def _timeline(uow: UnitOfWork, contact_id: int) -> list[dict[str, Any]]:
     for entry in uow.journal.for_contact(contact_id):
         items.append({"at": entry.at, "kind": entry.kind, "what": "", "detail": entry.reason})
     items.sort(key=lambda item: item["at"], reverse=True)
-    return [{**item, "at": _iso(item["at"])} for item in items[:200]]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return [{**item, "at": iso(item["at"])} for item in items[:200]]

@@ -3,7 +3,6 @@ where each one stands in their sequences."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from nurture.domain.contacts import CONTACT_FIELDS, Stage
@@ -11,6 +10,7 @@ from nurture.domain.enrollment import EnrollmentStatus
 from nurture.domain.expressions import compile_expression
 from nurture.errors import InputError, NotFound
 from nurture.ports import UnitOfWork
+from nurture.views.wording import iso
 
 __all__ = ["list_contacts", "list_enrollments"]
 
@@ -83,13 +83,9 @@ def list_enrollments(
             "version": e.version,
             "status": e.shown_status,
             "step": e.step_index + 1,
-            "next_due_at": _iso(e.next_due_at),
-            "paused_until": _iso(e.paused_until),
-            "enrolled_at": _iso(e.enrolled_at),
+            "next_due_at": iso(e.next_due_at),
+            "paused_until": iso(e.paused_until),
+            "enrolled_at": iso(e.enrolled_at),
         }
         for e in found
     ]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["hour_label", "words"]
+__all__ = ["hour_label", "iso", "words"]
 
 
 def words(counts: Mapping[str, Any]) -> str:
@@ -21,3 +21,8 @@ def hour_label(moment: datetime, zone: str) -> str:
     local = moment.astimezone(ZoneInfo(zone))
     offset = local.strftime("%z")
     return f"{local:%H}:00{offset[:3]}:{offset[3:]}"
+
+
+def iso(value: datetime | None) -> str | None:
+    """A moment as JSON carries it (ISO 8601 with its offset), or ``None``."""
+    return value.isoformat() if value is not None else None
