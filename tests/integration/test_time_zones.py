@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from nurture.adapters.db.tables import call_tasks, contacts, touches
 from nurture.adapters.holidays import holiday_check
+from nurture.orchestration import phases
 from tests.support.live import Live
 from tests.support.people import enroll_all, import_people
 from tests.support.run import a_day_of_runs, run_once
@@ -146,6 +147,8 @@ def test_the_paris_run_schedules_each_zone_for_its_own_morning(world: Live, tmp_
         "15:00+01:00": 2,
         "23:00+01:00": 1,
     }
+    # What a dispatch run publishes as still scheduled says the same.
+    assert phases.still_scheduled(world.app) == delivery["scheduled_later_today_by_hour"]
 
 
 def test_an_opt_out_between_planning_and_delivery_stops_the_touch(

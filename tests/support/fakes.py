@@ -375,6 +375,9 @@ class FakeTouches:
     def due(self, by: datetime) -> list[Touch]:
         return [replace(t) for t in self.scheduled() if t.deliver_at <= by]
 
+    def delivery_times(self, by: datetime) -> list[datetime]:
+        return [t.deliver_at for t in self.due(by)]
+
     def count_due(self, by: datetime) -> int:
         return len(self.due(by))
 

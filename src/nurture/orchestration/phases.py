@@ -243,8 +243,8 @@ def still_scheduled(app: App) -> dict[str, int]:
     offset (``15:00+01:00``): what later dispatch runs will release."""
     zone = app.settings.project.default_timezone
     with app.uow(read_only=True) as uow:
-        waiting = uow.touches.due(app.now() + timedelta(hours=24))
-    return dict(sorted(Counter(hour_label(t.deliver_at, zone) for t in waiting).items()))
+        waiting = uow.touches.delivery_times(app.now() + timedelta(hours=24))
+    return dict(sorted(Counter(hour_label(moment, zone) for moment in waiting).items()))
 
 
 def dry_run(app: App) -> dict[str, Any]:

@@ -245,6 +245,10 @@ class Touches(Protocol):
         """Scheduled touches whose delivery time is ``by`` or earlier."""
         ...
 
+    def delivery_times(self, by: datetime) -> list[datetime]:
+        """The delivery times of the scheduled touches due by ``by`` (nothing else)."""
+        ...
+
     def count_due(self, by: datetime) -> int:
         """How many scheduled touches are due by ``by``."""
         ...

@@ -123,6 +123,13 @@ class SqlTouches:
         )
         return [Touch(*row) for row in self._db.execute(query).all()]
 
+    def delivery_times(self, by: datetime) -> list[datetime]:
+        """The delivery times of the scheduled touches due by ``by`` (nothing else)."""
+        query = sa.select(touches.c.deliver_at).where(
+            touches.c.status == TouchStatus.SCHEDULED, touches.c.deliver_at <= by
+        )
+        return list(self._db.execute(query).scalars())
+
     def count_due(self, by: datetime) -> int:
         """How many scheduled touches are due by ``by``."""
         query = (
