@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import HeaderParser, Parser
@@ -58,7 +58,6 @@ class InboundMail:
     answers: tuple[str, ...] = ()
     #: The ``message/delivery-status`` part of a ``multipart/report``, when there is one.
     report: str | None = None
-    attachments: tuple[str, ...] = field(default=())
 
     @property
     def key(self) -> str:

@@ -19,6 +19,7 @@ __all__ = [
     "ReturnDate",
     "Verdict",
     "classify",
+    "is_daemon",
     "return_date",
 ]
 
@@ -83,7 +84,7 @@ def classify(
     """The kind of a message. ``headers`` has lower-case names; ``reply_text`` is the
     person's own words (quotes and signature removed); ``report`` is the delivery-status
     part of a ``multipart/report`` (``None`` when the message has none)."""
-    if report is not None or _DAEMON.match(sender) or _BOUNCE_SUBJECT.search(subject):
+    if report is not None or is_daemon(sender) or _BOUNCE_SUBJECT.search(subject):
         status = _STATUS.search(report or reply_text)
         code = status.group(1) if status else None
         hard = code == "5" or (code is None and report is not None and "failed" in report.lower())
@@ -96,6 +97,11 @@ def classify(
     if _STOP_ALONE.match(reply_text.strip()) or _STOP_WORDS.search(first_lines):
         return Verdict(MailKind.UNSUBSCRIBE, "asks to stop receiving emails")
     return Verdict(MailKind.REPLY, "a person's answer")
+
+
+def is_daemon(sender: str) -> bool:
+    """Whether ``sender`` is a mail server's own address (a bounce comes from there)."""
+    return _DAEMON.match(sender) is not None
 
 
 def _automatic(headers: Mapping[str, str], subject: str) -> str | None:

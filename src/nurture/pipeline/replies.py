@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from nurture.domain.contacts import Contact
 from nurture.domain.events import EventType
-from nurture.domain.replies import MailKind, Verdict, classify, return_date
+from nurture.domain.replies import MailKind, Verdict, classify, is_daemon, return_date
 from nurture.domain.tasks import CallTask, TaskKind
 from nurture.domain.touches import Touch
 from nurture.errors import PayloadError
@@ -182,8 +182,7 @@ def _addressee(mail: InboundMail) -> str | None:
                 address = value.partition(";")[2].strip().lower() or value.strip().lower()
                 if "@" in address:
                     return address
-    daemon = mail.sender.startswith(("mailer-daemon@", "postmaster@"))
-    return None if daemon else mail.sender or None
+    return None if is_daemon(mail.sender) else mail.sender or None
 
 
 # -- the event ----------------------------------------------------------------------------
