@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -16,12 +16,13 @@ from nurture.adapters.clock import FixedClock, SystemClock
 from nurture.adapters.db import migrate
 from nurture.adapters.db.engine import create_db_engine
 from nurture.adapters.db.uow import SqlUnitOfWork
-from nurture.adapters.email import OutboxEmail, SendGridEmail
+from nurture.adapters.email import OutboxEmail, OutboxFiles, SendGridEmail
 from nurture.adapters.holidays import holiday_check, known_holiday_region
 from nurture.adapters.sms import OutboxSms, TwilioDialer, TwilioSms
 from nurture.adapters.templates import TemplateStore
 from nurture.domain.cadence import Holidays
 from nurture.domain.planning import Budget
+from nurture.domain.privacy import ErasureKeys
 from nurture.domain.scoring import ScoringModel
 from nurture.errors import ConfigurationError
 from nurture.limits import Limits
@@ -126,6 +127,35 @@ class App:
             previous_until=hooks.unsubscribe_secret_previous_until,
         )
 
+    @property
+    def erasure_keys(self) -> ErasureKeys:
+        """The keys of the hashes that keep forgotten people out: ``NURTURE_ERASURE_KEY``,
+        else the link secret (and the one it replaced). Without either, forgetting is
+        refused: a random key would let the person back in tomorrow."""
+        hooks, privacy = self.settings.webhooks, self.settings.privacy
+        secrets_ = [
+            s.get_secret_value()
+            for s in (
+                privacy.erasure_key,
+                hooks.unsubscribe_secret,
+                hooks.unsubscribe_secret_previous,
+            )
+            if s is not None and s.get_secret_value()
+        ]
+        if not secrets_:
+            raise ConfigurationError(
+                "forgetting a person needs a stable secret: set NURTURE_ERASURE_KEY or "
+                "NURTURE_UNSUBSCRIBE_SECRET (nurture init writes one in .env)"
+            )
+        return ErasureKeys(*secrets_)
+
+    def erase_copies(self, email_touches: Sequence[int], sms_touches: Sequence[int]) -> int:
+        """Remove the outbox files of these touches; returns how many there were."""
+        outbox = self.settings.outbox_dir
+        return OutboxFiles.erase_all(outbox / "email", ".eml", email_touches) + (
+            OutboxFiles.erase_all(outbox / "sms", ".json", sms_touches)
+        )
+
     def require_link_secret(self) -> None:
         """Refuse to send or serve links that anyone could forge."""
         require_link_secret(self.settings.webhooks)
@@ -138,6 +168,7 @@ class App:
             region=project.default_region,
             timezone=project.default_timezone,
             language=project.default_language,
+            email_basis=self.settings.privacy.email_legitimate_interest,
         )
 
     def now(self) -> datetime:

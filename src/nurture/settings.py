@@ -227,6 +227,24 @@ class LimitSettings(BaseSettings):
         )
 
 
+class PrivacySettings(BaseSettings):
+    """Lawful basis, retention and erasure."""
+
+    model_config = _COMMON
+
+    #: Who may be emailed on legitimate interest when the CSV says nothing.
+    email_legitimate_interest: Literal["professional", "any", "never"] = Field(
+        default="professional",
+        description="who is emailed on legitimate interest: professional, any or never",
+    )
+    #: Months without interaction after which a contact with nothing open is forgotten.
+    retention_months: int = Field(
+        default=36, ge=0, description="forget contacts idle this many months (0: never)"
+    )
+    #: Keys the hashes that keep a forgotten person out; default: the link secret.
+    erasure_key: SecretStr | None = None
+
+
 class Settings(BaseModel):
     """All of nurture's settings, in groups; each group reads its own variables."""
 
@@ -237,6 +255,7 @@ class Settings(BaseModel):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     run: RunSettings = Field(default_factory=RunSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @property
     def outbox_dir(self) -> Path:
@@ -256,6 +275,7 @@ _GROUPS: dict[str, type[BaseSettings]] = {
     "webhooks": WebhookSettings,
     "run": RunSettings,
     "limits": LimitSettings,
+    "privacy": PrivacySettings,
 }
 
 
@@ -368,6 +388,7 @@ _HELP = {
     "NURTURE_INBOUND_SECRET": "else: the shared secret of Inbound Parse posts (secret)",
     "NURTURE_MAX_TOUCHES_PER_DAY": "pressure budget per contact and day",
     "NURTURE_MAX_TOUCHES_PER_WEEK": "pressure budget per contact over seven days",
+    "NURTURE_ERASURE_KEY": "keys the hashes of forgotten people (default: the link secret)",
 }
 
 

@@ -16,17 +16,20 @@ from types import TracebackType
 from typing import Any, Self
 
 from nurture.adapters.db.contacts import contact_from_row
+from nurture.domain.audit import AuditEntry, from_journal
 from nurture.domain.contacts import CONTACT_ATTRIBUTES, Contact
 from nurture.domain.enrollment import Enrollment, EnrollmentStatus
 from nurture.domain.events import EventStatus, StoredEvent
 from nurture.domain.journal import JournalEntry
 from nurture.domain.lifecycle import StageChange
+from nurture.domain.privacy import ConsentRecord
 from nurture.domain.scoring import InterestState, ScoredContact
 from nurture.domain.sequences import Sequence as SequenceSpec
 from nurture.domain.tasks import CallTask, TaskStatus
 from nurture.domain.touches import ACTIVE, COUNTED, Touch, TouchStatus
 from nurture.errors import NurtureError
 from nurture.ports import (
+    Erased,
     OutgoingEmail,
     OutgoingSms,
     QueuedCall,
@@ -51,6 +54,10 @@ _DEFAULTS: dict[str, Any] = {
     "custom": {},
     "consent_email": True,
     "consent_sms": False,
+    "basis_email": "legitimate_interest",
+    "basis_sms": "none",
+    "source": None,
+    "forgotten_at": None,
     "rules_pending": False,
     "pending_events": [],
     "deal_band": "medium",
@@ -552,12 +559,12 @@ class FakeTasks:
         task = self.rows[task_id]
         task.status, task.outcome, task.note, task.logged_at = TaskStatus.DONE, outcome, note, at
 
-    def cancel_open(self, contact_id: int, *, touch_ids: Sequence[int], at: datetime) -> int:
+    def cancel_open(self, contact_id: int, *, touch_ids: Sequence[int] | None, at: datetime) -> int:
         mine = [
             t
             for t in self.rows.values()
             if t.contact_id == contact_id and t.status == TaskStatus.OPEN
-            if t.touch_id in touch_ids
+            if touch_ids is None or t.touch_id in touch_ids
         ]
         for task in mine:
             task.status = TaskStatus.CANCELLED
@@ -569,12 +576,14 @@ class FakeJournal:
 
     def __init__(self) -> None:
         self.rows: list[JournalEntry] = []
+        self.audit: list[AuditEntry] = []  # shared with FakePrivacy by the unit of work
 
     def add(self, kind: str, reason: str, *, at: datetime, **ids: Any) -> None:
         self.add_many([JournalEntry(kind, reason, at, **ids)])
 
     def add_many(self, entries: Sequence[JournalEntry]) -> None:
         self.rows += [replace(e, id=len(self.rows) + n + 1) for n, e in enumerate(entries)]
+        self.audit += [a for a in (from_journal(e, e.actor) for e in entries) if a is not None]
 
     def for_contact(self, contact_id: int, *, limit: int = 200) -> list[JournalEntry]:
         return [e for e in reversed(self.rows) if e.contact_id == contact_id][:limit]
@@ -629,6 +638,65 @@ class FakeSuppressions:
         ]
 
 
+class FakePrivacy:
+    """Consent history and audit lines in lists; erasure over the other fakes."""
+
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    def add_consents(self, records: Sequence[ConsentRecord]) -> None:
+        self._state.consents += records
+
+    def consents(self, contact_id: int) -> list[ConsentRecord]:
+        return [r for r in self._state.consents if r.contact_id == contact_id]
+
+    def audit(self, entries: Sequence[AuditEntry]) -> None:
+        self._state.journal.audit += entries
+
+    def audit_for(self, contact_id: int) -> list[AuditEntry]:
+        return [a for a in self._state.journal.audit if a.contact_id == contact_id]
+
+    def forgotten(self, candidates: Sequence[str]) -> dict[str, datetime]:
+        since = datetime(2026, 1, 1, tzinfo=UTC)  # the fake keeps no dates
+        rows = self._state.suppressions.rows
+        return {c: since for c in candidates if any(a == c for _, a in rows)}
+
+    def erase(self, contact_id: int, *, hashes: Sequence[tuple[str, str]], at: datetime) -> Erased:
+        state, erased = self._state, Erased()
+        row = state.contacts.rows[contact_id]
+        for key in [k for k in state.suppressions.rows if k[1] in (row["email"], row["phone"])]:
+            del state.suppressions.rows[key]
+        for channel, digest in hashes:
+            state.suppressions.rows[(channel, digest)] = "forgotten"
+        touches = [t for t in state.touches.rows.values() if t.contact_id == contact_id]
+        erased.email_touches = [t.id for t in touches if t.channel == "email"]
+        erased.sms_touches = [t.id for t in touches if t.channel == "sms"]
+        for touch in touches:
+            touch.address = touch.subject = None
+        personal = ("external_id", "email", "phone", "first_name", "last_name", "company")
+        row.update(dict.fromkeys(personal), custom={}, bant={}, forgotten_at=at)
+        row.update(consent_email=False, consent_sms=False)
+        erased.counts["touches"] = len(touches)
+        return erased
+
+    def expired(self, *, before: datetime, limit: int = 10_000) -> list[int]:
+        state = self._state
+        running = {
+            e.contact_id for e in state.enrollments.rows.values()
+            if e.status in (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)
+        }  # fmt: skip
+        open_tasks = {t.contact_id for t in state.tasks.rows.values() if t.status == "open"}
+        return [
+            i for i, row in sorted(state.contacts.rows.items())
+            if row.get("forgotten_at") is None and row["stage"] != "customer"
+            and (row["last_interest_at"] or row["created_at"]) < before
+            and i not in running and i not in open_tasks
+        ][:limit]  # fmt: skip
+
+    def count_forgotten(self) -> int:
+        return sum(1 for r in self._state.contacts.rows.values() if r.get("forgotten_at"))
+
+
 @dataclass
 class _State:
     contacts: FakeContacts = field(default_factory=FakeContacts)
@@ -640,6 +708,7 @@ class _State:
     journal: FakeJournal = field(default_factory=FakeJournal)
     sequences: FakeSequences = field(default_factory=FakeSequences)
     suppressions: FakeSuppressions = field(default_factory=FakeSuppressions)
+    consents: list[ConsentRecord] = field(default_factory=list)
 
 
 class FakeUnitOfWork:
@@ -661,6 +730,7 @@ class FakeUnitOfWork:
     journal = property(lambda self: self._state.journal)
     sequences = property(lambda self: self._state.sequences)
     suppressions = property(lambda self: self._state.suppressions)
+    privacy = property(lambda self: FakePrivacy(self._state))
 
     @property
     def reports(self) -> Any:

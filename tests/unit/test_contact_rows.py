@@ -48,13 +48,13 @@ def test_time_zone_is_inferred_only_when_there_is_one_candidate() -> None:
 def test_empty_cells_are_not_values() -> None:
     row = only("email,language,consent_sms,consent_email,company\na@b.fr,,,,\n")
     assert row.values["language"] is None
-    assert row.values["consent_sms"] is None
+    assert row.values["basis_sms"] is None
     assert row.values["company"] is None
     assert row.inferred == {
         "timezone": "Europe/Paris",
         "language": "fr",
-        "consent_email": True,
-        "consent_sms": False,
+        "basis_email": "legitimate_interest",  # a professional address
+        "basis_sms": "none",  # an SMS needs recorded consent
     }
 
 
@@ -66,8 +66,8 @@ def test_language_amounts_sizes_and_flags() -> None:
     assert row.values["language"] == "fr"
     assert row.values["deal_value"] == 25000.0
     assert row.values["company_size"] == 1200
-    assert row.values["consent_sms"] is True
-    assert row.values["consent_email"] is False
+    assert row.values["basis_sms"] == "consent"
+    assert row.values["basis_email"] == "none"
     assert only('email,deal_value\na@b.fr,"12,5"\n').values["deal_value"] == 12.5
 
 

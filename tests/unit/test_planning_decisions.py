@@ -108,8 +108,18 @@ def test_a_contact_outside_the_audience_leaves_with_the_reason() -> None:
     ("step", "contact", "suppressed", "reason"),
     [
         (0, _contact(email=None), {}, "no email address"),
-        (0, _contact(consent=Consent(email=False)), {}, "no email consent"),
-        (1, _contact(consent=Consent(sms=False)), {}, "no SMS consent"),
+        (
+            0,
+            _contact(consent=Consent(email=False)),
+            {},
+            "no lawful basis for email: no consent or legitimate interest recorded",
+        ),
+        (
+            1,
+            _contact(consent=Consent(sms=False)),
+            {},
+            "no lawful basis for SMS: an SMS needs recorded consent",
+        ),
         (1, _contact(phone=None), {}, "no phone number"),
         (0, _contact(), {"email": {"jean@client.fr": "bounce"}}, "suppressed: bounce"),
         (2, _contact(score=10), {}, "condition false: contact.score >= 50"),

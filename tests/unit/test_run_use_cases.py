@@ -141,11 +141,14 @@ def test_a_step_that_cannot_reach_the_contact_is_skipped_and_the_enrollment_move
     _enrolled(uow, project, "channels-test", _person(uow, consent_email=False))
     report = plan_due(uow=uow, ctx=_ctx(project), budget=Budget())
     (touch,) = uow.touches.rows.values()
-    assert (touch.status, touch.reason) == (TouchStatus.SKIPPED, "no email consent")
+    assert (touch.status, touch.reason) == (
+        TouchStatus.SKIPPED,
+        "no lawful basis for email: no consent or legitimate interest recorded",
+    )
     (enrollment,) = uow.enrollments.rows.values()
     assert enrollment.step_index == 1
     assert enrollment.next_due_at is not None
-    assert report.skipped == {"no email consent": 1}
+    assert report.skipped == {"no lawful basis for email": 1}
 
 
 def test_a_window_that_does_not_open_within_the_horizon_holds_the_step(

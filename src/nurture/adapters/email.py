@@ -10,7 +10,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from email.utils import formataddr, formatdate
 from pathlib import Path
 from urllib.error import URLError
@@ -226,6 +226,18 @@ class OutboxFiles:
                 view = view[os.write(descriptor, view) :]
         finally:
             os.close(descriptor)
+
+    @classmethod
+    def erase_all(cls, folder: Path, suffix: str, touch_ids: Sequence[int]) -> int:
+        """Remove the copies of ``touch_ids`` (an erasure); returns how many existed."""
+        files = cls(folder, suffix=suffix, complete=bool)
+        removed = 0
+        for touch_id in touch_ids:
+            path = files.path(touch_id)
+            if path.is_file():
+                path.unlink()
+                removed += 1
+        return removed
 
     def find(self, touch_id: int) -> list[str]:
         """``[path]`` when a complete copy exists; a partial one is removed."""

@@ -10,8 +10,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from nurture.commands.consent import bant_changes, consent_changes
 from nurture.domain.accounts import account_key
+from nurture.domain.audit import AuditEntry, Subject
 from nurture.domain.contacts import CONTACT_ATTRIBUTES, Bant, Consent, Contact
+from nurture.domain.privacy import Basis, ErasureKeys
 from nurture.domain.scoring import InterestState, ScoringModel, combine, fit_score
 from nurture.errors import InputError, Location, RowError
 from nurture.limits import DEFAULT_LIMITS
@@ -70,12 +73,14 @@ def import_contacts(
     progress: Callable[[int], None] | None = None,
     encoding: str = "utf-8",
     max_cell_chars: int = DEFAULT_LIMITS.csv_cell_chars,
+    erasure: ErasureKeys | None = None,
 ) -> ImportReport:
     """Upsert every valid row of ``path``; reject the others with row number and reason.
 
     Rows are matched on external id, else email. A row whose content is the same as what
     is stored changes nothing, so importing a file twice is harmless. Work is committed in
-    chunks, so an interrupted import keeps what it did and can simply be run again.
+    chunks, so an interrupted import keeps what it did and can simply be run again. A row
+    for a person who was forgotten (``erasure`` recognises them) is refused.
     """
     started = time.perf_counter()
     report = ImportReport(file=str(path))
@@ -88,6 +93,7 @@ def import_contacts(
         max_cell_chars=max_cell_chars,
         encoding=encoding,
     )
+    store = _Store(uow=uow, scoring=scoring, now=now, report=report, erasure=erasure)
     with stream, uow:
         chunk: list[ContactRow] = []
         for item in rows:
@@ -100,12 +106,12 @@ def import_contacts(
                 continue
             chunk.append(item)
             if len(chunk) >= _CHUNK:
-                _store(chunk, uow=uow, scoring=scoring, now=now, report=report)
+                store(chunk)
                 uow.commit()
                 if progress:
                     progress(len(chunk))
                 chunk = []
-        _store(chunk, uow=uow, scoring=scoring, now=now, report=report)
+        store(chunk)
         uow.commit()
         if progress and chunk:
             progress(len(chunk))
@@ -145,54 +151,153 @@ def _duplicate_of(row: ContactRow, seen: dict[tuple[str, str], int]) -> str | No
     return None
 
 
-def _store(
-    rows: list[ContactRow],
-    *,
-    uow: UnitOfWork,
-    scoring: ScoringModel,
-    now: datetime,
-    report: ImportReport,
-) -> None:
-    if not rows:
-        return
-    existing = uow.contacts.find_existing(
-        emails=[r.values["email"] for r in rows if r.values["email"]],
-        external_ids=[r.values["external_id"] for r in rows if r.values["external_id"]],
-    )
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    pending: list[tuple[ContactRow, StoredContact | None, str]] = []
-    for row in rows:
-        conflict = _merge_conflict(row, existing)
-        if conflict is not None:
-            report.rejected.append(Rejection(row.row, conflict))
-            continue
-        stored = _match(row, existing)
-        digest = row.row_hash
-        if stored is not None and stored.row_hash == digest:
-            report.unchanged += 1
-        else:
-            pending.append((row, stored, digest))
-    details = uow.contacts.load_details([s for _, s, _ in pending if s is not None])
-    row_of: dict[int, int] = {}
-    for row, match, digest in pending:
-        stored = details[match.id] if match is not None else None
-        record = _record(row, stored, scoring=scoring, now=now)
-        record["row_hash"] = digest
-        record["updated_at"] = now
-        row_of[id(record)] = row.row
-        if stored is None:
-            record.update(created_at=now, stage="contact", stage_changed_at=now, interest_state={})
-            inserts.append(record)
-        else:
-            record["id"] = stored.id
-            updates.append(record)
-    refused = uow.contacts.save(inserts, updates)
-    for written, reason in refused:
-        report.rejected.append(Rejection(row_of[id(written)], reason))
-    refused_ids = {id(written) for written, _ in refused}
-    report.created += sum(1 for record in inserts if id(record) not in refused_ids)
-    report.updated += sum(1 for record in updates if id(record) not in refused_ids)
+@dataclass
+class _Store:
+    """Writes one chunk of rows, with their consent history and audit lines."""
+
+    uow: UnitOfWork
+    scoring: ScoringModel
+    now: datetime
+    report: ImportReport
+    erasure: ErasureKeys | None
+
+    def __call__(self, rows: list[ContactRow]) -> None:
+        if not rows:
+            return
+        uow, report = self.uow, self.report
+        rows = self._not_forgotten(rows)
+        existing = uow.contacts.find_existing(
+            emails=[r.values["email"] for r in rows if r.values["email"]],
+            external_ids=[r.values["external_id"] for r in rows if r.values["external_id"]],
+        )
+        pending: list[tuple[ContactRow, StoredContact | None, str]] = []
+        for row in rows:
+            conflict = _merge_conflict(row, existing)
+            if conflict is not None:
+                report.rejected.append(Rejection(row.row, conflict))
+                continue
+            stored = _match(row, existing)
+            digest = row.row_hash
+            if stored is not None and stored.row_hash == digest:
+                report.unchanged += 1
+            else:
+                pending.append((row, stored, digest))
+        details = uow.contacts.load_details([s for _, s, _ in pending if s is not None])
+        written = self._write(pending, details)
+        self._record_history(written)
+
+    def _write(
+        self,
+        pending: list[tuple[ContactRow, StoredContact | None, str]],
+        details: dict[int, StoredContact],
+    ) -> list[tuple[ContactRow, StoredContact | None, dict[str, Any]]]:
+        """Insert and update the rows; what was written, with what was stored before."""
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        done: list[tuple[ContactRow, StoredContact | None, dict[str, Any]]] = []
+        for row, match, digest in pending:
+            stored = details[match.id] if match is not None else None
+            record = _record(row, stored, scoring=self.scoring, now=self.now)
+            record["row_hash"] = digest
+            record["updated_at"] = self.now
+            if stored is None:
+                record.update(
+                    created_at=self.now,
+                    stage="contact",
+                    stage_changed_at=self.now,
+                    interest_state={},
+                )
+                inserts.append(record)
+            else:
+                record["id"] = stored.id
+                updates.append(record)
+            done.append((row, stored, record))
+        refused = self.uow.contacts.save(inserts, updates)
+        refused_ids = {id(written) for written, _ in refused}
+        row_of = {id(record): row.row for row, _, record in done}
+        for written, reason in refused:
+            self.report.rejected.append(Rejection(row_of[id(written)], reason))
+        self.report.created += sum(1 for record in inserts if id(record) not in refused_ids)
+        self.report.updated += sum(1 for record in updates if id(record) not in refused_ids)
+        return [item for item in done if id(item[2]) not in refused_ids]
+
+    def _not_forgotten(self, rows: list[ContactRow]) -> list[ContactRow]:
+        """The rows whose person was never forgotten; the others are refused."""
+        if self.erasure is None:
+            return rows
+        keys = self.erasure
+        candidates = {
+            row.row: [
+                *keys.candidates("email", row.values["email"]),
+                *keys.candidates("phone", row.values["phone"]),
+                *keys.candidates("crm", row.values["external_id"]),
+            ]
+            for row in rows
+        }
+        found = self.uow.privacy.forgotten([d for ds in candidates.values() for d in ds])
+        if not found:
+            return rows
+        kept = []
+        for row in rows:
+            when = next((found[d] for d in candidates[row.row] if d in found), None)
+            if when is None:
+                kept.append(row)
+                continue
+            self.report.rejected.append(
+                Rejection(
+                    row.row,
+                    f"refused: this person was forgotten on {when.date().isoformat()} "
+                    "(an erasure); nurture does not create them again",
+                )
+            )
+        return kept
+
+    def _record_history(
+        self, written: list[tuple[ContactRow, StoredContact | None, dict[str, Any]]]
+    ) -> None:
+        """Consent history and audit lines for what the rows changed."""
+        if not written:
+            return
+        new = [record for _, stored, record in written if stored is None]
+        ids = self.uow.contacts.find_existing(
+            emails=[r["email"] for r in new if r.get("email")],
+            external_ids=[r["external_id"] for r in new if r.get("external_id")],
+        )
+        file = Path(self.report.file).name
+        consents, audit = [], []
+        for row, stored, record in written:
+            contact_id = record.get("id") or _id_of(record, ids)
+            if contact_id is None:
+                continue
+            where = f"import {file} row {row.row}"
+            before = stored.attributes if stored is not None else {}
+            changes = consent_changes(
+                row, before, record, contact_id=contact_id, where=where, now=self.now
+            )
+            for consent in changes:
+                consents.append(consent)
+                was = before.get(f"basis_{consent.channel}") or "nothing"
+                change = f"{consent.channel}: {was} → {consent.basis}"
+                audit.append(_audit(contact_id, self.now, file, Subject.CONSENT, change, why=where))
+            facts = bant_changes(stored.bant if stored else {}, record.get("bant") or {})
+            if facts:
+                change = f"{', '.join(facts)} updated"
+                audit.append(_audit(contact_id, self.now, file, Subject.BANT, change, why=where))
+        self.uow.privacy.add_consents(consents)
+        self.uow.privacy.audit(audit)
+
+
+def _id_of(record: dict[str, Any], ids: dict[tuple[str, str], StoredContact]) -> int | None:
+    for key in (("external_id", record.get("external_id")), ("email", record.get("email"))):
+        if key[1] and key in ids:
+            return ids[key].id
+    return None
+
+
+def _audit(
+    contact_id: int, at: datetime, file: str, subject: Subject, change: str, *, why: str
+) -> AuditEntry:
+    return AuditEntry(contact_id, at, f"import {file}", subject, change, why)
 
 
 def _merge_conflict(row: ContactRow, existing: dict[tuple[str, str], StoredContact]) -> str | None:
@@ -236,13 +341,13 @@ def _record(
     merged = {**{k: v for k, v in before.items() if k != "id"}, **values}
     bant = Bant(**(stored.bant if stored else {})).merged(dict(row.bant))
     attributes: dict[str, Any] = {k: merged.get(k) for k in CONTACT_ATTRIBUTES}
+    email_basis = Basis(merged.get("basis_email") or Basis.NONE)
+    sms_basis = Basis(merged.get("basis_sms") or Basis.NONE)
+    values.update(consent_email=email_basis.allows, consent_sms=sms_basis.allows)
     contact = Contact(
         **attributes,
         custom=values["custom"],
-        consent=Consent(
-            email=bool(merged.get("consent_email", True)),
-            sms=bool(merged.get("consent_sms", False)),
-        ),
+        consent=Consent(email_basis.allows, sms_basis.allows, email_basis, sms_basis),
         bant=bant,
     )
     fit, fit_parts = fit_score(scoring, contact)

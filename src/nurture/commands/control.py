@@ -81,6 +81,7 @@ def change_enrollments(
         raise InputError(f"unknown action {action!r} (pause, resume or stop)")
     report = ControlReport(action)
     why = f"{action} by {by}: {reason.strip()}"
+    ctx.actor = by
     for enrollment in enrollments:
         refusal = act(uow, enrollment, why, ctx)
         if refusal is None:

@@ -102,11 +102,14 @@ class Bant:
 
 @dataclass(slots=True)
 class Consent:
-    """What a contact agreed to receive. B2B email rests on legitimate interest; SMS
-    needs an explicit yes."""
+    """Whether each channel may be used, and on what lawful basis
+    (:class:`nurture.domain.privacy.Basis`): B2B email to a professional address rests on
+    legitimate interest; SMS needs recorded consent."""
 
     email: bool = True
     sms: bool = False
+    email_basis: str = "legitimate_interest"
+    sms_basis: str = "none"
 
 
 @dataclass(slots=True)
@@ -140,6 +143,10 @@ class Contact:
     temperature: Temperature = Temperature.COLD
     deal_band: DealBand = DealBand.SMALL
     last_interest_at: datetime | None = None
+    #: Where the record came from (an import file, a form, an event).
+    source: str | None = None
+    #: When the person was forgotten (erasure): nothing personal is left.
+    forgotten_at: datetime | None = None
 
     @property
     def full_name(self) -> str:

@@ -22,4 +22,6 @@ class JournalEntry(Record):
     enrollment_id: int | None = None
     touch_id: int | None = None
     run_id: str | None = None
+    #: Who decided, when a person did (``--by``), else the run or the webhook.
+    actor: str | None = None
     id: int = 0  # 0 until stored

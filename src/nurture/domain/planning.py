@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from nurture.domain.cadence import Calendar, due_after
 from nurture.domain.contacts import Contact
+from nurture.domain.privacy import Basis, Channel, no_basis_reason
 from nurture.domain.scoring import InterestState, ScoringModel, combine
 from nurture.domain.sequences import Sequence, Step
 from nurture.domain.touches import SETTLED, STATUS_AFTER, Outcome, Touch, TouchStatus
@@ -112,7 +113,9 @@ def skip_reason(
     if not address:
         return "no email address" if medium == "email" else "no phone number"
     if not consent:
-        return "no email consent" if medium == "email" else "no SMS consent"
+        channel: Channel = "email" if medium == "email" else "sms"
+        basis = contact.consent.email_basis if medium == "email" else contact.consent.sms_basis
+        return no_basis_reason(channel, Basis(basis), contact.email)
     refused = suppressed.get(medium, {})
     if address in refused:
         return f"suppressed: {refused[address]}"

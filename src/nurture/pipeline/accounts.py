@@ -26,7 +26,8 @@ def stop_account(*, uow: UnitOfWork, contact: Contact, reason: str, ctx: RunCont
     if reason not in _ACCOUNT_EXITS or account is None:
         return 0
     exit_reason, verb = _ACCOUNT_EXITS[reason]
-    who = f"{contact.full_name} <{contact.email}>" if contact.email else contact.full_name
+    # Ids only: the journal and the audit trail outlive an erasure.
+    who = f"contact {contact.id} of the same account"
     ended = 0
     for colleague in uow.contacts.in_account(account):
         if colleague.id == contact.id:

@@ -85,11 +85,30 @@ class RunContext:
     default_region: str = "FR"
     handoff_sla_business_days: float = 1.0
     effects: Effects = field(default_factory=Effects)
+    #: Who acts, when a person does (``--by``, an import file); else the run.
+    actor: str | None = None
 
-    def note(self, uow: UnitOfWork, kind: str, reason: str, **ids: int | None) -> None:
-        """Journal one decision of this run, now (``contact_id``, ``enrollment_id``,
-        ``touch_id``)."""
-        uow.journal.add(kind, reason, at=self.now, run_id=self.run_id, **ids)
+    def note(
+        self,
+        uow: UnitOfWork,
+        kind: str,
+        reason: str,
+        *,
+        contact_id: int | None = None,
+        enrollment_id: int | None = None,
+        touch_id: int | None = None,
+    ) -> None:
+        """Journal one decision of this run, now."""
+        uow.journal.add(
+            kind,
+            reason,
+            at=self.now,
+            run_id=self.run_id,
+            actor=self.actor,
+            contact_id=contact_id,
+            enrollment_id=enrollment_id,
+            touch_id=touch_id,
+        )
 
     def sequence(self, uow: UnitOfWork, sequence_id: str, version: int) -> Sequence | None:
         """The version an enrollment is pinned to (the file's, if it is that one)."""

@@ -14,6 +14,7 @@ from nurture.ports.messages import (
     TemplateCatalog,
     Templates,
 )
+from nurture.ports.privacy import Erased, Privacy
 from nurture.ports.records import (
     CallTasks,
     Events,
@@ -35,11 +36,13 @@ __all__ = [
     "Dialer",
     "EmailSender",
     "Enrollments",
+    "Erased",
     "Events",
     "Fading",
     "Journal",
     "OutgoingEmail",
     "OutgoingSms",
+    "Privacy",
     "QueuedCall",
     "ReportData",
     "Runs",

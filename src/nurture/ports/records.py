@@ -177,8 +177,8 @@ class CallTasks(Protocol):
         """Every call task of a contact, newest first."""
         ...
 
-    def cancel_open(self, contact_id: int, *, touch_ids: Sequence[int], at: datetime) -> int:
-        """Cancel open tasks of a contact created by ``touch_ids``."""
+    def cancel_open(self, contact_id: int, *, touch_ids: Sequence[int] | None, at: datetime) -> int:
+        """Cancel open tasks of a contact created by ``touch_ids`` (``None``: all of them)."""
         ...
 
 
@@ -195,6 +195,7 @@ class Journal(Protocol):
         enrollment_id: int | None = None,
         touch_id: int | None = None,
         run_id: str | None = None,
+        actor: str | None = None,
     ) -> None:
         """Record one decision."""
         ...

@@ -22,6 +22,7 @@ from nurture.domain.lifecycle import StageChange
 from nurture.domain.scoring import InterestState, ScoredContact
 from nurture.domain.touches import Touch, TouchStatus
 from nurture.ports.messages import StoredContact
+from nurture.ports.privacy import Privacy
 from nurture.ports.records import (
     CallTasks,
     Events,
@@ -296,6 +297,8 @@ class UnitOfWork(Protocol):
     def sequences(self) -> SequenceVersions: ...
     @property
     def suppressions(self) -> Suppressions: ...
+    @property
+    def privacy(self) -> Privacy: ...
     @property
     def reports(self) -> ReportData: ...
 

@@ -12,18 +12,19 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, TextIO
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
 from nurture.domain.contacts import BANT_FACTS, CONTACT_ATTRIBUTES
+from nurture.domain.privacy import CHANNELS, EmailPolicy, default_basis, parse_basis
 from nurture.errors import InputError, Location, RowError
 from nurture.limits import DEFAULT_LIMITS
 from nurture.specs.cells import (
     amount,
     checked_zone,
-    flag,
     integer,
     language,
     normalise_email,
@@ -52,8 +53,15 @@ _TEXT_COLUMNS = (
     "sector",
     "owner",
 )
+_CONSENT_COLUMNS = (
+    "consent_email",
+    "consent_sms",
+    "consent_email_date",
+    "consent_sms_date",
+    "source",
+)
 _COLUMNS = frozenset(
-    {*CONTACT_ATTRIBUTES, "consent_email", "consent_sms", *(f"bant.{fact}" for fact in BANT_FACTS)}
+    {*CONTACT_ATTRIBUTES, *_CONSENT_COLUMNS, *(f"bant.{fact}" for fact in BANT_FACTS)}
 )
 _MAX_TEXT = {
     "external_id": 128,
@@ -77,6 +85,8 @@ class RowDefaults:
     region: str = "FR"
     timezone: str = "Europe/Paris"
     language: str = "fr"
+    #: Who may be emailed on legitimate interest when ``consent_email`` is empty.
+    email_basis: EmailPolicy = "professional"
 
 
 @dataclass
@@ -91,6 +101,8 @@ class ContactRow:
     #: country, default language, consent). They fill a new contact or an empty field; they
     #: never overwrite what is stored.
     inferred: dict[str, Any] = field(default_factory=dict)
+    #: When the person gave the consent of a channel, when the row says (``*_date``).
+    consent_dates: dict[str, date] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -103,7 +115,7 @@ class ContactRow:
     def row_hash(self) -> str:
         """A fingerprint of everything the row says (a re-import of it changes nothing)."""
         payload = json.dumps(
-            [self.values, self.custom, self.bant, self.inferred],
+            [self.values, self.custom, self.bant, self.inferred, self.consent_dates],
             sort_keys=True,
             default=str,
             ensure_ascii=False,
@@ -273,17 +285,44 @@ def _normalise(raw: dict[str, str], row: int, defaults: RowDefaults) -> ContactR
         inferred["language"] = defaults.language
     values["company_size"] = integer(cells.get("company_size", ""), "company_size")
     values["deal_value"] = amount(cells.get("deal_value", ""), "deal_value")
-    for name, default in (("consent_email", True), ("consent_sms", False)):
-        values[name] = flag(cells.get(name, ""), name)
-        if values[name] is None:
-            inferred[name] = default
+    source = cells.get("source") or None
+    if source is not None and len(source) > 200:
+        raise ValueError("source is longer than 200 characters")
+    values["source"] = source
+    dates = _lawful_basis(cells, values, inferred, defaults)
     custom = {
         key.removeprefix("custom."): value
         for key, value in cells.items()
         if key.startswith("custom.") and value
     }
     bant = {fact: cells[f"bant.{fact}"] for fact in BANT_FACTS if cells.get(f"bant.{fact}")}
-    return ContactRow(row=row, values=values, custom=custom, bant=bant, inferred=inferred)
+    return ContactRow(
+        row=row, values=values, custom=custom, bant=bant, inferred=inferred, consent_dates=dates
+    )
+
+
+def _lawful_basis(
+    cells: dict[str, str], values: dict[str, Any], inferred: dict[str, Any], defaults: RowDefaults
+) -> dict[str, date]:
+    """The basis of each channel the row records (an unknown word rejects the row), else
+    the default one; and the dates consents were given."""
+    dates: dict[str, date] = {}
+    for channel in CHANNELS:
+        column = f"consent_{channel}"
+        raw = cells.get(column, "")
+        values[f"basis_{channel}"] = parse_basis(raw, channel).value if raw else None
+        if not raw:
+            default = default_basis(channel, values["email"], defaults.email_basis)
+            inferred[f"basis_{channel}"] = default.value
+        given = cells.get(f"{column}_date", "")
+        if given:
+            try:
+                dates[channel] = date.fromisoformat(given)
+            except ValueError:
+                raise ValueError(f"{column}_date {given!r} is not a date (YYYY-MM-DD)") from None
+            if not raw:
+                raise ValueError(f"{column}_date is set but {column} is empty")
+    return dates
 
 
 def _infer_zone(country: str | None, phone: str | None, defaults: RowDefaults) -> str:

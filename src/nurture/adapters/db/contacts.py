@@ -26,7 +26,16 @@ from nurture.ports import Fading, StoredContact
 __all__ = ["ATTRIBUTE_COLUMNS", "RUN_COLUMNS", "SqlContacts", "contact_from_row"]
 
 #: What a contact is (as opposed to what nurture computed about it).
-ATTRIBUTE_COLUMNS = ("id", *CONTACT_ATTRIBUTES, "consent_email", "consent_sms", "custom")
+ATTRIBUTE_COLUMNS = (
+    "id",
+    *CONTACT_ATTRIBUTES,
+    "consent_email",
+    "consent_sms",
+    "basis_email",
+    "basis_sms",
+    "source",
+    "custom",
+)
 
 _CHUNK = 900  # keys per IN (...) query: under SQLite's 999-parameter limit of old builds
 
@@ -67,7 +76,10 @@ def contact_from_row(row: Mapping[str, Any]) -> Contact:
         deal_value=row.get("deal_value"),
         custom=dict(row.get("custom") or {}),
         consent=Consent(
-            email=bool(row.get("consent_email", True)), sms=bool(row.get("consent_sms", False))
+            email=bool(row.get("consent_email", True)),
+            sms=bool(row.get("consent_sms", False)),
+            email_basis=row.get("basis_email") or "legitimate_interest",
+            sms_basis=row.get("basis_sms") or "none",
         ),
         bant=Bant(
             **{k: v for k, v in bant.items() if k in {"budget", "authority", "need", "timing"}}
@@ -79,6 +91,8 @@ def contact_from_row(row: Mapping[str, Any]) -> Contact:
         temperature=Temperature(row.get("temperature") or "cold"),
         deal_band=DealBand(row.get("deal_band") or "medium"),
         last_interest_at=row.get("last_interest_at"),
+        source=row.get("source"),
+        forgotten_at=row.get("forgotten_at"),
     )
 
 

@@ -12,7 +12,9 @@ from sqlalchemy.engine import Dialect
 
 __all__ = [
     "UtcDateTime",
+    "audit_trail",
     "call_tasks",
+    "consent_history",
     "contacts",
     "enrollments",
     "events",
@@ -130,6 +132,13 @@ contacts = sa.Table(
     sa.Column("deal_value", sa.Float),
     sa.Column("consent_email", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("consent_sms", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The lawful basis of each channel (domain/privacy.py); consent_* say whether it allows.
+    sa.Column("basis_email", sa.String(24)),
+    sa.Column("basis_sms", sa.String(24)),
+    # Where the record came from: an import file, a form, an event.
+    sa.Column("source", sa.String(200)),
+    # Set when the person was forgotten: what is left is anonymous.
+    sa.Column("forgotten_at", UtcDateTime, index=True),
     sa.Column("custom", sa.JSON, nullable=False, default=dict),
     sa.Column("bant", sa.JSON, nullable=False, default=dict),
     sa.Column("stage", sa.String(16), nullable=False, server_default="contact", index=True),
@@ -319,10 +328,39 @@ journal = sa.Table(
     sa.Column("enrollment_id", _Id),
     sa.Column("touch_id", _Id),
     sa.Column("run_id", sa.String(64)),
+    sa.Column("actor", sa.String(200)),
     sa.Column("kind", sa.String(24), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("at", UtcDateTime, nullable=False),
     sa.Index("ix_journal_kind_at", "kind", "at"),
+)
+
+consent_history = sa.Table(
+    "consent_history",
+    metadata,
+    _id(),
+    _contact_fk(),
+    sa.Column("channel", sa.String(8), nullable=False),
+    sa.Column("basis", sa.String(24), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    # When the person gave it (the CSV's date), and when nurture recorded it.
+    sa.Column("given_at", UtcDateTime, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+)
+
+# Who or what changed a contact's consent, stage, suppression, BANT or enrollments.
+# Append-only: triggers (migration 0004) refuse UPDATE and DELETE. No foreign key, so that
+# no cascade can remove a line; it holds ids, names of states and reasons, no personal data.
+audit_trail = sa.Table(
+    "audit_trail",
+    metadata,
+    _id(),
+    sa.Column("contact_id", _Id, index=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("subject", sa.String(16), nullable=False),
+    sa.Column("change", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
 )
 
 runs = sa.Table(

@@ -91,17 +91,14 @@ class SqlCallTasks:
             .values(status=TaskStatus.DONE, outcome=outcome, note=note, logged_at=at)
         )
 
-    def cancel_open(self, contact_id: int, *, touch_ids: Sequence[int], at: datetime) -> int:
-        """Cancel open tasks of a contact created by ``touch_ids``."""
-        if not touch_ids:
+    def cancel_open(self, contact_id: int, *, touch_ids: Sequence[int] | None, at: datetime) -> int:
+        """Cancel open tasks of a contact created by ``touch_ids`` (``None``: all of them)."""
+        if touch_ids is not None and not touch_ids:
             return 0
-        result = self._db.execute(
-            call_tasks.update()
-            .where(
-                call_tasks.c.contact_id == contact_id,
-                call_tasks.c.status == TaskStatus.OPEN,
-                call_tasks.c.touch_id.in_(list(touch_ids)),
-            )
-            .values(status=TaskStatus.CANCELLED, logged_at=at)
+        query = call_tasks.update().where(
+            call_tasks.c.contact_id == contact_id, call_tasks.c.status == TaskStatus.OPEN
         )
+        if touch_ids is not None:
+            query = query.where(call_tasks.c.touch_id.in_(list(touch_ids)))
+        result = self._db.execute(query.values(status=TaskStatus.CANCELLED, logged_at=at))
         return int(result.rowcount or 0)

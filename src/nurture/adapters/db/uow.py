@@ -14,6 +14,7 @@ from nurture.adapters.db.contacts import SqlContacts
 from nurture.adapters.db.enrollments import SqlEnrollments
 from nurture.adapters.db.events import SqlEvents
 from nurture.adapters.db.journal import SqlJournal
+from nurture.adapters.db.privacy import SqlPrivacy
 from nurture.adapters.db.reports import SqlReportData
 from nurture.adapters.db.runs import SqlRuns
 from nurture.adapters.db.sequences import SqlSequenceVersions
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
     journal: SqlJournal
     sequences: SqlSequenceVersions
     suppressions: SqlSuppressions
+    privacy: SqlPrivacy
     reports: SqlReportData
     connection: sa.Connection
 
@@ -57,6 +59,7 @@ class SqlUnitOfWork:
         self.journal = SqlJournal(connection)
         self.sequences = SqlSequenceVersions(connection)
         self.suppressions = SqlSuppressions(connection)
+        self.privacy = SqlPrivacy(connection)
         self.reports = SqlReportData(connection)
         return self
 
