@@ -132,22 +132,27 @@ class App:
         """The keys of the hashes that keep forgotten people out: ``NURTURE_ERASURE_KEY``,
         else the link secret (and the one it replaced). Without either, forgetting is
         refused: a random key would let the person back in tomorrow."""
-        hooks, privacy = self.settings.webhooks, self.settings.privacy
-        secrets_ = [
-            s.get_secret_value()
-            for s in (
-                privacy.erasure_key,
-                hooks.unsubscribe_secret,
-                hooks.unsubscribe_secret_previous,
-            )
-            if s is not None and s.get_secret_value()
-        ]
-        if not secrets_:
+        keys = self.known_erasure_keys
+        if keys is None:
             raise ConfigurationError(
                 "forgetting a person needs a stable secret: set NURTURE_ERASURE_KEY or "
                 "NURTURE_UNSUBSCRIBE_SECRET (nurture init writes one in .env)"
             )
-        return ErasureKeys(*secrets_)
+        return keys
+
+    @property
+    def known_erasure_keys(self) -> ErasureKeys | None:
+        """The erasure keys, or ``None`` when none is configured (then nobody can have
+        been forgotten with them: imports and events have nothing to check)."""
+        hooks, privacy = self.settings.webhooks, self.settings.privacy
+        configured = (
+            privacy.erasure_key,
+            hooks.unsubscribe_secret,
+            hooks.unsubscribe_secret_previous,
+        )
+        values = [s.get_secret_value() for s in configured if s is not None]
+        values = [v for v in values if v]
+        return ErasureKeys(*values) if values else None
 
     def erase_copies(self, email_touches: Sequence[int], sms_touches: Sequence[int]) -> int:
         """Remove the outbox files of these touches; returns how many there were."""
@@ -236,6 +241,7 @@ class App:
             default_region=project.default_region,
             handoff_sla_business_days=self.settings.run.handoff_sla_business_days,
             holidays=self.holidays,
+            erasure=self.known_erasure_keys,
         )
 
     @property

@@ -469,6 +469,10 @@ class FakeEvents:
             for key, value in row.items():
                 setattr(event, key, EventStatus(value) if key == "status" else value)
 
+    def scrub(self, ids: Sequence[int]) -> None:
+        for event_id in ids:
+            self.rows[event_id] = replace(self.rows[event_id], payload={}, address=None)
+
     def applied_history(self, contact_ids: Sequence[int]) -> list[tuple[int, str, datetime]]:
         wanted = set(contact_ids)
         return [

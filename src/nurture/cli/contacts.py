@@ -13,7 +13,8 @@ from rich.table import Table
 from nurture.bootstrap import bootstrap
 from nurture.cli._common import console, err_console, parse_as_of, print_json, reporting_errors
 from nurture.commands.contact_import import import_contacts
-from nurture.views.contact_export import export_contact
+from nurture.commands.privacy import apply_retention, forget_contact
+from nurture.views.contact_export import audit_trail, export_contact
 from nurture.views.contact_view import contact_view
 from nurture.views.lists import list_contacts
 
@@ -55,6 +56,7 @@ def import_(
                 progress=lambda n: progress.advance(task, n),
                 encoding=encoding,
                 max_cell_chars=application.limits.csv_cell_chars,
+                erasure=application.known_erasure_keys,
             )
     if as_json:
         print_json(report.as_dict())
@@ -127,15 +129,26 @@ def _progress(*, disable: bool) -> Progress:
 @contact_app.command("show")
 def show(
     ref: str = typer.Argument(..., help="Contact id, email or external id."),
+    audit: bool = typer.Option(
+        False, "--audit", help="The audit trail: who changed what, when and why."
+    ),
     as_json: bool = _JSON,
     as_of: str | None = _AS_OF,
 ) -> None:
     """Attributes, stage and its history, score with every rule's points, BANT.
 
-    Example: nurture contact show crm-000001 --json
+    With --audit: every change to the contact's consent, stage, suppressions, BANT and
+    enrollments, who or what made it, when and why (append-only; kept after an erasure).
+
+    Example: nurture contact show crm-000001 --audit
     """
     with reporting_errors():
         application = bootstrap(as_of=parse_as_of(as_of))
+        if audit:
+            with application.uow(read_only=True) as uow:
+                trail = audit_trail(uow=uow, ref=ref)
+            _print_audit(trail, as_json=as_json)
+            return
         with application.uow(read_only=True) as uow:
             view = contact_view(
                 uow=uow, scoring=application.scoring, ref=ref, now=application.now()
@@ -172,6 +185,110 @@ def export(
             table.add_row(key.replace("_", " "), str(len(value)))
     console.print(table)
     console.print("everything, as JSON: nurture contact export ID --json", markup=False)
+
+
+def _print_audit(trail: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        print_json(trail)
+        return
+    title = f"audit trail of contact #{trail['contact_id']}"
+    if trail["forgotten_at"]:
+        title += f" (forgotten {trail['forgotten_at'][:10]})"
+    table = Table(title=title)
+    for column in ("at", "by", "change", "why"):
+        table.add_column(column, overflow="fold")
+    for line in trail["audit"]:
+        at = line["at"][:16].replace("T", " ")
+        table.add_row(at, line["by"], f"{line['what']}: {line['change']}", line["why"])
+    console.print(table)
+    if not trail["audit"]:
+        console.print("nothing changed since the contact was created", markup=False)
+
+
+@contact_app.command("forget")
+def forget(
+    ref: str = typer.Argument(..., help="Contact id, email or external id."),
+    reason: str = typer.Option(..., "--reason", help="Why (an erasure request, its date)."),
+    by: str = typer.Option("ops", "--by", help="Who asked for it (kept in the audit trail)."),
+    as_json: bool = _JSON,
+) -> None:
+    """Erase a person: attributes, message copies, notes, event payloads and replies.
+
+    Pending touches and tasks are cancelled; counts, stages and scores stay, anonymous,
+    so that reports stay true. Keyed hashes of the email, phone and external id stay on
+    the suppression list: a later import or event for the person is refused. Forgetting
+    the same person again changes nothing.
+
+    Example: nurture contact forget crm-000042 --reason "erasure request of 2026-03-02"
+    """
+    with reporting_errors():
+        application = bootstrap()
+        keys = application.erasure_keys
+        ctx = application.run_context()
+        with application.uow() as uow:
+            report = forget_contact(
+                uow=uow, ref=ref, reason=reason, by=by, ctx=ctx, keys=keys,
+                erase_copies=application.erase_copies,
+            )  # fmt: skip
+    if as_json:
+        print_json(report.as_dict())
+    elif report.already is not None:
+        console.print(
+            f"contact {report.contact_id} was already forgotten on "
+            f"{report.already.date().isoformat()}: nothing to do",
+            markup=False,
+        )
+    else:
+        erased = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in report.erased.items())
+        console.print(
+            f"forgot contact {report.contact_id}: {report.enrollments_ended} enrollment(s) "
+            f"ended, {report.tasks_cancelled} task(s) cancelled, {erased} cleared, "
+            f"{report.files_removed} outbox file(s) removed",
+            markup=False,
+        )
+
+
+@app.command("retention")
+def retention(
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="List who would be forgotten; change nothing."
+    ),
+    as_json: bool = _JSON,
+    as_of: str | None = _AS_OF,
+) -> None:
+    """Forget contacts with no interaction for NURTURE_RETENTION_MONTHS (36) and nothing
+    open: not a customer, in no running sequence, no open call task. The daily run does
+    this too; --dry-run lists who would go.
+
+    Example: nurture contacts retention --dry-run
+    """
+    with reporting_errors():
+        application = bootstrap(as_of=parse_as_of(as_of))
+        months = application.settings.privacy.retention_months
+        ctx = application.run_context()
+        keys = None if dry_run else application.erasure_keys
+        with application.uow() as uow:
+            report = apply_retention(
+                uow=uow, months=months, ctx=ctx, keys=keys,
+                erase_copies=application.erase_copies, dry_run=dry_run,
+            )  # fmt: skip
+    if as_json:
+        print_json(report.as_dict())
+        return
+    if report.cutoff is None:
+        console.print("retention is off (NURTURE_RETENTION_MONTHS=0)", markup=False)
+        return
+    since = report.cutoff.date().isoformat()
+    verb = "would be forgotten" if dry_run else "forgotten"
+    console.print(
+        f"{len(report.contact_ids)} contact(s) {verb}: no interaction since {since} "
+        f"({months} months) and nothing open",
+        markup=False,
+    )
+    if report.contact_ids:
+        shown = ", ".join(str(i) for i in report.contact_ids[:50])
+        more = len(report.contact_ids) - 50
+        console.print(f"ids: {shown}" + (f" and {more} more" if more > 0 else ""), markup=False)
 
 
 def _print_contact(view: dict[str, Any]) -> None:

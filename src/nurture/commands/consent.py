@@ -26,8 +26,9 @@ def consent_changes(
     the row's ``source`` cell, else the file and row; its date the row's ``*_date``."""
     for channel in CHANNELS:
         after = record.get(f"basis_{channel}")
-        if not after or after == before.get(f"basis_{channel}"):
-            continue
+        was = before.get(f"basis_{channel}")
+        if not after or after == was or (was is None and after == "none"):
+            continue  # no change, or a new contact with nothing to record
         given = row.consent_dates.get(channel)
         yield ConsentRecord(
             contact_id=contact_id,

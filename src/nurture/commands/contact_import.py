@@ -246,8 +246,8 @@ class _Store:
             self.report.rejected.append(
                 Rejection(
                     row.row,
-                    f"refused: this person was forgotten on {when.date().isoformat()} "
-                    "(an erasure); nurture does not create them again",
+                    f"this person was forgotten on {when.date().isoformat()} (an erasure): "
+                    "nurture does not create them again",
                 )
             )
         return kept

@@ -22,7 +22,6 @@ __all__ = [
     "RetentionReport",
     "apply_retention",
     "forget_contact",
-    "forgotten_error",
     "require_contact",
 ]
 
@@ -63,15 +62,6 @@ def require_contact(uow: UnitOfWork, ref: str) -> Contact:
     if contact is None or contact.id is None:
         raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
     return contact
-
-
-def forgotten_error(contact: Contact) -> NotFound:
-    """What to say about a contact who was forgotten."""
-    when = contact.forgotten_at.date().isoformat() if contact.forgotten_at else "?"
-    return NotFound(
-        f"contact {contact.id} was forgotten on {when}: nothing personal is held any more "
-        f"(nurture contact show {contact.id} --audit shows when and why)"
-    )
 
 
 def forget_contact(

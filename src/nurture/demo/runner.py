@@ -109,6 +109,7 @@ def run_demo(
             scoring=app.scoring,
             defaults=app.row_defaults,
             now=app.now(),
+            erasure=app.known_erasure_keys,
         )
         with app.uow() as uow:
             for sequence, where in (

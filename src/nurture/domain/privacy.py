@@ -28,6 +28,7 @@ __all__ = [
     "EmailPolicy",
     "ErasureKeys",
     "default_basis",
+    "forgotten_message",
     "is_professional",
     "no_basis_reason",
     "parse_basis",
@@ -152,6 +153,15 @@ class ErasureKeys:
     def _digest(self, key: bytes, kind: str, value: str) -> str:
         message = f"{kind}:{value.strip().lower()}".encode()
         return self.PREFIX + hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def forgotten_message(contact_id: int | None, at: datetime | None) -> str:
+    """What to say when someone asks about a person who was forgotten."""
+    when = at.date().isoformat() if at else "an earlier day"
+    return (
+        f"contact {contact_id} was forgotten on {when}: nothing personal is held any more "
+        f"(nurture contact show {contact_id} --audit says when, by whom and why)"
+    )
 
 
 def retention_cutoff(now: datetime, months: int) -> datetime | None:

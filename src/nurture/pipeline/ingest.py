@@ -20,7 +20,6 @@ from nurture.domain.scoring import ScoredContact, combine, fit_score
 from nurture.domain.touches import Touch
 from nurture.errors import NurtureError, PayloadError
 from nurture.inbound import InboundEvent
-from nurture.limits import db_id
 from nurture.pipeline.accounts import stop_account
 from nurture.pipeline.lifecycle import (
     RunContext,
@@ -28,6 +27,7 @@ from nurture.pipeline.lifecycle import (
     exit_enrollments,
 )
 from nurture.pipeline.opt_outs import apply_opt_out, suppress_address
+from nurture.pipeline.targets import contacts_of, refuse_forgotten, touches_of
 from nurture.ports import UnitOfWork
 
 __all__ = [
@@ -64,6 +64,8 @@ class ApplyReport:
     failed: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
     suppressed: int = 0
+    #: Events about a forgotten person: emptied and not applied.
+    refused: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -73,6 +75,7 @@ class ApplyReport:
             "failed": self.failed,
             "by_type": dict(self.by_type),
             "suppressed": self.suppressed,
+            "refused_forgotten": self.refused,
         }
 
 
@@ -175,15 +178,23 @@ def apply_pending(*, uow: UnitOfWork, ctx: RunContext, commit: bool = True) -> A
 def _apply_chunk(
     uow: UnitOfWork, rows: list[StoredEvent], ctx: RunContext, report: ApplyReport
 ) -> None:
-    touches = _touches_of(uow, rows)
-    targets = _contacts_of(uow, rows, touches)
+    touches = touches_of(uow, rows)
+    targets = contacts_of(uow, rows, touches)
     people = uow.contacts.scored(sorted(set(targets.values())))
+    refused = refuse_forgotten(uow, rows, targets, people, ctx)
     by_contact: dict[int, list[StoredEvent]] = defaultdict(list)
     marks: list[dict[str, Any]] = []
     for row in rows:
         contact_id = targets.get(row.id)
         touch = touches.get(row.id)
         report.by_type[row.type] += 1
+        if row.id in refused:
+            # Nothing of a forgotten person is kept: the event stays, emptied, as a count.
+            marks.append(
+                _mark(row, touch, ctx, status=EventStatus.UNMATCHED, error=refused[row.id])
+            )
+            report.refused += 1
+            continue
         if contact_id is not None and contact_id in people:
             by_contact[contact_id].append(row)
             continue
@@ -296,44 +307,6 @@ def _why(exc: BaseException) -> str:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
     return text[:500]
-
-
-def _touches_of(uow: UnitOfWork, rows: list[StoredEvent]) -> dict[int, Touch]:
-    out = {}
-    for row in rows:
-        touch = None
-        message_id = row.message_id
-        touch_id = db_id(row.touch_id)
-        if touch_id is not None:
-            touch = uow.touches.get(touch_id)
-        elif message_id:
-            touch = uow.touches.by_provider_id(message_id)
-        if touch is not None:
-            out[row.id] = touch
-    return out
-
-
-def _contacts_of(
-    uow: UnitOfWork, rows: list[StoredEvent], touches: dict[int, Touch]
-) -> dict[int, int]:
-    """Event id → contact id, from the event, its touch, or its address."""
-    out: dict[int, int] = {}
-    lookups: dict[str, list[int]] = defaultdict(list)
-    for row in rows:
-        if row.contact_id:
-            out[row.id] = row.contact_id
-        elif row.id in touches:
-            out[row.id] = touches[row.id].contact_id
-        elif row.address:
-            lookups[row.address].append(row.id)
-    if lookups:
-        refs = list(lookups)
-        found = uow.contacts.resolve_refs(refs)
-        for ref, event_ids in lookups.items():
-            if ref in found:
-                for event_id in event_ids:
-                    out[event_id] = found[ref]
-    return out
 
 
 def _apply_to_contact(

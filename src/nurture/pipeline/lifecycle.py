@@ -14,6 +14,7 @@ from nurture.domain.cadence import Holidays, calendar_for
 from nurture.domain.contacts import Contact, Stage
 from nurture.domain.enrollment import Enrollment, EnrollmentStatus
 from nurture.domain.lifecycle import StageChange, stage_changes
+from nurture.domain.privacy import ErasureKeys
 from nurture.domain.scoring import combine, fit_score
 from nurture.domain.sequences import SendWindow, Sequence
 from nurture.domain.tasks import CallTask, TaskKind
@@ -87,6 +88,8 @@ class RunContext:
     effects: Effects = field(default_factory=Effects)
     #: Who acts, when a person does (``--by``, an import file); else the run.
     actor: str | None = None
+    #: Recognise forgotten people in inbound events (``None``: no key configured).
+    erasure: ErasureKeys | None = None
 
     def note(
         self,

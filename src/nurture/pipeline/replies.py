@@ -121,7 +121,8 @@ def receive_mail(
         outcome.duplicate = True
         return outcome
     contact = uow.contacts.get(str(match.contact_id)) if match.contact_id else None
-    if contact is None:
+    if contact is None or contact.forgotten_at is not None:
+        # A forgotten person's reply was refused and emptied by ingest: no task, no copy.
         return outcome
     if verdict.kind == MailKind.REPLY:
         _follow_up(uow, contact, mail, words, ctx)

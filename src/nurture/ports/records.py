@@ -101,6 +101,10 @@ class Events(Protocol):
         """Record each event's outcome: ``id``, ``status``, ``contact_id``, ``error``,"""
         ...
 
+    def scrub(self, ids: Sequence[int]) -> None:
+        """Empty these events of anything personal (their payload and address)."""
+        ...
+
     def applied_history(self, contact_ids: Sequence[int]) -> list[tuple[int, str, datetime]]:
         """(contact id, type, occurred at) of every applied event of these contacts."""
         ...

@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from nurture.domain.contacts import CONTACT_ATTRIBUTES
+from nurture.domain.audit import AuditEntry
+from nurture.domain.contacts import CONTACT_ATTRIBUTES, Consent
+from nurture.domain.privacy import forgotten_message
 from nurture.errors import NotFound
 from nurture.ports import UnitOfWork
 from nurture.views.wording import iso
 
-__all__ = ["export_contact"]
+__all__ = ["audit_row", "audit_trail", "export_contact"]
 
 
 def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any]:
@@ -22,6 +24,8 @@ def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any
     if found is None or found.contact.id is None:
         raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
     contact, contact_id = found.contact, found.contact.id
+    if contact.forgotten_at is not None:
+        raise NotFound(forgotten_message(contact_id, contact.forgotten_at))
     return {
         "exported_at": now.isoformat(),
         "contact": {
@@ -34,7 +38,20 @@ def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any
             "temperature": contact.temperature.value,
             "last_interest_at": iso(contact.last_interest_at),
         },
-        "consent": {"email": contact.consent.email, "sms": contact.consent.sms},
+        # Where the attributes came from: the record's source (an import file and row, a
+        # form), as the consent history below says for each channel.
+        "source": contact.source,
+        "consent": _consent(contact.consent),
+        "consent_history": [
+            {
+                "channel": c.channel,
+                "basis": c.basis,
+                "source": c.source,
+                "given_at": iso(c.given_at),
+                "recorded_at": iso(c.recorded_at),
+            }
+            for c in uow.privacy.consents(contact_id)
+        ],
         "enrollments": [
             {
                 "sequence": e.sequence_id,
@@ -110,4 +127,36 @@ def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any
             {"kind": j.kind, "reason": j.reason, "at": iso(j.at)}
             for j in uow.journal.for_contact(contact_id, limit=100_000)
         ],
+        "audit": [audit_row(a) for a in uow.privacy.audit_for(contact_id)],
+    }
+
+
+def audit_trail(*, uow: UnitOfWork, ref: str) -> dict[str, Any]:
+    """The audit trail of ``ref``; it stays readable after the person was forgotten."""
+    found = uow.contacts.find(ref)
+    if found is None or found.contact.id is None:
+        raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
+    contact_id = found.contact.id
+    return {
+        "contact_id": contact_id,
+        "forgotten_at": iso(found.contact.forgotten_at),
+        "audit": [audit_row(a) for a in uow.privacy.audit_for(contact_id)],
+    }
+
+
+def _consent(consent: Consent) -> dict[str, Any]:
+    return {
+        "email": {"allowed": consent.email, "basis": consent.email_basis},
+        "sms": {"allowed": consent.sms, "basis": consent.sms_basis},
+    }
+
+
+def audit_row(entry: AuditEntry) -> dict[str, Any]:
+    """One line of the audit trail, JSON-ready."""
+    return {
+        "at": iso(entry.at),
+        "by": entry.actor,
+        "what": entry.subject,
+        "change": entry.change,
+        "why": entry.reason,
     }

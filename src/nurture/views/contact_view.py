@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from nurture.domain.contacts import CONTACT_ATTRIBUTES
+from nurture.domain.privacy import forgotten_message
 from nurture.domain.scoring import ScoringModel, score_card
 from nurture.errors import NotFound
 from nurture.ports import UnitOfWork
@@ -24,11 +25,16 @@ def contact_view(
     if found is None or found.contact.id is None:
         raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
     contact, contact_id = found.contact, found.contact.id
+    if contact.forgotten_at is not None:
+        raise NotFound(forgotten_message(contact_id, contact.forgotten_at))
     card = score_card(scoring, contact, found.state, now)
     history = uow.contacts.stage_history(contact_id)
     return {
         "contact": {name: getattr(contact, name) for name in _ATTRIBUTES},
-        "consent": {"email": contact.consent.email, "sms": contact.consent.sms},
+        "consent": {
+            "email": contact.consent.email_basis if contact.consent.email else "none",
+            "sms": contact.consent.sms_basis if contact.consent.sms else "none",
+        },
         "custom": contact.custom,
         "stage": contact.stage.value,
         "stage_since": iso(found.stage_changed_at),

@@ -149,6 +149,14 @@ class SqlEvents:
             statement, [{"_id": r["id"], **{k: r[k] for k in r if k != "id"}} for r in rows]
         )
 
+    def scrub(self, ids: Sequence[int]) -> None:
+        """Empty these events of anything personal (their payload and address)."""
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            self._db.execute(
+                events.update().where(events.c.id.in_(chunk)).values(payload={}, address=None)
+            )
+
     def applied_history(self, contact_ids: Sequence[int]) -> list[tuple[int, str, datetime]]:
         """(contact id, type, occurred at) of every applied event of these contacts."""
         out: list[tuple[int, str, datetime]] = []
