@@ -57,6 +57,10 @@ def print_report(data: dict[str, Any]) -> None:
     for row in data["funnel"]["rows"]:
         funnel.add_row(row["stage"], *(str(row[t]) for t in temperatures), str(row["total"]))
     console.print(funnel)
+    if data.get("forgotten"):
+        console.print(
+            f"{data['forgotten']} of them forgotten (erasure or retention): counted, anonymous"
+        )
     conversion = Table("step", "reached", "rate", "median days before", title="conversion")
     for step in data["conversion"]["steps"]:
         rate = "—" if step["rate"] is None else f"{step['rate']:.1%}"

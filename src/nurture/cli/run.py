@@ -127,12 +127,17 @@ def print_summary(summary: dict[str, Any]) -> None:
         table.add_row(f"deferred: {reason}", str(count))
     for hour, count in delivery["scheduled_later_today_by_hour"].items():
         table.add_row(f"scheduled for {hour}", str(count))
+    for reason, count in sorted((summary.get("plan") or {}).get("skipped", {}).items()):
+        table.add_row(f"skipped: {reason}", str(count))
     table.add_row("held for a later run", str(delivery["held_for_later_run"]))
     table.add_row("unknown outcome (reconciling)", str(executed["unknown_outcome"]))
     ingest = summary.get("ingest") or {}
     if ingest:
         table.add_row("events applied", str(ingest.get("applied", 0)))
         table.add_row("events quarantined (events list --failed)", str(ingest.get("failed", 0)))
+    retention = summary.get("retention") or {}
+    if retention.get("forgotten"):
+        table.add_row("contacts forgotten (retention)", str(retention["forgotten"]))
     console.print(table)
     console.print(
         f"stage changes {words(effects['stage_changes'])} · exits {words(effects['exits'])} · "
@@ -174,6 +179,12 @@ def _print_dry_run(summary: dict[str, Any], *, listed: bool) -> None:
         console.print(
             f"  would not go: {failure['touch']} contact {failure['contact_id']}: "
             f"{failure['reason']}"
+        )
+    forget = summary.get("would_forget") or {}
+    if forget.get("forgotten"):
+        console.print(
+            f"retention would forget {forget['forgotten']} contact(s): "
+            "nurture contacts retention --dry-run lists them"
         )
     if summary["sandbox_checked"]:
         console.print(f"{summary['sandbox_checked']} emails checked by SendGrid in sandbox mode")

@@ -157,6 +157,19 @@ def ingest_events(run_id: str, as_of: str) -> dict[str, Any]:
 
 
 @task(
+    name="retention",
+    retries=_RETRIES,
+    retry_delay_seconds=_RETRY_DELAYS,
+    retry_condition_fn=_database_unavailable,
+)
+def apply_retention(run_id: str, as_of: str) -> dict[str, Any]:
+    """Forget contacts with no interaction for the retention period and nothing open."""
+    result = phases.retention(_app(as_of), run_id)
+    get_run_logger().info("run %s: %s contacts forgotten (retention)", run_id, result["forgotten"])
+    return result
+
+
+@task(
     name="score-and-stage-rules",
     retries=_RETRIES,
     retry_delay_seconds=_RETRY_DELAYS,
@@ -291,7 +304,7 @@ def _run_name(kind: str, moment_format: str) -> Callable[[], str]:
     log_prints=False,
 )
 def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]:
-    """ingest → score and stage rules → plan → execute in batches → report."""
+    """ingest → retention → score and stage rules → plan → execute in batches → report."""
     pinned = _pin(as_of)
     app = _app(pinned)
     try:
@@ -302,6 +315,7 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
         try:
             parts: dict[str, dict[str, Any]] = {}
             parts["ingest"] = ingest_events(run_id, pinned)
+            parts["retention"] = apply_retention(run_id, pinned)
             parts["score"] = score_contacts(run_id, pinned)
             parts["plan"] = plan_touches(run_id, pinned)
             parts["reconcile"] = reconcile_unknown(run_id, pinned)

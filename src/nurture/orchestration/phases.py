@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nurture.bootstrap import App
+from nurture.commands.privacy import apply_retention
 from nurture.domain.touches import Outcome
 from nurture.pipeline.execute import BatchReport, execute_batch, prepare
 from nurture.pipeline.ingest import apply_pending
@@ -82,6 +83,22 @@ def _phase(
 def ingest(app: App, run_id: str) -> dict[str, Any]:
     """Apply every pending inbound event (webhook inbox, backfills)."""
     return _phase(app, run_id, lambda uow, ctx: apply_pending(uow=uow, ctx=ctx).as_dict())
+
+
+def retention(app: App, run_id: str, *, dry_run: bool = False) -> dict[str, Any]:
+    """Forget the contacts past the retention rule (no interaction for
+    NURTURE_RETENTION_MONTHS and nothing open); a dry run only counts them."""
+    months = app.settings.privacy.retention_months
+    keys = None if dry_run else app.erasure_keys
+
+    def work(uow: Any, ctx: RunContext) -> dict[str, Any]:
+        done = apply_retention(
+            uow=uow, months=months, ctx=ctx, keys=keys, erase_copies=app.erase_copies,
+            dry_run=dry_run,
+        )  # fmt: skip
+        return done.as_dict()
+
+    return _phase(app, run_id, work)
 
 
 def score(app: App, run_id: str) -> dict[str, Any]:
@@ -219,6 +236,11 @@ def summarize(
         "timings": {name: part.get("seconds") for name, part in phases.items()}
         | {"execute": round(seconds, 3)},
         "ingest": {k: v for k, v in phases.get("ingest", {}).items() if k != "effects"},
+        "retention": {
+            k: v
+            for k, v in phases.get("retention", {}).items()
+            if k not in ("effects", "contact_ids")
+        },
         "score": {k: v for k, v in phases.get("score", {}).items() if k != "effects"},
         "plan": {k: v for k, v in planned.items() if k != "effects"},
         "reconcile": {k: v for k, v in phases.get("reconcile", {}).items() if k != "effects"},
@@ -265,6 +287,10 @@ def dry_run(app: App) -> dict[str, Any]:
                 if item.email is not None and item.outcome is None:
                     delivery.email.send(item.email)  # sandbox: validated, never delivered
                     checked += 1
+        would_forget = apply_retention(
+            uow=uow, months=app.settings.privacy.retention_months, ctx=ctx, keys=None,
+            erase_copies=app.erase_copies, dry_run=True,
+        )  # fmt: skip
         uow.rollback()
     failures = [
         {
@@ -281,6 +307,7 @@ def dry_run(app: App) -> dict[str, Any]:
         would_send=Counter(i.touch.channel for i in items if i.outcome is None),
         would_fail=failures[:100],
         sandbox_checked=checked,
+        would_forget=would_forget.as_dict(),
         by_step=[
             {"sequence": sequence, "step": step, "channel": channel, "touches": n}
             for (sequence, step, channel), n in sorted(

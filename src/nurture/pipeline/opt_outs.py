@@ -4,6 +4,7 @@ opt-out for an address nurture does not know is honoured all the same."""
 
 from __future__ import annotations
 
+from nurture.domain.audit import AuditEntry, Subject
 from nurture.domain.contacts import Contact
 from nurture.domain.events import EventType, StoredEvent
 from nurture.domain.touches import Touch
@@ -70,6 +71,8 @@ def apply_opt_out(
         if isinstance(said, str) and said.strip():
             why = _fit(f"{why}: {' '.join(said.split())}", _REASON_CHARS)
         new = uow.suppressions.suppress("email", address, reason=why, at=ctx.now, event_id=event.id)
+        if new:
+            _audit(uow, contact, "email suppressed", _EMAIL_OPT_OUTS[kind], event=event, ctx=ctx)
         # Enrollments exit (always, for these reasons); touches of any enrollment to this
         # address that are still scheduled go too.
         _cancel_channel(uow, contact, "email", f"opted out: {_EMAIL_OPT_OUTS[kind]}", ctx)
@@ -81,13 +84,25 @@ def apply_opt_out(
             return 0
         why = "STOP" if kind == EventType.SMS_STOP else "wrong number"
         new = uow.suppressions.suppress("sms", number, reason=why, at=ctx.now, event_id=event.id)
+        if new:
+            _audit(uow, contact, "sms suppressed", why, event=event, ctx=ctx)
         _cancel_channel(uow, contact, "sms", f"opted out: {why}", ctx)
         return int(new)
     if kind == EventType.SMS_START:
         number = event.address or contact.phone
-        if number:
-            uow.suppressions.lift("sms", number, at=ctx.now)
+        if number and uow.suppressions.lift("sms", number, at=ctx.now):
+            _audit(uow, contact, "sms suppression lifted", "START", event=event, ctx=ctx)
     return 0
+
+
+def _audit(
+    uow: UnitOfWork, contact: Contact, change: str, why: str, *, event: StoredEvent, ctx: RunContext
+) -> None:
+    """The audit line of a suppression: the kind of opt-out, never the person's words
+    (the trail outlives an erasure; the words stay on the event, which does not)."""
+    actor = ctx.actor or f"{event.provider} event {event.id}"
+    entry = AuditEntry(contact.id, ctx.now, actor, Subject.SUPPRESSION, change, why)
+    uow.privacy.audit([entry])
 
 
 def _cancel_channel(

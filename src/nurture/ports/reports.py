@@ -50,3 +50,7 @@ class ReportData(Protocol):
     def stage_score_counts(self) -> Iterable[tuple[str, int, int]]:
         """(stage, score, contacts)."""
         ...
+
+    def forgotten(self) -> int:
+        """How many people were forgotten (they stay in the counts, anonymous)."""
+        ...

@@ -241,7 +241,7 @@ def render_html(
     conversion = "".join(_conversion_row(step) for step in data["conversion"]["steps"])
     body = f"""
 <h1>{_e(title)}</h1>
-<p class="meta">{data["funnel"]["total"]} contacts · generated {moment}
+<p class="meta">{data["funnel"]["total"]} contacts{_forgotten(data)} · generated {moment}
 {" · since " + _e(data["since"]) if data.get("since") else ""}</p>
 <section><h2>Funnel by stage and temperature</h2>
 {_stacked_rows("chart-funnel", funnel_rows, ["cold", "warm", "hot"])}</section>
@@ -269,3 +269,8 @@ document.addEventListener("DOMContentLoaded", function () {
         f"<title>{_e(title)}</title><style>{_STYLE}</style></head>"
         f"<body>{body}{script}</body></html>"
     )
+
+
+def _forgotten(data: dict[str, Any]) -> str:
+    count = data.get("forgotten") or 0
+    return f" (of them {count} forgotten, counted anonymously)" if count else ""

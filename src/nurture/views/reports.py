@@ -60,6 +60,8 @@ def report(data: ReportData, *, since: datetime | None = None) -> dict[str, Any]
         "unattributed": dict(steps.unattributed),
         "touches_per_day": _touches_per_day(data, since),
         "score_distribution": _score_distribution(data),
+        # Erased people (contact forget, retention): still counted above, anonymous.
+        "forgotten": data.forgotten(),
     }
 
 

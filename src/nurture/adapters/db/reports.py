@@ -33,6 +33,10 @@ class SqlReportData:
         )
         return [(stage, temperature, int(n)) for stage, temperature, n in self._db.execute(query)]
 
+    def forgotten(self) -> int:
+        query = sa.select(sa.func.count()).where(contacts.c.forgotten_at.is_not(None))
+        return int(self._db.execute(query).scalar_one())
+
     def created(self) -> dict[int, datetime]:
         return dict(self._db.execute(sa.select(contacts.c.id, contacts.c.created_at)).all())
 
