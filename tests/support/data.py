@@ -15,7 +15,12 @@ def import_csv(app: App, tmp_path: Path, text: str, name: str = "contacts.csv") 
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     report = import_contacts(
-        path=path, uow=app.uow(), scoring=app.scoring, defaults=app.row_defaults, now=app.now()
+        path=path,
+        uow=app.uow(),
+        scoring=app.scoring,
+        defaults=app.row_defaults,
+        now=app.now(),
+        erasure=app.known_erasure_keys,
     )
     assert not report.rejected, report.rejected
     return report

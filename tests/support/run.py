@@ -22,6 +22,7 @@ def run_once(app: App) -> dict[str, Any]:
     try:
         parts = {
             "ingest": phases.ingest(app, run_id),
+            "retention": phases.retention(app, run_id),
             "score": phases.score(app, run_id),
             "plan": phases.plan(app, run_id),
             "reconcile": phases.reconcile_unknown(app, run_id),

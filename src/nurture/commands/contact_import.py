@@ -365,5 +365,5 @@ def _record(
         account=account_key(merged.get("account_id"), merged.get("email")),
     )
     if stored is None:
-        values = {**dict.fromkeys(CONTACT_ATTRIBUTES), **values}
+        values = {**dict.fromkeys((*CONTACT_ATTRIBUTES, "source")), **values}
     return values

@@ -155,7 +155,7 @@ def apply_retention(
     if cutoff is None:
         return report
     expired = uow.privacy.expired(before=cutoff)
-    if dry_run:
+    if dry_run or not expired:
         report.contact_ids = expired
         return report
     if keys is None:

@@ -89,7 +89,7 @@ def retention(app: App, run_id: str, *, dry_run: bool = False) -> dict[str, Any]
     """Forget the contacts past the retention rule (no interaction for
     NURTURE_RETENTION_MONTHS and nothing open); a dry run only counts them."""
     months = app.settings.privacy.retention_months
-    keys = None if dry_run else app.erasure_keys
+    keys = app.known_erasure_keys
 
     def work(uow: Any, ctx: RunContext) -> dict[str, Any]:
         done = apply_retention(
