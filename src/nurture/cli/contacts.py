@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -240,12 +241,12 @@ def forget(
         )
     else:
         erased = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in report.erased.items())
-        console.print(
+        text = (
             f"forgot contact {report.contact_id}: {report.enrollments_ended} enrollment(s) "
             f"ended, {report.tasks_cancelled} task(s) cancelled, {erased} cleared, "
-            f"{report.files_removed} outbox file(s) removed",
-            markup=False,
+            f"{report.files_removed} outbox file(s) removed"
         )
+        console.print(textwrap.fill(text, width=78, subsequent_indent="  "), markup=False)
 
 
 @app.command("retention")
@@ -280,15 +281,13 @@ def retention(
         return
     since = report.cutoff.date().isoformat()
     verb = "would be forgotten" if dry_run else "forgotten"
-    console.print(
-        f"{len(report.contact_ids)} contact(s) {verb}: no interaction since {since} "
-        f"({months} months) and nothing open",
-        markup=False,
-    )
+    console.print(f"{len(report.contact_ids)} contact(s) {verb}", markup=False)
+    console.print(f"  no interaction since {since} ({months} months), nothing open", markup=False)
     if report.contact_ids:
         shown = ", ".join(str(i) for i in report.contact_ids[:50])
         more = len(report.contact_ids) - 50
-        console.print(f"ids: {shown}" + (f" and {more} more" if more > 0 else ""), markup=False)
+        text = f"ids: {shown}" + (f" and {more} more (--json lists 200)" if more > 0 else "")
+        console.print(textwrap.fill(text, width=78, subsequent_indent="  "), markup=False)
 
 
 def _print_contact(view: dict[str, Any]) -> None:

@@ -183,8 +183,8 @@ def _print_dry_run(summary: dict[str, Any], *, listed: bool) -> None:
     forget = summary.get("would_forget") or {}
     if forget.get("forgotten"):
         console.print(
-            f"retention would forget {forget['forgotten']} contact(s): "
-            "nurture contacts retention --dry-run lists them"
+            f"retention would forget {forget['forgotten']} contact(s)\n"
+            "  (nurture contacts retention --dry-run lists them)"
         )
     if summary["sandbox_checked"]:
         console.print(f"{summary['sandbox_checked']} emails checked by SendGrid in sandbox mode")

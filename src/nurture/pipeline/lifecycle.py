@@ -307,7 +307,6 @@ def _follow(
         ctx.effects.promotions.append(
             {
                 "contact_id": contact.id,
-                "email": contact.email,
                 "owner": contact.owner,
                 "score": card.score,
                 "reason": change.reason,
