@@ -22,13 +22,16 @@ def consent_changes(
     where: str,
     now: datetime,
 ) -> Iterator[ConsentRecord]:
-    """A history line for each channel whose basis the row set or changed. Its source is
-    the row's ``source`` cell, else the file and row; its date the row's ``*_date``."""
+    """A history line for each channel whose basis the row states for a new contact, or
+    changes for a stored one. Its source is the row's ``source`` cell, else the file and
+    row; its date the row's ``*_date``. A new contact's default basis (nothing in the
+    cell) is not a line: the contact's basis and source say it."""
     for channel in CHANNELS:
         after = record.get(f"basis_{channel}")
         was = before.get(f"basis_{channel}")
-        if not after or after == was or (was is None and after == "none"):
-            continue  # no change, or a new contact with nothing to record
+        stated = row.values.get(f"basis_{channel}") is not None
+        if not after or after == was or (was is None and not stated):
+            continue
         given = row.consent_dates.get(channel)
         yield ConsentRecord(
             contact_id=contact_id,

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -161,6 +162,11 @@ class _Store:
     report: ImportReport
     erasure: ErasureKeys | None
 
+    @cached_property
+    def _anyone_forgotten(self) -> bool:
+        # Most bases have forgotten nobody: then no row needs its three keyed hashes.
+        return self.uow.privacy.count_forgotten() > 0
+
     def __call__(self, rows: list[ContactRow]) -> None:
         if not rows:
             return
@@ -201,6 +207,8 @@ class _Store:
             record["row_hash"] = digest
             record["updated_at"] = self.now
             if stored is None:
+                where = f"import {Path(self.report.file).name} row {row.row}"
+                record["source"] = record.get("source") or where[:200]
                 record.update(
                     created_at=self.now,
                     stage="contact",
@@ -223,7 +231,7 @@ class _Store:
 
     def _not_forgotten(self, rows: list[ContactRow]) -> list[ContactRow]:
         """The rows whose person was never forgotten; the others are refused."""
-        if self.erasure is None:
+        if self.erasure is None or not self._anyone_forgotten:
             return rows
         keys = self.erasure
         candidates = {
@@ -276,10 +284,12 @@ class _Store:
             )
             for consent in changes:
                 consents.append(consent)
+                if stored is None:
+                    continue  # a creation: its history line says it, no change to audit
                 was = before.get(f"basis_{consent.channel}") or "nothing"
                 change = f"{consent.channel}: {was} → {consent.basis}"
                 audit.append(_audit(contact_id, self.now, file, Subject.CONSENT, change, why=where))
-            facts = bant_changes(stored.bant if stored else {}, record.get("bant") or {})
+            facts = bant_changes(stored.bant, record.get("bant") or {}) if stored else []
             if facts:
                 change = f"{', '.join(facts)} updated"
                 audit.append(_audit(contact_id, self.now, file, Subject.BANT, change, why=where))
