@@ -29,6 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from pydantic import SecretStr  # noqa: E402
 from tests.support.env import settings_env  # noqa: E402
 
+from bare_sdk import bare_sdk_loop  # noqa: E402
 from generate import generate  # noqa: E402
 from nurture.bootstrap import bootstrap  # noqa: E402
 from nurture.samples import copy_project_template  # noqa: E402
@@ -281,12 +282,17 @@ def main() -> None:
             sent = run["summary"]["execute"]["sent"]
             emails = sent.get("email", 0) + sent.get("content", 0)
             seconds = run["summary"]["timings"]["execute_wall"]
+            bare = bare_sdk_loop(
+                providers["sendgrid_url"], providers["sendgrid_api_key"], max(emails, 1000)
+            )
             results["standins"] = {
                 "contacts": args.standins_contacts,
                 "emails": emails,
                 "sms": sent.get("sms", 0),
                 "execute_wall_s": seconds,
                 "emails_per_s": round(emails / seconds, 1),
+                "bare_sdk_emails_per_s": bare["emails_per_s"],
+                "share_of_bare_sdk": round(emails / seconds / bare["emails_per_s"], 2),
             }
             print(f"stand-ins: {results['standins']}")
         finally:

@@ -179,9 +179,10 @@ class RunSettings(BaseSettings):
 
     batch_size: int = Field(default=2000, ge=1)
     max_parallel_batches: int = Field(default=2, ge=1)
-    #: Threads share one process (cheap to start, the default); processes use every core
-    #: for big runs (each starts its own interpreter: a few seconds).
-    task_runner: Literal["threads", "processes"] = "threads"
+    #: Where planning and sending run: ``processes`` (worker processes, one per parallel
+    #: batch: every core), ``threads`` (the flow's process: one core), or ``auto``
+    #: (processes when the run has at least two batches of work).
+    task_runner: Literal["auto", "threads", "processes"] = "auto"
     send_concurrency: int = Field(default=16, ge=1)
     max_touches_per_day: int = Field(default=1, ge=1)
     max_touches_per_week: int = Field(default=3, ge=1)

@@ -169,3 +169,20 @@ def test_no_personal_data_in_the_logs_or_artifacts_of_a_run(ready: Live) -> None
         "Dupont", "Smith", "Jean", "Alice",
     ):  # fmt: skip
         assert personal not in seen, f"{personal} appears in a log or an artifact"
+
+
+def test_worker_processes_plan_and_send_each_touch_once(
+    ready: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nurture.orchestration import cores
+
+    monkeypatch.setenv("NURTURE_TASK_RUNNER", "processes")
+    monkeypatch.setenv("NURTURE_BATCH_SIZE", "1")  # two batches: two worker processes
+    summary = daily_run(as_of=NOW.isoformat())
+    assert cores._pools  # the work went to worker processes
+    assert summary["plan"]["planned"] == {"email": 2}  # one shard each, merged
+    assert summary["execute"]["sent"] == {"email": 2}
+    assert sorted(m.to for m in ready.sendgrid.delivered()) == ["alice@globex.com", "jean@acme.fr"]
+    again = daily_run(as_of=NOW.isoformat())  # the same morning again: nothing twice
+    assert again["execute"]["sent"] == {}
+    assert len(ready.sendgrid.delivered()) == 2

@@ -720,6 +720,8 @@ class FakeUnitOfWork:
     the block without a commit) returns to it; a savepoint undoes only what failed in it.
     """
 
+    serialises_writers = False
+
     def __init__(self) -> None:
         self._state = _State()
         self._committed = copy.deepcopy(self._state)

@@ -29,11 +29,11 @@ from prefect.settings import (
     get_current_settings,
     temporary_settings,
 )
-from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from sqlalchemy.exc import OperationalError
 
 from nurture.bootstrap import App, bootstrap
-from nurture.orchestration import phases
+from nurture.orchestration import cores, phases
 from nurture.orchestration.artifacts import publish
 from nurture.settings import RunSettings, load_settings
 from nurture.views.wording import words
@@ -137,16 +137,15 @@ def _database_unavailable(_task: Any, _task_run: Any, state: Any) -> bool:
     return False
 
 
-_RETRIES = 3
-_RETRY_DELAYS: list[float] = [1.0, 5.0, 15.0]
+#: Every task retries a database that was briefly unavailable, and nothing else.
+_RETRYING: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay_seconds": [1.0, 5.0, 15.0],
+    "retry_condition_fn": _database_unavailable,
+}
 
 
-@task(
-    name="ingest-events",
-    retries=_RETRIES,
-    retry_delay_seconds=_RETRY_DELAYS,
-    retry_condition_fn=_database_unavailable,
-)
+@task(name="ingest-events", **_RETRYING)
 def ingest_events(run_id: str, as_of: str) -> dict[str, Any]:
     """Apply pending inbound events: interest, BANT, opt-outs, exits."""
     result = phases.ingest(_app(as_of), run_id)
@@ -156,12 +155,7 @@ def ingest_events(run_id: str, as_of: str) -> dict[str, Any]:
     return result
 
 
-@task(
-    name="retention",
-    retries=_RETRIES,
-    retry_delay_seconds=_RETRY_DELAYS,
-    retry_condition_fn=_database_unavailable,
-)
+@task(name="retention", **_RETRYING)
 def apply_retention(run_id: str, as_of: str) -> dict[str, Any]:
     """Forget contacts with no interaction for the retention period and nothing open."""
     result = phases.retention(_app(as_of), run_id)
@@ -169,12 +163,7 @@ def apply_retention(run_id: str, as_of: str) -> dict[str, Any]:
     return result
 
 
-@task(
-    name="score-and-stage-rules",
-    retries=_RETRIES,
-    retry_delay_seconds=_RETRY_DELAYS,
-    retry_condition_fn=_database_unavailable,
-)
+@task(name="score-and-stage-rules", **_RETRYING)
 def score_contacts(run_id: str, as_of: str) -> dict[str, Any]:
     """Re-score changed contacts, let interest fade, promote, recycle."""
     result = phases.score(_app(as_of), run_id)
@@ -188,15 +177,15 @@ def score_contacts(run_id: str, as_of: str) -> dict[str, Any]:
     return result
 
 
-@task(
-    name="plan-touches",
-    retries=_RETRIES,
-    retry_delay_seconds=_RETRY_DELAYS,
-    retry_condition_fn=_database_unavailable,
-)
+@task(name="plan-touches", **_RETRYING)
 def plan_touches(run_id: str, as_of: str) -> dict[str, Any]:
     """Give every due step a delivery time, within each contact's budget."""
-    result = phases.plan(_app(as_of), run_id)
+    app = _app(as_of)
+    workers = _workers(app, phases.count_due_steps(app))
+    if workers > 1:
+        result = cores.plan(app, as_of, run_id, workers=workers)
+    else:
+        result = phases.plan(app, run_id)
     get_run_logger().info(
         "run %s: planned %s, %s to deliver now, deferred %s, held %s",
         run_id,
@@ -208,12 +197,7 @@ def plan_touches(run_id: str, as_of: str) -> dict[str, Any]:
     return result
 
 
-@task(
-    name="reconcile-unknown",
-    retries=_RETRIES,
-    retry_delay_seconds=_RETRY_DELAYS,
-    retry_condition_fn=_database_unavailable,
-)
+@task(name="reconcile-unknown", **_RETRYING)
 def reconcile_unknown(run_id: str, as_of: str) -> dict[str, Any]:
     """Ask providers about touches whose outcome is unknown."""
     result = phases.reconcile_unknown(_app(as_of), run_id)
@@ -227,23 +211,24 @@ def reconcile_unknown(run_id: str, as_of: str) -> dict[str, Any]:
     return result
 
 
-@task(
-    name="execute-batch",
-    retries=_RETRIES,
-    retry_delay_seconds=_RETRY_DELAYS,
-    retry_condition_fn=_database_unavailable,
-)
+@task(name="execute-batch", **_RETRYING)
 def execute_batch(run_id: str, as_of: str, worker: str, progress: dict[str, Any]) -> dict[str, Any]:
     """Send one batch of due touches (or, with ``sweep``, every batch left)."""
     app = _app(as_of)
     logger = get_run_logger()
-    result = phases.execute(
-        app,
-        run_id,
-        worker=worker,
-        max_batches=None if progress.get("sweep") else 1,
-        on_batch=_sweep_progress(app) if progress.get("sweep") and _listeners else None,
-    )
+    max_batches = None if progress.get("sweep") else 1
+    workers = progress.get("workers", 1)
+    if workers > 1:
+        result = cores.execute(app, as_of, run_id, worker=worker, workers=workers,
+                               max_batches=max_batches)  # fmt: skip
+    else:
+        result = phases.execute(
+            app,
+            run_id,
+            worker=worker,
+            max_batches=max_batches,
+            on_batch=_sweep_progress(app) if progress.get("sweep") and _listeners else None,
+        )
     for failure in result["failures"]:
         logger.warning(
             "touch %s contact %s %s/%s failed: %s",
@@ -311,6 +296,8 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
         if dry_run:
             return phases.dry_run(app)
         app.require_link_secret()
+        if _workers(app, phases.count_due_steps(app)) > 1:
+            cores.warm(app.settings.run.max_parallel_batches)  # while ingest and score run
         run_id = phases.start(app)
         try:
             parts: dict[str, dict[str, Any]] = {}
@@ -348,7 +335,7 @@ def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
     artifact = cast(
         "UUID", create_progress_artifact(progress=0.0, description=f"Touches sent by {run_id}")
     )
-    progress = {"artifact": artifact, "total": due}
+    progress = {"artifact": artifact, "total": due, "workers": _workers(app, due)}
     futures = [execute_batch.submit(run_id, as_of, f"b{i}", progress) for i in range(batches)]
     executions = [future.result() for future in futures]
     if phases.count_due_now(app):  # left over: planned meanwhile, or released late
@@ -380,11 +367,14 @@ def dispatch(as_of: str | None = None) -> dict[str, Any]:
 
 
 def configured_daily_run(settings: RunSettings | None = None) -> Any:
-    """``daily_run`` with the task runner the settings ask for (threads or processes)."""
+    """``daily_run`` with as many task threads as parallel batches: each task hands its
+    work to a worker process when the run is big enough (:func:`_workers`)."""
     run = settings or load_settings().settings.run
-    runner: Any
-    if run.task_runner == "processes":
-        runner = ProcessPoolTaskRunner(max_workers=run.max_parallel_batches)
-    else:
-        runner = ThreadPoolTaskRunner(max_workers=run.max_parallel_batches)
+    runner: Any = ThreadPoolTaskRunner(max_workers=run.max_parallel_batches)
     return daily_run.with_options(task_runner=runner)
+
+
+def _workers(app: App, work: int) -> int:
+    # Applications handed over by running_with (tests, the demo) hold adapters no other
+    # process has: their work stays here.
+    return cores.workers_for(app, work, handed_over=_factory[0] is not _from_environment)

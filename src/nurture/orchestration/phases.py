@@ -35,12 +35,15 @@ from nurture.views.wording import hour_label
 
 __all__ = [
     "count_due_now",
+    "count_due_steps",
     "dry_run",
     "execute",
     "finish",
     "ingest",
+    "merged",
     "plan",
     "reconcile_unknown",
+    "resume",
     "score",
     "start",
     "summarize",
@@ -119,16 +122,50 @@ def score(app: App, run_id: str) -> dict[str, Any]:
     return _phase(app, run_id, work)
 
 
-def plan(app: App, run_id: str) -> dict[str, Any]:
+def plan(app: App, run_id: str, *, shard: tuple[int, int] | None = None) -> dict[str, Any]:
     """Resume the sequences whose pause ended (an out-of-office is back), then turn due
-    steps into touches with a delivery time, within each contact's budget."""
+    steps into touches with a delivery time, within each contact's budget. A ``shard``
+    plans its part of the contacts only, and leaves resuming to :func:`resume`."""
 
     def work(uow: Any, ctx: RunContext) -> dict[str, Any]:
-        resumed = resume_paused(uow=uow, ctx=ctx)
-        uow.commit()
-        return {**plan_due(uow=uow, ctx=ctx, budget=app.budget).as_dict(), "resumed": resumed}
+        resumed = 0
+        if shard is None:
+            resumed = resume_paused(uow=uow, ctx=ctx)
+            uow.commit()
+        planned = plan_due(uow=uow, ctx=ctx, budget=app.budget, shard=shard)
+        return {**planned.as_dict(), "resumed": resumed}
 
     return _phase(app, run_id, work)
+
+
+def resume(app: App, run_id: str) -> int:
+    """Resume the sequences whose pause ended (before sharded planners start)."""
+    return int(
+        _phase(app, run_id, lambda uow, ctx: {"resumed": resume_paused(uow=uow, ctx=ctx)})[
+            "resumed"
+        ]
+    )
+
+
+def merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Reports of parts of one phase as one: numbers added, counts merged by key, lists
+    joined, the longest time kept (the parts ran side by side)."""
+    out: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            if key == "seconds":
+                out[key] = max(out.get(key, 0.0), value)
+            elif isinstance(value, bool) or value is None:
+                out.setdefault(key, value)
+            elif isinstance(value, int | float):
+                out[key] = out.get(key, 0) + value
+            elif isinstance(value, dict):
+                out[key] = merged([out.get(key, {}), value])
+            elif isinstance(value, list):
+                out[key] = [*out.get(key, []), *value]
+            else:
+                out.setdefault(key, value)
+    return out
 
 
 def reconcile_unknown(app: App, run_id: str) -> dict[str, Any]:
@@ -140,6 +177,12 @@ def reconcile_unknown(app: App, run_id: str) -> dict[str, Any]:
             uow=uow, ctx=ctx, delivery=app.delivery, wall_now=_wall()
         ).as_dict(),
     )
+
+
+def count_due_steps(app: App) -> int:
+    """Enrollment steps due now (what planning has to look at)."""
+    with app.uow(read_only=True) as uow:
+        return sum(uow.enrollments.due_by_sequence(app.now()).values())
 
 
 def count_due_now(app: App) -> int:

@@ -63,30 +63,44 @@ def plan_due(
     ctx: RunContext,
     budget: Budget,
     commit: bool = True,
+    shard: tuple[int, int] | None = None,
 ) -> PlanReport:
-    """Plan every step due by ``ctx.now``, contact by contact, in chunks."""
+    """Plan every step due by ``ctx.now``, contact by contact, in chunks; with ``shard``
+    ``(i, n)``, only the contacts whose id is ``i`` modulo ``n`` (planners in parallel
+    never share a contact, so each contact's budget stays whole)."""
     report = PlanReport()
     calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.holidays)
     # Read the due set once (one pass over the index), then plan it chunk by chunk: each
     # chunk re-reads its own enrollments, so what another planner did meanwhile is seen.
     due = uow.enrollments.due_contacts(ctx.now)
+    if shard is not None:
+        due = [contact_id for contact_id in due if contact_id % shard[1] == shard[0]]
     if commit:
         uow.commit()  # release the read snapshot before the first chunk takes its locks
     for start in range(0, len(due), _CHUNK):
-        locked = uow.contacts.lock(due[start : start + _CHUNK])
-        if locked:
-            _plan_chunk(uow, locked, ctx, (budget, calendars, report))
+        ids = due[start : start + _CHUNK]
+        if commit and uow.serialises_writers:
+            # SQLite has one writer at a time: decide in a read snapshot, so that parallel
+            # planners (their shards never share a contact) only queue for the writes.
+            with uow.reading():
+                chunk = _decide_chunk(uow, ids, ctx, (budget, calendars, report))
+            chunk.write()
+        else:
+            locked = uow.contacts.lock(ids)
+            if locked:
+                _decide_chunk(uow, locked, ctx, (budget, calendars, report)).write()
         if commit:
             uow.commit()
     return report
 
 
-def _plan_chunk(
+def _decide_chunk(
     uow: UnitOfWork,
     contact_ids: list[int],
     ctx: RunContext,
     plan: tuple[Budget, Calendars, PlanReport],
-) -> None:
+) -> _Chunk:
+    """Every decision for these contacts' due steps; nothing is written yet."""
     due = uow.enrollments.due_for(contact_ids, ctx.now)
     budget, calendars, report = plan
     chunk = _Chunk(
@@ -99,7 +113,7 @@ def _plan_chunk(
     )
     for enrollment in due:
         chunk.plan(enrollment)
-    chunk.write()
+    return chunk
 
 
 class _Chunk:
@@ -132,6 +146,7 @@ class _Chunk:
         self.moves: list[dict[str, Any]] = []
         self.progress: list[tuple[Progress, Sequence, Contact]] = []
         self.deferrals: list[JournalEntry] = []
+        self.leaving: list[tuple[Enrollment, Sequence, Contact, str]] = []
 
     def plan(self, enrollment: Enrollment) -> None:
         """Decide what happens to one due enrollment, and note it for the chunk's write."""
@@ -156,7 +171,7 @@ class _Chunk:
         )
         reason = plan.reason or ""
         if plan.decision == Decision.LEAVE:
-            self._left_audience(enrollment, sequence, contact, reason)
+            self.leaving.append((enrollment, sequence, contact, reason))
         elif plan.decision == Decision.HOLD:
             self.report.held += 1
         elif plan.decision == Decision.DEFER:
@@ -241,7 +256,9 @@ class _Chunk:
         self.report.left_audience += 1
 
     def write(self) -> None:
-        """Store the chunk's touches, moves, completions and deferrals."""
+        """Store the chunk's touches, moves, exits, completions and deferrals."""
+        for leaving in self.leaving:
+            self._left_audience(*leaving)
         self.uow.touches.insert_new(self.touches)
         self.uow.enrollments.advance_planned(self.moves)
         self.report.completed += advance(

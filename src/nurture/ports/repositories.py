@@ -279,6 +279,9 @@ class UnitOfWork(Protocol):
     """One transaction and every repository that works inside it: ``with uow: ...;
     uow.commit()``; leaving without a commit rolls back."""
 
+    #: One writer at a time (SQLite): long decisions are better taken in a read snapshot.
+    serialises_writers: bool
+
     @property
     def contacts(self) -> Contacts: ...
     @property

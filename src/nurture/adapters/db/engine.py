@@ -73,6 +73,10 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     )
 
 
+_MMAP_BYTES = 2**28
+_CACHE_KIB = 65536
+
+
 def _sqlite_engine(url: sa.URL, *, echo: bool) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -89,6 +93,10 @@ def _sqlite_engine(url: sa.URL, *, echo: bool) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
+        # Reads through a memory map and a 64 MB page cache per connection: a run reads
+        # chunks of contacts and touches all over the file (measured in BENCHMARKS.md).
+        cursor.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
+        cursor.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -44,6 +44,7 @@ class SqlUnitOfWork:
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
         self._read_only = read_only
+        self.serialises_writers = engine.dialect.name == "sqlite"
 
     def __enter__(self) -> Self:
         connection = self._engine.connect()

@@ -1,0 +1,137 @@
+"""Every core: the heavy phases' work in worker processes, with Prefect left out of them.
+
+Prefect's task runs stay in the flow's process (threads: states, logs, artifacts); each
+task hands its work to a process of this pool and waits. The pool's processes come from a
+fork server started with nurture's modules loaded and nothing else (no Prefect, no
+threads): they start in milliseconds and each builds its own application, with its own
+database connections, from the flow's settings. Rendering, planning and recording then
+run on every core instead of behind one interpreter lock.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import multiprocessing
+import os
+import pickle
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from nurture.bootstrap import App, bootstrap
+from nurture.orchestration import phases
+from nurture.settings import Settings
+
+__all__ = ["execute", "plan", "warm", "worker_pool", "workers_for"]
+
+_PRELOAD = ["nurture.bootstrap", "nurture.orchestration.phases", "nurture.adapters.templates"]
+_lock = threading.Lock()
+_pools: dict[int, ProcessPoolExecutor] = {}
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """This process's pool of ``workers`` processes (started once, shut down at exit)."""
+    with _lock:
+        pool = _pools.get(workers)
+        if pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(_PRELOAD)
+            pool = _pools[workers] = ProcessPoolExecutor(workers, mp_context=context)
+            atexit.register(pool.shutdown, cancel_futures=True)
+        return pool
+
+
+def workers_for(app: App, work: int, *, handed_over: bool) -> int:
+    """How many worker processes a phase with ``work`` items uses (1: the flow's own
+    process). ``handed_over`` applications (tests, the demo) always stay in it."""
+    run = app.settings.run
+    if handed_over or run.task_runner == "threads":
+        return 1
+    if run.task_runner == "auto" and work < 2 * run.batch_size:
+        return 1
+    return max(1, min(run.max_parallel_batches, os.cpu_count() or 1))
+
+
+def warm(workers: int) -> None:
+    """Start the pool's processes now (the fork server imports nurture: about 1.5 s),
+    so that they are ready when planning needs them."""
+    pool = worker_pool(workers)
+    for _ in range(workers):
+        pool.submit(int)
+
+
+#: The applications of this worker process, by settings and run moment (the latest few:
+#: a long-lived flow process, ``nurture serve``, runs every day).
+_apps: dict[str, App] = {}
+_KEPT = 2
+
+
+def _worker_app(settings: Settings, as_of: str, share: int) -> App:
+    key = hashlib.sha256(pickle.dumps((settings, as_of, share))).hexdigest()
+    app = _apps.get(key)
+    if app is None:
+        while len(_apps) >= _KEPT:
+            _apps.pop(next(iter(_apps))).engine.dispose()
+        run = settings.run
+        # The providers' rate limits are the flow's: each of ``share`` processes paces
+        # itself to its part of them.
+        paced = run.model_copy(
+            update={
+                "email_rate_per_second": run.email_rate_per_second / share,
+                "sms_rate_per_second": run.sms_rate_per_second / share,
+            }
+        )
+        mine = settings.model_copy(update={"run": paced})
+        app = _apps[key] = bootstrap(mine, as_of=datetime.fromisoformat(as_of))
+        _ = app.project
+    return app
+
+
+def execute_in_worker(
+    settings: Settings,
+    as_of: str,
+    run_id: str,
+    *,
+    worker: str,
+    share: int,
+    max_batches: int | None,
+) -> dict[str, Any]:
+    """``phases.execute`` in this worker process."""
+    app = _worker_app(settings, as_of, share)
+    return phases.execute(app, run_id, worker=worker, max_batches=max_batches)
+
+
+def plan_in_worker(
+    settings: Settings, as_of: str, run_id: str, *, shard: tuple[int, int]
+) -> dict[str, Any]:
+    """``phases.plan`` of one shard of the due contacts, in this worker process."""
+    app = _worker_app(settings, as_of, shard[1])
+    return phases.plan(app, run_id, shard=shard)
+
+
+def plan(app: App, as_of: str, run_id: str, *, workers: int) -> dict[str, Any]:
+    """Planning in ``workers`` processes, each with its shard of the contacts; paused
+    sequences that are due back are resumed here first."""
+    resumed = phases.resume(app, run_id)
+    pool = worker_pool(workers)
+    futures = [
+        pool.submit(plan_in_worker, app.settings, as_of, run_id, shard=(i, workers))
+        for i in range(workers)
+    ]
+    result = phases.merged([future.result() for future in futures])
+    result["resumed"] = resumed
+    return result
+
+
+def execute(
+    app: App, as_of: str, run_id: str, *, worker: str, workers: int, max_batches: int | None
+) -> dict[str, Any]:
+    """``phases.execute`` in a worker process (the batch claims keep it exactly-once)."""
+    future = worker_pool(workers).submit(
+        execute_in_worker, app.settings, as_of, run_id,
+        worker=worker, share=workers, max_batches=max_batches,
+    )  # fmt: skip
+    result: dict[str, Any] = future.result()
+    return result
