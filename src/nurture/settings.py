@@ -181,7 +181,7 @@ class RunSettings(BaseSettings):
     max_parallel_batches: int = Field(default=2, ge=1)
     #: Where planning and sending run: ``processes`` (worker processes, one per parallel
     #: batch: every core), ``threads`` (the flow's process: one core), or ``auto``
-    #: (processes when the run has at least two batches of work).
+    #: (processes when a phase has at least eight batches of work).
     task_runner: Literal["auto", "threads", "processes"] = "auto"
     send_concurrency: int = Field(default=16, ge=1)
     max_touches_per_day: int = Field(default=1, ge=1)
