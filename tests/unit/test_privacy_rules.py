@@ -11,7 +11,7 @@ import pytest
 from nurture.adapters.holidays import holiday_check
 from nurture.bootstrap import project_tools
 from nurture.commands.enrollment import enroll
-from nurture.commands.privacy import apply_retention, forget_contact
+from nurture.commands.privacy import Eraser, apply_retention, forget_contact
 from nurture.domain.audit import from_journal
 from nurture.domain.enrollment import EnrollmentStatus
 from nurture.domain.journal import JournalEntry
@@ -135,13 +135,23 @@ def _erased(calls: list[tuple[list[int], list[int]]]):  # type: ignore[no-untype
 
 def test_forgetting_ends_enrollments_keeps_hashes_and_is_idempotent(project: Project) -> None:
     uow = FakeUnitOfWork()
-    uow.contacts.add(email="jean@acme.fr", phone="+33612345678", external_id="c1",
-                     first_name="Jean", created_at=NOW)  # fmt: skip
+    uow.contacts.add(
+        email="jean@acme.fr",
+        phone="+33612345678",
+        external_id="c1",
+        first_name="Jean",
+        created_at=NOW,
+    )
     enroll(uow=uow, project=project, sequence_id="one", now=NOW, contact_ref="1")
     uow.suppressions.suppress("sms", "+33612345678", reason="STOP", at=NOW)
     calls: list[tuple[list[int], list[int]]] = []
-    report = forget_contact(uow=uow, ref="c1", reason="request", by="dpo", ctx=_ctx(project),
-                            keys=KEYS, erase_copies=_erased(calls))  # fmt: skip
+    report = forget_contact(
+        uow=uow,
+        ref="c1",
+        reason="request",
+        by="dpo",
+        eraser=Eraser(_ctx(project), KEYS, _erased(calls)),
+    )
     assert report.enrollments_ended == 1
     (enrollment,) = uow.enrollments.rows.values()
     assert (enrollment.status, enrollment.exit_reason) == (EnrollmentStatus.EXITED, "forgotten")
@@ -152,8 +162,13 @@ def test_forgetting_ends_enrollments_keeps_hashes_and_is_idempotent(project: Pro
     assert ("sms", KEYS.digest("phone", "+33612345678")) in uow.suppressions.rows
     assert calls == [([], [])]
     assert [a.subject for a in uow.privacy.audit_for(1)][-1] == "erasure"
-    again = forget_contact(uow=uow, ref="1", reason="again", by="dpo", ctx=_ctx(project),
-                           keys=KEYS, erase_copies=_erased(calls))  # fmt: skip
+    again = forget_contact(
+        uow=uow,
+        ref="1",
+        reason="again",
+        by="dpo",
+        eraser=Eraser(_ctx(project), KEYS, _erased(calls)),
+    )
     assert again.already is not None
     assert len(calls) == 1  # nothing done the second time
 
@@ -162,11 +177,17 @@ def test_forgetting_needs_a_reason_and_a_known_contact(project: Project) -> None
     uow = FakeUnitOfWork()
     uow.contacts.add(email="jean@acme.fr", created_at=NOW)
     with pytest.raises(NotFound, match=r"no contact 'paul@acme\.fr'"):
-        forget_contact(uow=uow, ref="paul@acme.fr", reason="r", by="x", ctx=_ctx(project),
-                       keys=KEYS, erase_copies=_erased([]))  # fmt: skip
+        forget_contact(
+            uow=uow,
+            ref="paul@acme.fr",
+            reason="r",
+            by="x",
+            eraser=Eraser(_ctx(project), KEYS, _erased([])),
+        )
     with pytest.raises(InputError, match="--reason is required"):
-        forget_contact(uow=uow, ref="1", reason=" ", by="x", ctx=_ctx(project), keys=KEYS,
-                       erase_copies=_erased([]))  # fmt: skip
+        forget_contact(
+            uow=uow, ref="1", reason=" ", by="x", eraser=Eraser(_ctx(project), KEYS, _erased([]))
+        )
     assert uow.contacts.rows[1]["email"] == "jean@acme.fr"
 
 
@@ -178,12 +199,14 @@ def test_retention_forgets_only_the_idle_with_nothing_open(project: Project) -> 
     uow.contacts.add(email="client@acme.fr", created_at=old, stage="customer")
     uow.contacts.add(email="busy@acme.fr", created_at=old)
     enroll(uow=uow, project=project, sequence_id="one", now=old, contact_ref="4")
-    dry = apply_retention(uow=uow, months=36, ctx=_ctx(project), keys=None,
-                          erase_copies=_erased([]), dry_run=True)  # fmt: skip
+    dry = apply_retention(
+        uow=uow, months=36, ctx=_ctx(project), keys=None, erase_copies=_erased([]), dry_run=True
+    )
     assert dry.contact_ids == [1]
     assert uow.contacts.rows[1]["email"] == "old@acme.fr"
-    done = apply_retention(uow=uow, months=36, ctx=_ctx(project), keys=KEYS,
-                           erase_copies=_erased([]))  # fmt: skip
+    done = apply_retention(
+        uow=uow, months=36, ctx=_ctx(project), keys=KEYS, erase_copies=_erased([])
+    )
     assert done.contact_ids == [1]
     assert uow.contacts.rows[1]["email"] is None
     assert [uow.contacts.rows[i]["email"] for i in (2, 3, 4)] == [
@@ -191,7 +214,6 @@ def test_retention_forgets_only_the_idle_with_nothing_open(project: Project) -> 
         "client@acme.fr",
         "busy@acme.fr",
     ]
-    off = apply_retention(uow=uow, months=0, ctx=_ctx(project), keys=KEYS,
-                          erase_copies=_erased([]))  # fmt: skip
+    off = apply_retention(uow=uow, months=0, ctx=_ctx(project), keys=KEYS, erase_copies=_erased([]))
     assert off.cutoff is None
     assert off.contact_ids == []

@@ -14,7 +14,7 @@ from rich.table import Table
 from nurture.bootstrap import bootstrap
 from nurture.cli._common import console, err_console, parse_as_of, print_json, reporting_errors
 from nurture.commands.contact_import import import_contacts
-from nurture.commands.privacy import apply_retention, forget_contact
+from nurture.commands.privacy import Eraser, apply_retention, forget_contact
 from nurture.views.contact_export import audit_trail, export_contact
 from nurture.views.contact_view import contact_view
 from nurture.views.lists import list_contacts
@@ -224,13 +224,11 @@ def forget(
     """
     with reporting_errors():
         application = bootstrap()
-        keys = application.erasure_keys
-        ctx = application.run_context()
+        eraser = Eraser(
+            application.run_context(), application.erasure_keys, application.erase_copies
+        )
         with application.uow() as uow:
-            report = forget_contact(
-                uow=uow, ref=ref, reason=reason, by=by, ctx=ctx, keys=keys,
-                erase_copies=application.erase_copies,
-            )  # fmt: skip
+            report = forget_contact(uow=uow, ref=ref, reason=reason, by=by, eraser=eraser)
     if as_json:
         print_json(report.as_dict())
     elif report.already is not None:

@@ -18,6 +18,7 @@ from nurture.pipeline.lifecycle import RunContext, end_enrollment
 from nurture.ports import Erased, UnitOfWork
 
 __all__ = [
+    "Eraser",
     "ForgetReport",
     "RetentionReport",
     "apply_retention",
@@ -64,59 +65,52 @@ def require_contact(uow: UnitOfWork, ref: str) -> Contact:
     return contact
 
 
-def forget_contact(
-    *,
-    uow: UnitOfWork,
-    ref: str,
-    reason: str,
-    by: str,
-    ctx: RunContext,
-    keys: ErasureKeys,
-    erase_copies: CopyEraser,
-) -> ForgetReport:
-    """Forget one person; commits. Forgetting them again changes nothing."""
-    if not reason.strip():
-        raise InputError("--reason is required: say why (an erasure request, a retention rule)")
-    contact = require_contact(uow, ref)
-    return _forget(
-        uow, contact, reason=reason.strip(), by=by, ctx=ctx, keys=keys, erase_copies=erase_copies
-    )
+@dataclass(frozen=True)
+class Eraser:
+    """What forgetting needs besides the database: the run's context, the keys of the
+    hashes that keep forgotten people out, and the removal of stored message copies."""
 
+    ctx: RunContext
+    keys: ErasureKeys
+    erase_copies: CopyEraser
 
-def _forget(
-    uow: UnitOfWork,
-    contact: Contact,
-    *,
-    reason: str,
-    by: str,
-    ctx: RunContext,
-    keys: ErasureKeys,
-    erase_copies: CopyEraser,
-) -> ForgetReport:
-    assert contact.id is not None
-    report = ForgetReport(contact.id, already=contact.forgotten_at)
-    if contact.forgotten_at is not None:
+    def forget(self, uow: UnitOfWork, contact: Contact, *, reason: str, by: str) -> ForgetReport:
+        """Forget ``contact``; commits. A contact forgotten before is left as it is."""
+        ctx = self.ctx
+        assert contact.id is not None
+        report = ForgetReport(contact.id, already=contact.forgotten_at)
+        if contact.forgotten_at is not None:
+            return report
+        ctx.actor = by
+        for enrollment in uow.enrollments.find(contact_ids=[contact.id], statuses=RUNNING):
+            end_enrollment(uow, enrollment, reason=FORGOTTEN, ctx=ctx, detail=f"{by}: {reason}")
+            report.enrollments_ended += 1
+        report.tasks_cancelled = uow.tasks.cancel_open(contact.id, touch_ids=None, at=ctx.now)
+        erased: Erased = uow.privacy.erase(contact.id, hashes=self._hashes(contact), at=ctx.now)
+        report.erased = erased.counts
+        report.files_removed = self.erase_copies(erased.email_touches, erased.sms_touches)
+        entry = AuditEntry(contact.id, ctx.now, by, Subject.ERASURE, "forgotten", reason)
+        uow.privacy.audit([entry])
+        uow.commit()
         return report
-    ctx.actor = by
-    for enrollment in uow.enrollments.find(contact_ids=[contact.id], statuses=RUNNING):
-        end_enrollment(uow, enrollment, reason=FORGOTTEN, ctx=ctx, detail=f"{by}: {reason}")
-        report.enrollments_ended += 1
-    report.tasks_cancelled = uow.tasks.cancel_open(contact.id, touch_ids=None, at=ctx.now)
-    hashes = [
-        (channel, keys.digest(kind, value))
-        for channel, kind, value in (
+
+    def _hashes(self, contact: Contact) -> list[tuple[str, str]]:
+        """(suppression channel, keyed hash) of the contact's email, phone and CRM id."""
+        given = (
             ("email", "email", contact.email),
             ("sms", "phone", contact.phone),
             ("crm", "crm", contact.external_id),
         )
-        if value
-    ]
-    erased: Erased = uow.privacy.erase(contact.id, hashes=hashes, at=ctx.now)
-    report.erased = erased.counts
-    report.files_removed = erase_copies(erased.email_touches, erased.sms_touches)
-    uow.privacy.audit([AuditEntry(contact.id, ctx.now, by, Subject.ERASURE, "forgotten", reason)])
-    uow.commit()
-    return report
+        return [(channel, self.keys.digest(kind, value)) for channel, kind, value in given if value]
+
+
+def forget_contact(
+    *, uow: UnitOfWork, ref: str, reason: str, by: str, eraser: Eraser
+) -> ForgetReport:
+    """Forget one person; commits. Forgetting them again changes nothing."""
+    if not reason.strip():
+        raise InputError("--reason is required: say why (an erasure request, a retention rule)")
+    return eraser.forget(uow, require_contact(uow, ref), reason=reason.strip(), by=by)
 
 
 @dataclass
@@ -161,18 +155,11 @@ def apply_retention(
     if keys is None:
         raise InputError("forgetting needs a secret key: set NURTURE_UNSUBSCRIBE_SECRET")
     why = f"retention: no interaction for {months} months and nothing open"
+    eraser = Eraser(ctx, keys, erase_copies)
     for contact_id in expired:
         contact = uow.contacts.get(str(contact_id))
         if contact is None:
             continue
-        _forget(
-            uow,
-            contact,
-            reason=why,
-            by="retention rule",
-            ctx=ctx,
-            keys=keys,
-            erase_copies=erase_copies,
-        )
+        eraser.forget(uow, contact, reason=why, by="retention rule")
         report.contact_ids.append(contact_id)
     return report

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from nurture.adapters.db.journal import SqlAudit
+from nurture.adapters.db.suppressions import SqlSuppressions
 from nurture.adapters.db.tables import (
     call_tasks,
     consent_history,
@@ -121,22 +122,9 @@ class SqlPrivacy:
         ).rowcount
         if addresses:
             db.execute(suppressions.delete().where(suppressions.c.address.in_(addresses)))
+        kept = SqlSuppressions(db)
         for channel, digest in hashes:
-            db.execute(
-                suppressions.delete().where(
-                    suppressions.c.channel == channel, suppressions.c.address == digest
-                )
-            )
-            db.execute(
-                suppressions.insert().values(
-                    channel=channel,
-                    address=digest,
-                    active=True,
-                    reason=_FORGOTTEN,
-                    created_at=at,
-                    updated_at=at,
-                )
-            )
+            kept.suppress(channel, digest, reason=_FORGOTTEN, at=at)
         db.execute(
             contacts.update()
             .where(contacts.c.id == contact_id)
