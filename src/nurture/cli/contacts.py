@@ -255,9 +255,10 @@ def retention(
     as_json: bool = _JSON,
     as_of: str | None = _AS_OF,
 ) -> None:
-    """Forget contacts with no interaction for NURTURE_RETENTION_MONTHS (36) and nothing
-    open: not a customer, in no running sequence, no open call task. The daily run does
-    this too; --dry-run lists who would go.
+    """Forget contacts idle past the retention period (--dry-run: who would go).
+
+    The rule: no interaction for NURTURE_RETENTION_MONTHS (36) and nothing open: not a
+    customer, in no running sequence, no open call task. The daily run applies it too.
 
     Example: nurture contacts retention --dry-run
     """
