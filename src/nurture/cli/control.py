@@ -10,8 +10,8 @@ from rich.table import Table
 from nurture.bootstrap import bootstrap
 from nurture.cli._common import console, parse_as_of, print_json, reporting_errors
 from nurture.commands.control import change_enrollments, select_enrollments
+from nurture.commands.lookup import require_contact
 from nurture.commands.send_test import sample_contact, send_test
-from nurture.errors import NotFound
 from nurture.views.lists import list_enrollments
 
 app = typer.Typer(help="Where contacts stand in their sequences; pause, resume, stop.")
@@ -144,10 +144,7 @@ def send_test_command(
             person = sample_contact(application.settings.project.default_language)
         else:
             with application.uow(read_only=True) as uow:
-                found = uow.contacts.get(contact)
-            if found is None:
-                raise NotFound(f"no contact {contact!r} (give an id, an email or an external id)")
-            person = found
+                person = require_contact(uow, contact)
         sent = send_test(
             project=application.project,
             sender=application.sender,

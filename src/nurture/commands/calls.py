@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from nurture.commands.lookup import require_contact
 from nurture.domain.events import CALL_OUTCOMES
 from nurture.domain.tasks import CallTask, TaskKind, TaskStatus
 from nurture.errors import ConfigurationError, Location, NotFound, PayloadError
@@ -63,9 +64,8 @@ def log_call(
 def task_for_contact(*, uow: UnitOfWork, ref: str, owner: str | None, now: datetime) -> int:
     """The task a call with contact ``ref`` is logged on: its oldest open one, else a new
     task for a call the rep made on their own (``calls log --contact``)."""
-    contact = uow.contacts.get(ref)
-    if contact is None or contact.id is None:
-        raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
+    contact = require_contact(uow, ref)
+    assert contact.id is not None  # a stored contact
     waiting = [t for t in uow.tasks.for_contact(contact.id) if t.status == TaskStatus.OPEN]
     if waiting:
         return min(waiting, key=lambda t: (t.due_at, t.id)).id

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from nurture.commands.lookup import contact_id
 from nurture.domain.contacts import CONTACT_FIELDS
 from nurture.domain.enrollment import RUNNING, Enrollment, EnrollmentStatus
 from nurture.domain.expressions import compile_expression
-from nurture.errors import InputError, NotFound
+from nurture.errors import InputError
 from nurture.pipeline.lifecycle import RunContext, end_enrollment
 from nurture.pipeline.pauses import pause_enrollment, resume_enrollment
 from nurture.ports import UnitOfWork
@@ -50,10 +51,7 @@ def select_enrollments(
     if (contact_ref is None) == (where is None):
         raise InputError("give --contact ID or --where EXPR (one of them)")
     if contact_ref is not None:
-        contact = uow.contacts.get(contact_ref)
-        if contact is None or contact.id is None:
-            raise NotFound(f"no contact {contact_ref!r} (give an id, an email or an external id)")
-        ids = [contact.id]
+        ids = [contact_id(uow, contact_ref)]
     else:
         expression = compile_expression(where or "", roots={"contact": CONTACT_FIELDS})
         ids = [c.id for c in uow.contacts.iter_contacts() if c.id and expression({"contact": c})]

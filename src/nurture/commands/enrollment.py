@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from nurture.commands.lookup import require_contact
 from nurture.domain.contacts import CONTACT_FIELDS, Contact
 from nurture.domain.enrollment import Enrollment, EnrollmentStatus, enrollment_refusal
 from nurture.domain.expressions import compile_expression
 from nurture.domain.journal import JournalEntry
 from nurture.domain.sequences import Sequence
-from nurture.errors import NotFound
 from nurture.ports import UnitOfWork
 from nurture.specs.project import Project
 
@@ -115,10 +115,7 @@ def enroll(
     sequence = project.sequence(sequence_id)
     uow.sequences.register(sequence, now=now, file=project.sequence_files.get(sequence.id))
     if contact_ref is not None:
-        contact = uow.contacts.get(contact_ref)
-        if contact is None:
-            raise NotFound(f"no contact {contact_ref!r} (give an id, an email or an external id)")
-        candidates = [contact]
+        candidates = [require_contact(uow, contact_ref)]
         reason = "enrolled by hand"
     else:
         expression = compile_expression(where or "True", roots={"contact": CONTACT_FIELDS})

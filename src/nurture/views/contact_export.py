@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from nurture.commands.lookup import find_contact, living_contact
 from nurture.domain.audit import AuditEntry
 from nurture.domain.contacts import CONTACT_ATTRIBUTES, Consent
-from nurture.domain.privacy import forgotten_message
-from nurture.errors import NotFound
 from nurture.ports import UnitOfWork
 from nurture.views.wording import iso
 
@@ -20,12 +19,9 @@ def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any
     """The person ``ref`` (id, email or external id) and all that concerns them,
     JSON-ready. Message bodies are not kept: each touch gives its subject and the
     SHA-256 of what was sent."""
-    found = uow.contacts.find(ref)
-    if found is None or found.contact.id is None:
-        raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
-    contact, contact_id = found.contact, found.contact.id
-    if contact.forgotten_at is not None:
-        raise NotFound(forgotten_message(contact_id, contact.forgotten_at))
+    contact = living_contact(uow, ref).contact
+    contact_id = contact.id
+    assert contact_id is not None
     return {
         "exported_at": now.isoformat(),
         "contact": {
@@ -133,10 +129,9 @@ def export_contact(*, uow: UnitOfWork, ref: str, now: datetime) -> dict[str, Any
 
 def audit_trail(*, uow: UnitOfWork, ref: str) -> dict[str, Any]:
     """The audit trail of ``ref``; it stays readable after the person was forgotten."""
-    found = uow.contacts.find(ref)
-    if found is None or found.contact.id is None:
-        raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
+    found = find_contact(uow, ref)
     contact_id = found.contact.id
+    assert contact_id is not None
     return {
         "contact_id": contact_id,
         "forgotten_at": iso(found.contact.forgotten_at),

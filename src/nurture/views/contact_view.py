@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from nurture.commands.lookup import living_contact
 from nurture.domain.contacts import CONTACT_ATTRIBUTES
-from nurture.domain.privacy import forgotten_message
 from nurture.domain.scoring import ScoringModel, score_card
-from nurture.errors import NotFound
 from nurture.ports import UnitOfWork
 from nurture.views.wording import iso
 
@@ -21,12 +20,9 @@ def contact_view(
     *, uow: UnitOfWork, scoring: ScoringModel, ref: str, now: datetime
 ) -> dict[str, Any]:
     """The contact ``ref`` (id, email or external id) as a JSON-ready mapping."""
-    found = uow.contacts.find(ref)
-    if found is None or found.contact.id is None:
-        raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
+    found = living_contact(uow, ref)
     contact, contact_id = found.contact, found.contact.id
-    if contact.forgotten_at is not None:
-        raise NotFound(forgotten_message(contact_id, contact.forgotten_at))
+    assert contact_id is not None
     card = score_card(scoring, contact, found.state, now)
     history = uow.contacts.stage_history(contact_id)
     return {

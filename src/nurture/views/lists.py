@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from nurture.commands.lookup import contact_id
 from nurture.domain.contacts import CONTACT_FIELDS, Stage
 from nurture.domain.enrollment import EnrollmentStatus
 from nurture.domain.expressions import compile_expression
-from nurture.errors import InputError, NotFound
+from nurture.errors import InputError
 from nurture.ports import UnitOfWork
 from nurture.views.wording import iso
 
@@ -61,10 +62,7 @@ def list_enrollments(
         raise InputError(f"--status {status!r} is not known (known: {', '.join(_SHOWN_STATUSES)})")
     contact_ids = None
     if contact_ref is not None:
-        contact = uow.contacts.get(contact_ref)
-        if contact is None or contact.id is None:
-            raise NotFound(f"no contact {contact_ref!r} (give an id, an email or an external id)")
-        contact_ids = [contact.id]
+        contact_ids = [contact_id(uow, contact_ref)]
     statuses = None
     if status == "running":
         statuses = [EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED]
