@@ -15,7 +15,7 @@ from nurture.commands.consent import bant_changes, consent_changes
 from nurture.domain.accounts import account_key
 from nurture.domain.audit import AuditEntry, Subject
 from nurture.domain.contacts import CONTACT_ATTRIBUTES, Bant, Consent, Contact
-from nurture.domain.privacy import Basis, ErasureKeys
+from nurture.domain.privacy import CHANNELS, Basis, ErasureKeys
 from nurture.domain.scoring import InterestState, ScoringModel, combine, fit_score
 from nurture.errors import InputError, Location, RowError
 from nurture.limits import DEFAULT_LIMITS
@@ -235,11 +235,11 @@ class _Store:
             return rows
         keys = self.erasure
         candidates = {
-            row.row: [
-                *keys.candidates("email", row.values["email"]),
-                *keys.candidates("phone", row.values["phone"]),
-                *keys.candidates("crm", row.values["external_id"]),
-            ]
+            row.row: keys.person_candidates(
+                email=row.values["email"],
+                phone=row.values["phone"],
+                external_id=row.values["external_id"],
+            )
             for row in rows
         }
         found = self.uow.privacy.forgotten([d for ds in candidates.values() for d in ds])
@@ -266,17 +266,20 @@ class _Store:
         """Consent history and audit lines for what the rows changed."""
         if not written:
             return
-        new = [record for _, stored, record in written if stored is None]
+        # The ids of new contacts are looked up only for rows that state a basis: the
+        # others have no history line (their default basis is on the contact).
+        stating = [row for row, stored, _ in written if stored is None and _states_basis(row)]
         ids = self.uow.contacts.find_existing(
-            emails=[r["email"] for r in new if r.get("email")],
-            external_ids=[r["external_id"] for r in new if r.get("external_id")],
+            emails=[r.values["email"] for r in stating if r.values["email"]],
+            external_ids=[r.values["external_id"] for r in stating if r.values["external_id"]],
         )
         file = Path(self.report.file).name
         consents, audit = [], []
         for row, stored, record in written:
-            contact_id = record.get("id") or _id_of(record, ids)
-            if contact_id is None:
+            found = stored or _match(row, ids)
+            if found is None:
                 continue
+            contact_id = found.id
             where = f"import {file} row {row.row}"
             before = stored.attributes if stored is not None else {}
             changes = consent_changes(
@@ -297,11 +300,9 @@ class _Store:
         self.uow.privacy.audit(audit)
 
 
-def _id_of(record: dict[str, Any], ids: dict[tuple[str, str], StoredContact]) -> int | None:
-    for key in (("external_id", record.get("external_id")), ("email", record.get("email"))):
-        if key[1] and key in ids:
-            return ids[key].id
-    return None
+def _states_basis(row: ContactRow) -> bool:
+    """Whether the row says the lawful basis of a channel (a consent column is filled)."""
+    return any(row.values.get(f"basis_{channel}") for channel in CHANNELS)
 
 
 def _audit(

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from nurture.commands.lookup import require_contact
 from nurture.domain.audit import AuditEntry, Subject
 from nurture.domain.contacts import Contact
 from nurture.domain.enrollment import RUNNING
 from nurture.domain.privacy import ErasureKeys, retention_cutoff
-from nurture.errors import InputError, NotFound
+from nurture.errors import InputError
 from nurture.pipeline.lifecycle import RunContext, end_enrollment
 from nurture.ports import Erased, UnitOfWork
 
@@ -23,7 +24,6 @@ __all__ = [
     "RetentionReport",
     "apply_retention",
     "forget_contact",
-    "require_contact",
 ]
 
 #: The exit reason of the enrollments a forgotten person was in.
@@ -57,14 +57,6 @@ class ForgetReport:
 CopyEraser = Callable[[Sequence[int], Sequence[int]], int]
 
 
-def require_contact(uow: UnitOfWork, ref: str) -> Contact:
-    """The contact ``ref`` names (id, email or external id), or a :class:`NotFound`."""
-    contact = uow.contacts.get(ref)
-    if contact is None or contact.id is None:
-        raise NotFound(f"no contact {ref!r} (give an id, an email or an external id)")
-    return contact
-
-
 @dataclass(frozen=True)
 class Eraser:
     """What forgetting needs besides the database: the run's context, the keys of the
@@ -96,12 +88,9 @@ class Eraser:
 
     def _hashes(self, contact: Contact) -> list[tuple[str, str]]:
         """(suppression channel, keyed hash) of the contact's email, phone and CRM id."""
-        given = (
-            ("email", "email", contact.email),
-            ("sms", "phone", contact.phone),
-            ("crm", "crm", contact.external_id),
+        return self.keys.of_person(
+            email=contact.email, phone=contact.phone, external_id=contact.external_id
         )
-        return [(channel, self.keys.digest(kind, value)) for channel, kind, value in given if value]
 
 
 def forget_contact(

@@ -128,6 +128,11 @@ class ConsentRecord(Record):
     id: int = 0
 
 
+#: The kinds of value a forgotten person leaves a hash of → the suppression channel it
+#: is stored under.
+_CHANNEL_OF = {"email": "email", "phone": "sms", "crm": "crm"}
+
+
 class ErasureKeys:
     """Keyed hashes of a forgotten person's email, phone and CRM id: stored on the
     suppression list, they refuse the person's return without keeping who they were.
@@ -149,6 +154,26 @@ class ErasureKeys:
         if not value:
             return []
         return [self._digest(key, kind, value) for key in self._keys]
+
+    def of_person(
+        self, *, email: str | None, phone: str | None, external_id: str | None
+    ) -> list[tuple[str, str]]:
+        """(suppression channel, stored form) of what identifies a person, under the
+        current key: what forgetting them writes."""
+        given = zip(_CHANNEL_OF, (email, phone, external_id), strict=True)
+        return [(_CHANNEL_OF[kind], self.digest(kind, value)) for kind, value in given if value]
+
+    def person_candidates(
+        self,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        external_id: str | None = None,
+    ) -> list[str]:
+        """Every stored form a person's email, phone or external id may have: what a
+        later import or event is checked against."""
+        given = zip(_CHANNEL_OF, (email, phone, external_id), strict=True)
+        return [digest for kind, value in given for digest in self.candidates(kind, value)]
 
     def _digest(self, key: bytes, kind: str, value: str) -> str:
         message = f"{kind}:{value.strip().lower()}".encode()

@@ -21,6 +21,7 @@ from nurture.domain.touches import Outcome
 from nurture.pipeline.execute import BatchReport, execute_batch, prepare
 from nurture.pipeline.ingest import apply_pending
 from nurture.pipeline.lifecycle import (
+    Effects,
     RunContext,
     evaluate_contacts,
     pending_rules,
@@ -235,23 +236,8 @@ def finish(app: App, run_id: str, summary: dict[str, Any], *, status: str = "com
 
 
 def _merge_effects(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    merged: dict[str, Any] = {
-        "stage_changes": Counter(),
-        "exits": Counter(),
-        "enrolled": Counter(),
-        "cancelled": Counter(),
-        "promotions": [],
-        "handoff_tasks": 0,
-        "rescored": 0,
-    }
-    for part in parts:
-        effects = part.get("effects") or {}
-        for key in ("stage_changes", "exits", "enrolled", "cancelled"):
-            merged[key].update(effects.get(key) or {})
-        merged["promotions"] += effects.get("promotions") or []
-        merged["handoff_tasks"] += effects.get("handoff_tasks") or 0
-        merged["rescored"] += effects.get("rescored") or 0
-    return {k: dict(v) if isinstance(v, Counter) else v for k, v in merged.items()}
+    """The effects of every phase and batch as one (every key present, even if empty)."""
+    return merged([Effects().as_dict(), *(part.get("effects") or {} for part in parts)])
 
 
 def summarize(

@@ -36,7 +36,9 @@ def refuse_forgotten(
     unknown = [r for r in rows if r.id not in targets and r.address and r.id not in refused]
     if keys is not None and unknown:
         candidates = {
-            r.id: keys.candidates("email" if "@" in (r.address or "") else "phone", r.address)
+            r.id: keys.person_candidates(email=r.address)
+            if "@" in (r.address or "")
+            else keys.person_candidates(phone=r.address)
             for r in unknown
         }
         found = uow.privacy.forgotten([d for ds in candidates.values() for d in ds])
