@@ -519,6 +519,13 @@ class FakeRuns:
     def finish(self, run_id: str, *, status: str, at: datetime, summary: dict[str, Any]) -> None:
         self.rows[run_id].update(status=status, summary=summary)
 
+    def parts(self, run_id: str) -> list[dict[str, Any]]:
+        return [
+            {"id": i, "status": r["status"], "summary": r.get("summary", {})}
+            for i, r in sorted(self.rows.items())
+            if i.startswith(f"{run_id}/")
+        ]
+
     def live(self, *, stale_before: datetime) -> set[str]:
         return {i for i, r in self.rows.items() if r["status"] == "running"}
 

@@ -62,9 +62,11 @@ def _timed(out: dict[str, Any]) -> Iterator[None]:
     out["seconds"] = round(time.perf_counter() - started, 3)
 
 
-def start(app: App, *, kind: str = "daily", dry_run: bool = False) -> str:
-    """Record a new run and return its id."""
-    run_id = f"{kind}-{app.now().strftime('%Y%m%dT%H%M')}-{uuid.uuid4().hex[:8]}"
+def start(
+    app: App, *, kind: str = "daily", dry_run: bool = False, run_id: str | None = None
+) -> str:
+    """Record a new run (or a part of one, named ``run_id``) and return its id."""
+    run_id = run_id or f"{kind}-{app.now().strftime('%Y%m%dT%H%M')}-{uuid.uuid4().hex[:8]}"
     with app.uow() as uow:
         uow.runs.start(run_id, kind=kind, as_of=app.now(), started_at=_wall(), dry_run=dry_run)
         uow.commit()

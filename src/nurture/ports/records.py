@@ -147,6 +147,10 @@ class Runs(Protocol):
         """Record how a run ended."""
         ...
 
+    def parts(self, run_id: str) -> list[dict[str, Any]]:
+        """The summaries of the parts of ``run_id`` (its shards, ``RUN/shard-N``), by id."""
+        ...
+
     def live(self, *, stale_before: datetime) -> set[str]:
         """Runs that are still working: running, beating recently, and (on this machine)"""
         ...

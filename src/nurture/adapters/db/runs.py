@@ -62,6 +62,18 @@ class SqlRuns:
             .values(status=status, finished_at=at, summary=summary, heartbeat_at=at)
         )
 
+    def parts(self, run_id: str) -> list[dict[str, Any]]:
+        """The summaries of the parts of ``run_id`` (its shards, ``RUN/shard-N``), by id."""
+        query = (
+            sa.select(runs.c.id, runs.c.status, runs.c.summary)
+            .where(runs.c.id.startswith(f"{run_id}/", autoescape=True))
+            .order_by(runs.c.id)
+        )
+        return [
+            {"id": part_id, "status": status, "summary": summary or {}}
+            for part_id, status, summary in self._db.execute(query)
+        ]
+
     def live(self, *, stale_before: datetime) -> set[str]:
         """Runs that are still working: running, beating recently, and (on this machine)
         with a living process."""
