@@ -183,6 +183,10 @@ class RunSettings(BaseSettings):
     #: batch: every core), ``threads`` (the flow's process: one core), or ``auto``
     #: (processes when a phase has at least eight batches of work).
     task_runner: Literal["auto", "threads", "processes"] = "auto"
+    #: Scale-out: split each daily run's planning and sending into this many flow runs of
+    #: the ``shard`` deployment, for Prefect workers on any machine (0: the flow's own
+    #: process and its worker processes do it all).
+    shards: int = Field(default=0, ge=0, le=256)
     send_concurrency: int = Field(default=16, ge=1)
     max_touches_per_day: int = Field(default=1, ge=1)
     max_touches_per_week: int = Field(default=3, ge=1)

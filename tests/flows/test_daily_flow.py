@@ -186,3 +186,15 @@ def test_worker_processes_plan_and_send_each_touch_once(
     again = daily_run(as_of=NOW.isoformat())  # the same morning again: nothing twice
     assert again["execute"]["sent"] == {}
     assert len(ready.sendgrid.delivered()) == 2
+
+
+def test_shards_without_their_deployment_fail_the_run_saying_what_to_register(
+    ready: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NURTURE_SHARDS", "2")
+    with pytest.raises(RuntimeError, match=r"no 'run-shard/shard' deployment.*nurture deploy"):
+        daily_run(as_of=NOW.isoformat())
+    assert ready.sendgrid.delivered() == []
+    with ready.app.engine.connect() as connection:
+        statuses = {row[0] for row in connection.exec_driver_sql("SELECT status FROM runs")}
+    assert statuses == {"failed"}

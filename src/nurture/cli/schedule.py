@@ -18,6 +18,10 @@ from nurture.specs.yamlfile import read_yaml
 __all__ = ["register", "schedules"]
 
 
+#: The deployments that run on a schedule (``shard`` runs when a daily run starts it).
+_SCHEDULED = ("daily", "dispatch")
+
+
 def schedules(project_dir: Path) -> dict[str, dict[str, Any]]:
     """The schedule of each deployment in ``deployments/prefect.yaml``, by name."""
     path = project_dir / "deployments" / "prefect.yaml"
@@ -26,13 +30,17 @@ def schedules(project_dir: Path) -> dict[str, dict[str, Any]]:
     for index, deployment in enumerate((document.data or {}).get("deployments") or []):
         name = deployment.get("name")
         plans = deployment.get("schedules") or []
-        if not name or not plans:
+        if not name:
+            where = document.location(("deployments", index))
+            raise SpecError("each deployment needs a name", where)
+        if name in _SCHEDULED and not plans:
             raise SpecError(
-                "each deployment needs a name and a schedule",
+                f"the {name!r} deployment needs a schedule",
                 document.location(("deployments", index)),
             )
-        out[name] = plans[0]
-    for required in ("daily", "dispatch"):
+        if plans:
+            out[name] = plans[0]
+    for required in _SCHEDULED:
         if required not in out:
             raise SpecError(f"no {required!r} deployment", Location(str(path)))
     return out
@@ -54,6 +62,7 @@ def serve() -> None:
     from prefect.schedules import Cron, Interval
 
     from nurture.orchestration.flows import configured_daily_run, dispatch
+    from nurture.orchestration.shards import run_shard
 
     daily, every = plans["daily"], plans["dispatch"]
     deployments: list[Any] = [
@@ -66,6 +75,10 @@ def serve() -> None:
             name="dispatch",
             schedule=Interval(int(every["interval"])),
             description="Release touches when their contact's send window opens.",
+        ),
+        # No schedule: a daily run starts its shards here when NURTURE_SHARDS is set.
+        run_shard.to_deployment(
+            name="shard", description="Plan and send one shard of a daily run."
         ),
     ]
     console.print(

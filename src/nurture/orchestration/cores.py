@@ -24,7 +24,7 @@ from nurture.bootstrap import App, bootstrap
 from nurture.orchestration import phases
 from nurture.settings import Settings
 
-__all__ = ["execute", "plan", "warm", "worker_pool", "workers_for"]
+__all__ = ["execute", "paced", "plan", "warm", "worker_pool", "workers_for"]
 
 _PRELOAD = ["nurture.bootstrap", "nurture.orchestration.phases", "nurture.adapters.templates"]
 _lock = threading.Lock()
@@ -80,19 +80,23 @@ def _worker_app(settings: Settings, as_of: str, share: int) -> App:
     if app is None:
         while len(_apps) >= _KEPT:
             _apps.pop(next(iter(_apps))).engine.dispose()
-        run = settings.run
-        # The providers' rate limits are the flow's: each of ``share`` processes paces
-        # itself to its part of them.
-        paced = run.model_copy(
-            update={
-                "email_rate_per_second": run.email_rate_per_second / share,
-                "sms_rate_per_second": run.sms_rate_per_second / share,
-            }
-        )
-        mine = settings.model_copy(update={"run": paced})
+        mine = paced(settings, share)
         app = _apps[key] = bootstrap(mine, as_of=datetime.fromisoformat(as_of))
         _ = app.project
     return app
+
+
+def paced(settings: Settings, share: int) -> Settings:
+    """``settings`` for one of ``share`` processes sending side by side: the providers'
+    rate limits are the run's, and each process paces itself to its part of them."""
+    run = settings.run
+    mine = run.model_copy(
+        update={
+            "email_rate_per_second": run.email_rate_per_second / share,
+            "sms_rate_per_second": run.sms_rate_per_second / share,
+        }
+    )
+    return settings.model_copy(update={"run": mine})
 
 
 def execute_in_worker(

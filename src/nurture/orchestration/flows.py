@@ -30,11 +30,11 @@ from prefect.settings import (
     temporary_settings,
 )
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
-from sqlalchemy.exc import OperationalError
 
 from nurture.bootstrap import App, bootstrap
-from nurture.orchestration import cores, phases
+from nurture.orchestration import cores, phases, shards
 from nurture.orchestration.artifacts import publish
+from nurture.orchestration.retrying import RETRYING
 from nurture.settings import RunSettings, load_settings
 from nurture.views.wording import words
 
@@ -126,26 +126,7 @@ def _pin(as_of: str | None) -> str:
     return moment.isoformat()
 
 
-def _database_unavailable(_task: Any, _task_run: Any, state: Any) -> bool:
-    """Retry only when the database was briefly unavailable (locked, connection lost)."""
-    try:
-        state.result()
-    except OperationalError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
-#: Every task retries a database that was briefly unavailable, and nothing else.
-_RETRYING: dict[str, Any] = {
-    "retries": 3,
-    "retry_delay_seconds": [1.0, 5.0, 15.0],
-    "retry_condition_fn": _database_unavailable,
-}
-
-
-@task(name="ingest-events", **_RETRYING)
+@task(name="ingest-events", **RETRYING)
 def ingest_events(run_id: str, as_of: str) -> dict[str, Any]:
     """Apply pending inbound events: interest, BANT, opt-outs, exits."""
     result = phases.ingest(_app(as_of), run_id)
@@ -155,7 +136,7 @@ def ingest_events(run_id: str, as_of: str) -> dict[str, Any]:
     return result
 
 
-@task(name="retention", **_RETRYING)
+@task(name="retention", **RETRYING)
 def apply_retention(run_id: str, as_of: str) -> dict[str, Any]:
     """Forget contacts with no interaction for the retention period and nothing open."""
     result = phases.retention(_app(as_of), run_id)
@@ -163,7 +144,7 @@ def apply_retention(run_id: str, as_of: str) -> dict[str, Any]:
     return result
 
 
-@task(name="score-and-stage-rules", **_RETRYING)
+@task(name="score-and-stage-rules", **RETRYING)
 def score_contacts(run_id: str, as_of: str) -> dict[str, Any]:
     """Re-score changed contacts, let interest fade, promote, recycle."""
     result = phases.score(_app(as_of), run_id)
@@ -177,7 +158,7 @@ def score_contacts(run_id: str, as_of: str) -> dict[str, Any]:
     return result
 
 
-@task(name="plan-touches", **_RETRYING)
+@task(name="plan-touches", **RETRYING)
 def plan_touches(run_id: str, as_of: str) -> dict[str, Any]:
     """Give every due step a delivery time, within each contact's budget."""
     app = _app(as_of)
@@ -197,7 +178,7 @@ def plan_touches(run_id: str, as_of: str) -> dict[str, Any]:
     return result
 
 
-@task(name="reconcile-unknown", **_RETRYING)
+@task(name="reconcile-unknown", **RETRYING)
 def reconcile_unknown(run_id: str, as_of: str) -> dict[str, Any]:
     """Ask providers about touches whose outcome is unknown."""
     result = phases.reconcile_unknown(_app(as_of), run_id)
@@ -211,7 +192,7 @@ def reconcile_unknown(run_id: str, as_of: str) -> dict[str, Any]:
     return result
 
 
-@task(name="execute-batch", **_RETRYING)
+@task(name="execute-batch", **RETRYING)
 def execute_batch(run_id: str, as_of: str, worker: str, progress: dict[str, Any]) -> dict[str, Any]:
     """Send one batch of due touches (or, with ``sweep``, every batch left)."""
     app = _app(as_of)
@@ -296,7 +277,8 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
         if dry_run:
             return phases.dry_run(app)
         app.require_link_secret()
-        if _workers(app, phases.count_due_steps(app)) > 1:
+        split = _shards(app)
+        if not split and _workers(app, phases.count_due_steps(app)) > 1:
             cores.warm(app.settings.run.max_parallel_batches)  # while ingest and score run
         run_id = phases.start(app)
         try:
@@ -304,10 +286,16 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
             parts["ingest"] = ingest_events(run_id, pinned)
             parts["retention"] = apply_retention(run_id, pinned)
             parts["score"] = score_contacts(run_id, pinned)
-            parts["plan"] = plan_touches(run_id, pinned)
-            parts["reconcile"] = reconcile_unknown(run_id, pinned)
-            started = time.perf_counter()
-            executions = _execute_all(app, run_id, pinned)
+            if split:
+                parts["reconcile"] = reconcile_unknown(run_id, pinned)
+                started = time.perf_counter()
+                parts["plan"], executions = shards.across_workers(app, run_id, pinned, split)
+                executions += _execute_all(app, run_id, pinned)  # what is left, if anything
+            else:
+                parts["plan"] = plan_touches(run_id, pinned)
+                parts["reconcile"] = reconcile_unknown(run_id, pinned)
+                started = time.perf_counter()
+                executions = _execute_all(app, run_id, pinned)
             executed = time.perf_counter()
             summary = report(run_id, pinned, parts, executions)
             summary["timings"]["execute_wall"] = round(executed - started, 3)
@@ -329,8 +317,22 @@ def _release(as_of: str) -> None:
         app.engine.dispose()
 
 
+def _shards(app: App) -> int:
+    """How many shard flow runs plan and send (0: this process and its workers do)."""
+    wanted = app.settings.run.shards
+    if wanted and not get_current_settings().api.url:
+        get_run_logger().warning(
+            "NURTURE_SHARDS=%s needs a Prefect server (PREFECT_API_URL) and workers of the "
+            "nurture pool: this run plans and sends here", wanted
+        )  # fmt: skip
+        return 0
+    return wanted
+
+
 def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
     due = phases.count_due_now(app)
+    if not due:
+        return []
     batches = math.ceil(due / app.settings.run.batch_size)
     artifact = cast(
         "UUID", create_progress_artifact(progress=0.0, description=f"Touches sent by {run_id}")
