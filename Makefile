@@ -34,6 +34,7 @@ unit: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py $(ARGS)
+	$(BIN)/python bench/scale_out.py $(SCALE_ARGS)
 
 # Mutation testing of the domain core (cadence, lifecycle, scoring, expressions) under
 # the unit tier; configuration in pyproject.toml [tool.mutmut]. About 7 minutes here.
