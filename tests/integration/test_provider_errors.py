@@ -13,7 +13,7 @@ from nurture.adapters.db.tables import enrollments, touches
 from nurture.adapters.email import SendGridEmail
 from nurture.standins.behaviour import Planned
 from tests.conftest import NOW
-from tests.support.live import Live
+from tests.support.live import Live, free_port
 from tests.support.people import enroll_all, import_people
 from tests.support.run import run_once
 
@@ -136,3 +136,25 @@ def test_twilio_rate_limits_are_retried_too(ready: Live) -> None:
     assert summary["execute"]["sent"] == {"sms": 1}
     assert ready.sleeps == [2.0]
     assert len(ready.twilio.delivered()) == 1
+
+
+def test_a_provider_nobody_answers_at_keeps_touches_for_a_later_attempt(ready: Live) -> None:
+    ready.app.delivery.email = SendGridEmail(
+        api_key=ready.sendgrid.api_key, host=f"http://127.0.0.1:{free_port()}"
+    )
+    summary = run_once(ready.app)
+    assert summary["execute"]["requeued"] == 2  # never left: safe to try again
+    assert summary["execute"]["unknown_outcome"] == 0
+    assert {s.split(":")[0] for s in statuses(ready).values()} == {"scheduled"}
+    assert all("SendGrid unreachable" in s for s in statuses(ready).values())
+
+
+def test_emails_go_out_over_one_kept_alive_connection(ready: Live) -> None:
+    sender = SendGridEmail(api_key=ready.sendgrid.api_key, host=ready.providers.sendgrid_server.url)
+    ready.app.delivery.email = sender
+    ready.app.delivery.concurrency = 1  # one after the other
+    summary = run_once(ready.app)
+    assert summary["execute"]["sent"] == {"email": 2}
+    pool = sender._client.client._pool.connection_from_url(ready.providers.sendgrid_server.url)
+    assert pool.num_connections == 1  # the second email reused the first one's connection
+    assert len(ready.sendgrid.delivered()) == 2

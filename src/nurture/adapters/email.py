@@ -15,6 +15,7 @@ from email.utils import formataddr, formatdate
 from pathlib import Path
 from urllib.error import URLError
 
+import urllib3
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import (
@@ -33,6 +34,7 @@ from sendgrid.helpers.mail import (
     To,
 )
 
+from nurture.adapters.keepalive import KeepAliveClient
 from nurture.errors import PermanentDeliveryError, TransientDeliveryError, UnknownDeliveryOutcome
 from nurture.ports import OutgoingEmail, SendReceipt
 
@@ -65,7 +67,15 @@ class SendGridEmail:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = SendGridAPIClient(api_key=api_key, host=host)
-        self._client.client.timeout = timeout
+        # The SDK's client, over kept-alive connections (one pool for every sender thread;
+        # a connection beyond ``maxsize`` is closed after use).
+        self._client.client = KeepAliveClient(
+            host=self._client.host,
+            request_headers=self._client._default_headers,
+            version=3,
+            timeout=timeout,
+            pool=urllib3.PoolManager(maxsize=32),
+        )
         self._clock = clock  # X-RateLimit-Reset is an epoch time
 
     def mail(self, email: OutgoingEmail) -> Mail:

@@ -1,0 +1,44 @@
+"""When a run hands its work to worker processes (NURTURE_TASK_RUNNER=auto)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from pydantic import SecretStr
+
+from nurture.orchestration import cores
+from nurture.settings import EmailSettings, RunSettings, Settings
+
+
+def _app(*, sendgrid: bool, runner: str = "auto") -> object:
+    email = EmailSettings(email_driver="sendgrid", sendgrid_api_key=SecretStr("k")) if sendgrid \
+        else EmailSettings(email_driver="outbox")  # fmt: skip
+    run = RunSettings(batch_size=2000, max_parallel_batches=2, task_runner=runner)
+    return SimpleNamespace(settings=Settings(email=email, run=run))
+
+
+@pytest.fixture(autouse=True)
+def four_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cores.os, "cpu_count", lambda: 4)
+
+
+@pytest.mark.parametrize(
+    ("sendgrid", "work", "workers"),
+    [
+        (False, 15_999, 1),  # files only: below eight batches, one process is faster
+        (False, 16_000, 2),
+        (True, 3_999, 1),
+        (True, 4_000, 2),  # an HTTP exchange per message: two batches are enough
+    ],
+)
+def test_auto_uses_worker_processes_from_enough_work(
+    sendgrid: bool, work: int, workers: int
+) -> None:
+    assert cores.workers_for(_app(sendgrid=sendgrid), work, handed_over=False) == workers  # type: ignore[arg-type]
+
+
+def test_threads_and_handed_over_applications_stay_in_one_process() -> None:
+    assert cores.workers_for(_app(sendgrid=True, runner="threads"), 10**6, handed_over=False) == 1  # type: ignore[arg-type]
+    assert cores.workers_for(_app(sendgrid=True), 10**6, handed_over=True) == 1  # type: ignore[arg-type]
+    assert cores.workers_for(_app(sendgrid=False, runner="processes"), 1, handed_over=False) == 2  # type: ignore[arg-type]
