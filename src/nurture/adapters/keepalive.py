@@ -56,13 +56,13 @@ class KeepAliveClient(python_http_client.Client):  # type: ignore[misc]
             host=self.host,
             version=self._version,
             request_headers=self.request_headers,
-            url_path=self._url_path + [name] if name else self._url_path,
+            url_path=[*self._url_path, name] if name else self._url_path,
             append_slash=self.append_slash,
             timeout=self.timeout,
             pool=self._pool,
         )
 
-    def _make_request(self, opener: Any, request: Any, timeout: float | None = None) -> _Answer:
+    def _make_request(self, _opener: Any, request: Any, timeout: float | None = None) -> _Answer:
         try:
             response = self._pool.urlopen(
                 request.get_method(),
@@ -79,8 +79,9 @@ class KeepAliveClient(python_http_client.Client):  # type: ignore[misc]
         except urllib3.exceptions.HTTPError as exc:  # written, maybe received: no answer
             raise ConnectionError(str(exc)) from exc
         if response.status >= 400:
+            headers: Any = response.headers  # read with .get, as urllib's are
             error = UrllibHTTPError(
-                request.full_url, response.status, response.reason or "", response.headers,
+                request.full_url, response.status, response.reason or "", headers,
                 io.BytesIO(response.data),
             )  # fmt: skip
             raise handle_error(error)
