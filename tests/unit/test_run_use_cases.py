@@ -349,6 +349,49 @@ def test_a_poison_event_is_quarantined_and_the_opt_out_after_it_still_applies(
     assert uow.touches.rows[1].status == TouchStatus.CANCELLED
 
 
+def test_a_poison_event_in_a_chunk_counts_the_other_contacts_effects_once(
+    uow: FakeUnitOfWork, project: Project
+) -> None:
+    # Contacts are applied together; the poison makes the chunk fall back to one contact
+    # at a time, and what the failed attempt counted must not be counted again.
+    _planned(uow, project, "jean@client.fr", "alice@globex.com")
+    poison = _event(
+        EventType.FORM_FILL, "p1", contact_id=1, payload={"data": {"bant": {"Budget": "50k"}}}
+    )
+    stops = [
+        _event(EventType.UNSUBSCRIBE, "u1", contact_id=1, address="jean@client.fr"),
+        _event(EventType.UNSUBSCRIBE, "u2", contact_id=2, address="alice@globex.com"),
+    ]
+    ctx = _ctx(project)
+    report = ingest_events(uow=uow, events=[stops[1], poison, stops[0]], ctx=ctx)
+    statuses = {e.provider_event_id: e.status for e in uow.events.rows.values()}
+    assert statuses == {"p1": "failed", "u1": "applied", "u2": "applied"}
+    assert report.applied is not None
+    assert (report.applied.applied, report.applied.failed) == (2, 1)
+    assert ctx.effects.cancelled == {"opted out": 2}  # one touch each, counted once
+    assert {t.status for t in uow.touches.rows.values()} == {TouchStatus.CANCELLED}
+
+
+def test_events_of_many_contacts_are_applied_together_and_read_once(
+    uow: FakeUnitOfWork, project: Project
+) -> None:
+    ids = [_person(uow, f"p{i}@client.fr") for i in range(5)]
+    reads: list[list[int]] = []
+    scored = uow.contacts.scored
+
+    def counting(chosen: list[int]) -> object:
+        reads.append(list(chosen))
+        return scored(chosen)
+
+    uow.contacts.scored = counting  # type: ignore[method-assign]
+    events = [_event(EventType.EMAIL_OPEN, f"o{i}", contact_id=i) for i in ids]
+    report = ingest_events(uow=uow, events=events, ctx=_ctx(project))
+    assert report.applied is not None
+    assert report.applied.applied == 5
+    assert reads == [ids]  # applied, then the stage rules, from one read
+    assert all(uow.contacts.scored([i])[i].contact.interest > 0 for i in ids)
+
+
 def test_exiting_on_a_reply_cancels_only_that_sequence_s_touches(
     uow: FakeUnitOfWork, project: Project
 ) -> None:

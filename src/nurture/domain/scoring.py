@@ -50,6 +50,7 @@ __all__ = [
     "TemperatureBands",
     "contact_env",
     "fit_score",
+    "interest_score",
     "score_card",
 ]
 
@@ -309,6 +310,17 @@ def score_card(
     return combine(model, fit, fit_parts, interest, now)
 
 
+def _interest(
+    model: ScoringModel, interest: InterestState, now: datetime
+) -> tuple[float, list[Contribution]]:
+    return _capped("interest", interest.contributions(model, now), model.interest.cap)
+
+
+def interest_score(model: ScoringModel, interest: InterestState, now: datetime) -> float:
+    """The capped interest at ``now``, as :func:`combine` counts it (without the fit)."""
+    return round(_interest(model, interest, now)[0], 2)
+
+
 def combine(
     model: ScoringModel,
     fit: float,
@@ -317,9 +329,7 @@ def combine(
     now: datetime,
 ) -> ScoreCard:
     """Add a known fit to the interest at ``now``."""
-    interest_total, interest_parts = _capped(
-        "interest", interest.contributions(model, now), model.interest.cap
-    )
+    interest_total, interest_parts = _interest(model, interest, now)
     total = min(max(fit + interest_total, 0.0), 100.0)
     score = math.floor(round(total, _PRECISION) + 0.5)
     return ScoreCard(

@@ -8,25 +8,22 @@ for the contacts it touched, so that an opt-out at 10:00 stops the email planned
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nurture.domain.events import EventStatus, EventType, StoredEvent
-from nurture.domain.scoring import ScoredContact, combine, fit_score
-from nurture.domain.touches import Touch
-from nurture.errors import NurtureError, PayloadError
+from nurture.domain.events import EventStatus, StoredEvent
+from nurture.domain.scoring import ScoredContact
+from nurture.errors import PayloadError
 from nurture.inbound import InboundEvent
-from nurture.pipeline.accounts import stop_account
+from nurture.pipeline.event_effects import ApplyReport, apply_together, mark, why
 from nurture.pipeline.lifecycle import (
     RunContext,
     evaluate_contacts,
-    exit_enrollments,
 )
-from nurture.pipeline.opt_outs import apply_opt_out, suppress_address
+from nurture.pipeline.opt_outs import suppress_address
 from nurture.pipeline.targets import contacts_of, refuse_forgotten, touches_of
 from nurture.ports import UnitOfWork
 
@@ -41,42 +38,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-#: The exit reason an event gives running enrollments (used when a sequence lists it).
-EXIT_ON_EVENT = {
-    EventType.REPLIED: "replied",
-    EventType.MEETING_BOOKED: "meeting_booked",
-    EventType.UNSUBSCRIBE: "unsubscribed",
-    EventType.EMAIL_BOUNCE: "bounced",
-    EventType.SPAM_REPORT: "spam_report",
-    EventType.NOT_INTERESTED: "not_interested",
-    EventType.EMAIL_CLICK: "clicked",
-    EventType.CONTENT_DOWNLOAD: "content_downloaded",
-}
 _CHUNK = 2000
-
-
-@dataclass
-class ApplyReport:
-    """What applying pending events did."""
-
-    applied: int = 0
-    unmatched: int = 0
-    failed: int = 0
-    by_type: Counter[str] = field(default_factory=Counter)
-    suppressed: int = 0
-    #: Events about a forgotten person: emptied and not applied.
-    refused: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "applied": self.applied,
-            "unmatched": self.unmatched,
-            "failed": self.failed,
-            "by_type": dict(self.by_type),
-            "suppressed": self.suppressed,
-            "refused_forgotten": self.refused,
-        }
 
 
 @dataclass
@@ -190,75 +152,43 @@ def _apply_chunk(
         report.by_type[row.type] += 1
         if row.id in refused:
             # Nothing of a forgotten person is kept: the event stays, emptied, as a count.
-            marks.append(
-                _mark(row, touch, ctx, status=EventStatus.UNMATCHED, error=refused[row.id])
-            )
+            marks.append(mark(row, touch, ctx, status=EventStatus.UNMATCHED, error=refused[row.id]))
             report.refused += 1
             continue
         if contact_id is not None and contact_id in people:
             by_contact[contact_id].append(row)
             continue
-        mark = _mark(row, touch, ctx, status=EventStatus.UNMATCHED, error=_unmatched_reason(row))
+        unmatched = mark(
+            row, touch, ctx, status=EventStatus.UNMATCHED, error=_unmatched_reason(row)
+        )
         report.unmatched += 1
         try:
             with uow.savepoint():
                 report.suppressed += suppress_address(uow, row, ctx)
         except Exception as exc:
-            mark.update(status=EventStatus.FAILED, error=_why(exc))
+            unmatched.update(status=EventStatus.FAILED, error=why(exc))
             report.failed += 1
-        marks.append(mark)
-    for contact_id, events in by_contact.items():
-        marks += _apply_isolated(
-            uow, people[contact_id], events, touches=touches, ctx=ctx, report=report
-        )
-    uow.events.mark(marks)
-    _evaluate_isolated(uow, list(by_contact), ctx)
+        marks.append(unmatched)
+    applied, as_stored = apply_together(
+        uow, people, by_contact, touches=touches, ctx=ctx, report=report
+    )
+    uow.events.mark(marks + applied)
+    _evaluate_isolated(uow, list(by_contact), ctx, known=people if as_stored else None)
 
 
-def _apply_isolated(
+def _evaluate_isolated(
     uow: UnitOfWork,
-    person: ScoredContact,
-    events: list[StoredEvent],
-    *,
-    touches: dict[int, Touch],
+    contact_ids: list[int],
     ctx: RunContext,
-    report: ApplyReport,
-) -> list[dict[str, Any]]:
-    """Apply one contact's events together, or one by one if that fails."""
-    contact_id = person.contact.id
-    assert contact_id is not None
+    *,
+    known: dict[int, ScoredContact] | None = None,
+) -> None:
+    """Run the stage rules for the contacts (``known``: as they are stored now, not read
+    again); one whose evaluation fails keeps its rules pending (the next run tries again)
+    and does not stop the others."""
     try:
         with uow.savepoint():
-            report.suppressed += _apply_to_contact(uow, person, events, touches, ctx)
-    except Exception:
-        _log.warning("events of contact %s failed together; applying one by one", contact_id)
-    else:
-        report.applied += len(events)
-        return [_mark(event, touches.get(event.id), ctx, contact_id=contact_id) for event in events]
-    marks = []
-    for event in events:
-        mark = _mark(event, touches.get(event.id), ctx, contact_id=contact_id)
-        try:
-            with uow.savepoint():
-                fresh = uow.contacts.scored([contact_id])[contact_id]
-                report.suppressed += _apply_to_contact(uow, fresh, [event], touches, ctx)
-            report.applied += 1
-        except Exception as exc:
-            _log.warning("event %s quarantined: %s", event.id, _why(exc))
-            mark.update(status=EventStatus.FAILED, error=_why(exc))
-            report.failed += 1
-            with suppress(Exception), uow.savepoint():
-                report.suppressed += suppress_address(uow, event, ctx)
-        marks.append(mark)
-    return marks
-
-
-def _evaluate_isolated(uow: UnitOfWork, contact_ids: list[int], ctx: RunContext) -> None:
-    """Run the stage rules for the contacts; one whose evaluation fails keeps its rules
-    pending (the next run tries again) and does not stop the others."""
-    try:
-        with uow.savepoint():
-            evaluate_contacts(uow=uow, contact_ids=contact_ids, ctx=ctx)
+            evaluate_contacts(uow=uow, contact_ids=contact_ids, ctx=ctx, known=known)
         return
     except Exception:
         _log.warning("stage rules failed for a chunk of %d contacts; one by one", len(contact_ids))
@@ -267,26 +197,7 @@ def _evaluate_isolated(uow: UnitOfWork, contact_ids: list[int], ctx: RunContext)
             with uow.savepoint():
                 evaluate_contacts(uow=uow, contact_ids=[contact_id], ctx=ctx)
         except Exception as exc:
-            _log.warning("stage rules failed for contact %s: %s", contact_id, _why(exc))
-
-
-def _mark(
-    row: StoredEvent,
-    touch: Touch | None,
-    ctx: RunContext,
-    *,
-    status: EventStatus = EventStatus.APPLIED,
-    contact_id: int | None = None,
-    error: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "status": status,
-        "contact_id": contact_id,
-        "touch_id": touch.id if touch else row.touch_id,
-        "error": error,
-        "applied_at": ctx.now,
-    }
+            _log.warning("stage rules failed for contact %s: %s", contact_id, why(exc))
 
 
 def _unmatched_reason(row: StoredEvent) -> str:
@@ -297,75 +208,3 @@ def _unmatched_reason(row: StoredEvent) -> str:
     if claimed:
         return f"no contact {claimed} (removed?)"
     return f"no contact for {row.address or 'this event'}"
-
-
-def _why(exc: BaseException) -> str:
-    """An error as ops read it in `nurture events list --failed`."""
-    if isinstance(exc, NurtureError):
-        text = str(exc)
-    else:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    return text[:500]
-
-
-def _apply_to_contact(
-    uow: UnitOfWork,
-    person: ScoredContact,
-    events: list[StoredEvent],
-    touches: dict[int, Touch],
-    ctx: RunContext,
-) -> int:
-    model = ctx.project.scoring
-    contact, state = person.contact, person.state
-    last_interest = contact.last_interest_at
-    pending = list(person.pending_events)
-    ledger = []
-    exits: list[str] = []
-    suppressed = 0
-    for event in events:
-        kind = event.type
-        rule = state.record(model, kind, event.occurred_at)
-        if rule is not None:
-            ledger.append(
-                {
-                    "contact_id": contact.id,
-                    "event_id": event.id,
-                    "event_type": kind,
-                    "points": rule.points,
-                    "occurred_at": event.occurred_at,
-                }
-            )
-        if model.is_interest_signal(kind) and (
-            last_interest is None or event.occurred_at > last_interest
-        ):
-            last_interest = event.occurred_at
-        pending.append(kind)
-        facts = (event.payload.get("data") or {}).get("bant") or {}
-        if facts:
-            contact.bant = contact.bant.merged({k: str(v) for k, v in facts.items() if v})
-        suppressed += apply_opt_out(uow, contact, event, touches.get(event.id), ctx)
-        reason = EXIT_ON_EVENT.get(EventType(kind))
-        if reason is not None and reason not in exits:
-            exits.append(reason)
-    fit, _ = fit_score(model, contact)
-    card = combine(model, fit, [], state, ctx.now)
-    uow.contacts.update_many(
-        [
-            {
-                "id": contact.id,
-                "interest_state": state.to_json(),
-                "interest": card.interest,
-                "last_interest_at": last_interest,
-                "bant": {k: v for k, v in contact.bant.as_dict().items() if v},
-                "rules_pending": True,
-                "pending_events": pending[-50:],
-                "updated_at": ctx.now,
-            }
-        ]
-    )
-    uow.events.add_points(ledger)
-    for reason in exits:
-        exit_enrollments(uow=uow, contact=contact, reason=reason, ctx=ctx)
-        stop_account(uow=uow, contact=contact, reason=reason, ctx=ctx)
-    return suppressed

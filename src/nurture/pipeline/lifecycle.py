@@ -15,7 +15,7 @@ from nurture.domain.contacts import Contact, Stage
 from nurture.domain.enrollment import Enrollment, EnrollmentStatus
 from nurture.domain.lifecycle import StageChange, stage_changes
 from nurture.domain.privacy import ErasureKeys
-from nurture.domain.scoring import combine, fit_score
+from nurture.domain.scoring import ScoredContact, combine, fit_score
 from nurture.domain.sequences import SendWindow, Sequence
 from nurture.domain.tasks import CallTask, TaskKind
 from nurture.domain.touches import Touch, TouchStatus
@@ -240,12 +240,23 @@ def enroll_automatically(
     return bool(report.enrolled)
 
 
-def evaluate_contacts(*, uow: UnitOfWork, contact_ids: Iterable[int], ctx: RunContext) -> None:
-    """Re-score contacts and apply the stage rules, with every consequence."""
+def evaluate_contacts(
+    *,
+    uow: UnitOfWork,
+    contact_ids: Iterable[int],
+    ctx: RunContext,
+    known: dict[int, ScoredContact] | None = None,
+) -> None:
+    """Re-score contacts and apply the stage rules, with every consequence. ``known``
+    contacts, as they are stored now, are not read again."""
     ids = sorted(set(contact_ids))
     model = ctx.project.scoring
     for start in range(0, len(ids), _CHUNK):
-        people = uow.contacts.scored(ids[start : start + _CHUNK])
+        chunk = ids[start : start + _CHUNK]
+        if known is not None and all(i in known for i in chunk):
+            people = {i: known[i] for i in chunk}
+        else:
+            people = uow.contacts.scored(chunk)
         updates = []
         for contact_id in sorted(people):
             person = people[contact_id]
