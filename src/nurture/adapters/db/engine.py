@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
@@ -56,6 +57,16 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+#: JSON columns (interest states, payloads, attributes) through orjson, maintained and
+#: several times faster than the standard library's json both ways: reading contacts'
+#: interest states was 12% of applying a webhook's events.
+_JSON: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+
+
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for ``url``; SQLite files get WAL, foreign keys and a generous busy timeout."""
     url = normalise_url(url)
@@ -67,7 +78,7 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(parsed, echo=echo)
     if backend == "postgresql":
-        return sa.create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=8)
+        return sa.create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=8, **_JSON)
     raise ConfigurationError(
         f"unsupported database {backend!r}: use sqlite:///FILE or postgresql+psycopg://..."
     )
@@ -81,7 +92,7 @@ def _sqlite_engine(url: sa.URL, *, echo: bool) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 60})
+    engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 60}, **_JSON)
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
