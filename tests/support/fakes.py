@@ -200,12 +200,12 @@ class FakeEnrollments:
             ids.append(stored.id)
         return ids
 
-    def running_contacts(self, sequence_id: str, contact_ids: Iterable[int]) -> set[int]:
+    def running_contacts(self, sequence_id: str | None, contact_ids: Iterable[int]) -> set[int]:
         wanted = set(contact_ids)
         return {
             e.contact_id
             for e in self.rows.values()
-            if e.sequence_id == sequence_id and e.running and e.contact_id in wanted
+            if sequence_id in (None, e.sequence_id) and e.running and e.contact_id in wanted
         }
 
     def running_in(self, sequence_id: str) -> list[Enrollment]:

@@ -82,7 +82,10 @@ def apply_together(
     if not by_contact:
         return [], True
     before = copy.deepcopy(ctx.effects)
-    writes = _Writes()
+    writes = _Writes(
+        running=uow.enrollments.running_contacts(None, by_contact),
+        enrolled_before=sum(ctx.effects.enrolled.values()),
+    )
     try:
         with uow.savepoint():
             suppressed = sum(
@@ -117,6 +120,17 @@ class _Writes:
 
     contacts: list[dict[str, Any]] = field(default_factory=list)
     points: list[dict[str, Any]] = field(default_factory=list)
+    #: The contacts with a running enrollment when the chunk began (``None``: not known),
+    #: and how many enrollments the run had made then.
+    running: set[int] | None = None
+    enrolled_before: int = 0
+
+    def may_be_enrolled(self, contact_id: int | None, ctx: RunContext) -> bool:
+        """Whether the contact may have an enrollment to end: not known, known to have
+        one, or anybody was enrolled since the chunk began (a chained sequence)."""
+        if self.running is not None and sum(ctx.effects.enrolled.values()) != self.enrolled_before:
+            self.running = None
+        return self.running is None or contact_id in self.running
 
     def flush(self, uow: UnitOfWork) -> None:
         uow.contacts.update_many(self.contacts)
@@ -255,6 +269,7 @@ def _apply_to_contact(
         }
     )
     for reason in exits:
-        exit_enrollments(uow=uow, contact=contact, reason=reason, ctx=ctx)
+        if writes.may_be_enrolled(contact.id, ctx):
+            exit_enrollments(uow=uow, contact=contact, reason=reason, ctx=ctx)
         stop_account(uow=uow, contact=contact, reason=reason, ctx=ctx)
     return suppressed

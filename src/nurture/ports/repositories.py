@@ -123,8 +123,9 @@ class Contacts(Protocol):
 class Enrollments(Protocol):
     """Enrollment rows."""
 
-    def running_contacts(self, sequence_id: str, contact_ids: Iterable[int]) -> set[int]:
-        """Which of ``contact_ids`` are enrolled in ``sequence_id`` right now."""
+    def running_contacts(self, sequence_id: str | None, contact_ids: Iterable[int]) -> set[int]:
+        """Which of ``contact_ids`` are enrolled in ``sequence_id`` (``None``: in any
+        sequence) right now."""
         ...
 
     def add_many(self, new: Sequence[Enrollment]) -> list[int]:

@@ -24,16 +24,18 @@ class SqlEnrollments:
     def __init__(self, connection: sa.Connection) -> None:
         self._db = connection
 
-    def running_contacts(self, sequence_id: str, contact_ids: Iterable[int]) -> set[int]:
-        """Which of ``contact_ids`` are enrolled in ``sequence_id`` right now."""
+    def running_contacts(self, sequence_id: str | None, contact_ids: Iterable[int]) -> set[int]:
+        """Which of ``contact_ids`` are enrolled in ``sequence_id`` (``None``: in any
+        sequence) right now."""
         ids = sorted(set(contact_ids))
         found: set[int] = set()
         for start in range(0, len(ids), _CHUNK):
             query = sa.select(enrollments.c.contact_id).where(
-                enrollments.c.sequence_id == sequence_id,
                 enrollments.c.status.in_(sorted(RUNNING)),
                 enrollments.c.contact_id.in_(ids[start : start + _CHUNK]),
             )
+            if sequence_id is not None:
+                query = query.where(enrollments.c.sequence_id == sequence_id)
             found.update(row.contact_id for row in self._db.execute(query).all())
         return found
 
