@@ -1,12 +1,13 @@
 """SendGrid's SDK over kept-alive connections.
 
 ``SendGridAPIClient`` sends through ``python_http_client``, which opens a new connection
-(``urllib``) for every request: a TCP handshake, and on the real API a TLS one, per email.
-This client is the SDK's own, with only its last step (``_make_request``) going through
-one ``urllib3`` pool shared by the sender threads, so connections are reused. Everything
-else (URLs, headers, JSON bodies, the ``Response`` and ``HTTPError`` the SDK's callers
-read) stays the SDK's. We chose urllib3 because it is what ``requests`` (and so the Twilio
-SDK) already pools connections with: one more dependency was not needed.
+(``urllib``) for every request: a TCP handshake, and on the real API a TLS one, per email;
+it also builds a urllib opener per request, which reads every proxy variable of the
+environment. This client is the SDK's own (URLs, headers, JSON bodies, and the
+``Response`` and ``HTTPError`` its callers read stay the SDK's); only the request itself
+goes through one ``urllib3`` pool shared by the sender threads, so connections are reused.
+We chose urllib3 because it is what ``requests`` (and so the Twilio SDK, whose client
+already keeps its connections) pools connections with: no new dependency was needed.
 
 What a failure means is kept exact, because exactly-once depends on it: a request whose
 connection could not be made never left (``URLError``: safe to retry); once a request may
@@ -17,6 +18,7 @@ retried blindly. urllib3 checks that a pooled connection is still open before re
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 from urllib.error import HTTPError as UrllibHTTPError
 from urllib.error import URLError
@@ -62,13 +64,55 @@ class KeepAliveClient(python_http_client.Client):  # type: ignore[misc]
             pool=self._pool,
         )
 
+    def __getattr__(self, name: str) -> Any:
+        if name not in self.methods:
+            return super().__getattr__(name)
+        method = name.upper()
+
+        def http_request(
+            request_body: Any = None,
+            query_params: dict[str, Any] | None = None,
+            request_headers: dict[str, str] | None = None,
+            timeout: float | None = None,
+            **_: Any,
+        ) -> python_http_client.client.Response:
+            """The SDK's request (same URL, headers and JSON body), without building a
+            urllib opener per request: that read every proxy variable of the environment
+            each time, 30% of a send's time in the interpreter."""
+            if request_headers:
+                self._update_headers(request_headers)
+            data = None
+            if request_body is not None:
+                if self.request_headers.get("Content-Type", "application/json") != (
+                    "application/json"
+                ):
+                    data = request_body.encode("utf-8")
+                else:
+                    self.request_headers.setdefault("Content-Type", "application/json")
+                    data = json.dumps(request_body).encode("utf-8")
+            answer = self._send(method, self._build_url(query_params), data, timeout)
+            return python_http_client.client.Response(answer)
+
+        return http_request
+
     def _make_request(self, _opener: Any, request: Any, timeout: float | None = None) -> _Answer:
+        headers = dict(request.header_items())
+        return self._send(request.get_method(), request.full_url, request.data, timeout, headers)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        timeout: float | None,
+        headers: dict[str, str] | None = None,
+    ) -> _Answer:
         try:
             response = self._pool.urlopen(
-                request.get_method(),
-                request.full_url,
-                body=request.data,
-                headers=dict(request.header_items()),
+                method,
+                url,
+                body=body,
+                headers=headers if headers is not None else dict(self.request_headers),
                 timeout=timeout or self.timeout,
                 retries=False,
                 redirect=False,
@@ -79,9 +123,9 @@ class KeepAliveClient(python_http_client.Client):  # type: ignore[misc]
         except urllib3.exceptions.HTTPError as exc:  # written, maybe received: no answer
             raise ConnectionError(str(exc)) from exc
         if response.status >= 400:
-            headers: Any = response.headers  # read with .get, as urllib's are
+            answered: Any = response.headers  # read with .get, as urllib's are
             error = UrllibHTTPError(
-                request.full_url, response.status, response.reason or "", headers,
+                url, response.status, response.reason or "", answered,
                 io.BytesIO(response.data),
             )  # fmt: skip
             raise handle_error(error)
