@@ -35,6 +35,7 @@ unit: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py $(ARGS)
 	$(BIN)/python bench/scale_out.py $(SCALE_ARGS)
+	$(BIN)/python bench/webhook_load.py --seconds 15 --batch 1000 --senders 4
 
 # Mutation testing of the domain core (cadence, lifecycle, scoring, expressions) under
 # the unit tier; configuration in pyproject.toml [tool.mutmut]. About 7 minutes here.
