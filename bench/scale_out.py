@@ -1,12 +1,13 @@
 """Scale-out on an existing engine: one daily run split across 1, then 2 Prefect workers.
 
-    python bench/scale_out.py [--contacts 200000] [--shards 2] [--workers 1,2]
+    python bench/scale_out.py [--contacts 200000] [--shards 2] [--workers 1,2] [--repeat 2]
 
 Starts a throwaway PostgreSQL and a Prefect server, generates one base, registers the
 ``shard`` deployment on a ``process`` work pool, then for each worker count: copies the
 base, starts that many ``prefect worker start --pool nurture --limit 1`` processes, runs the
 daily flow with ``NURTURE_SHARDS`` and checks, against the database and the outbox, that
-every due touch went out exactly once. Prints the figures and writes them to
+every due touch went out exactly once; each worker count is tried ``--repeat`` times,
+alternating, and the speed-up compares the best of each. Prints the figures and writes them to
 ``bench/results/scale_out.json``.
 """
 
@@ -218,6 +219,7 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=2)
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=2, help="tries of each worker count")
     args = parser.parse_args()
     args.outbox, args.runner = "disk", "threads"
     bindir = find_bindir()
@@ -240,17 +242,23 @@ def main() -> None:
         _register(base.project.project_dir, {**os.environ, **server,
                   "NURTURE_PROJECT_DIR": str(base.project.project_dir)})  # fmt: skip
         trials = []
-        for workers in (int(n) for n in args.workers.split(",")):
-            settings = base.model_copy(deep=True)
-            settings.database.database_url = _copy_database(cluster, "base", f"w{workers}")
-            settings.project.outbox_dir = work / f"outbox-{workers}"
-            trial = _trial(workers, args.shards, settings, server, workers_running)
-            trials.append(trial)
-            print(json.dumps(trial))
+        counts = [int(n) for n in args.workers.split(",")]
+        for attempt in range(args.repeat):  # 1, 2, 1, 2: both see the same noise
+            for workers in counts:
+                name = f"w{workers}-{attempt}"
+                settings = base.model_copy(deep=True)
+                settings.database.database_url = _copy_database(cluster, "base", name)
+                settings.project.outbox_dir = work / f"outbox-{name}"
+                trial = _trial(workers, args.shards, settings, server, workers_running)
+                trials.append(trial)
+                print(json.dumps(trial))
         results["trials"] = trials
-        if len(trials) >= 2:
-            results["speedup"] = round(trials[-1]["touches_per_s"] / trials[0]["touches_per_s"], 2)
-            print(f"speedup {trials[-1]['workers']} workers over {trials[0]['workers']}: "
+        # The best of each worker count: this VM's neighbours slow some tries by 15%.
+        best = {n: max(t["touches_per_s"] for t in trials if t["workers"] == n) for n in counts}
+        results["best_touches_per_s"] = best
+        if len(counts) >= 2:
+            results["speedup"] = round(best[counts[-1]] / best[counts[0]], 2)
+            print(f"speedup {counts[-1]} workers over {counts[0]} (best of {args.repeat}): "
                   f"{results['speedup']}x")  # fmt: skip
     finally:
         workers_running.stop()
