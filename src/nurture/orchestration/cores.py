@@ -114,10 +114,13 @@ def execute_in_worker(
     worker: str,
     share: int,
     max_batches: int | None,
+    batch_size: int | None = None,
 ) -> dict[str, Any]:
     """``phases.execute`` in this worker process."""
     app = _worker_app(settings, as_of, share)
-    return phases.execute(app, run_id, worker=worker, max_batches=max_batches)
+    return phases.execute(
+        app, run_id, worker=worker, max_batches=max_batches, batch_size=batch_size
+    )
 
 
 def plan_in_worker(
@@ -143,12 +146,19 @@ def plan(app: App, as_of: str, run_id: str, *, workers: int) -> dict[str, Any]:
 
 
 def execute(
-    app: App, as_of: str, run_id: str, *, worker: str, workers: int, max_batches: int | None
+    app: App,
+    as_of: str,
+    run_id: str,
+    *,
+    worker: str,
+    workers: int,
+    max_batches: int | None,
+    batch_size: int | None = None,
 ) -> dict[str, Any]:
     """``phases.execute`` in a worker process (the batch claims keep it exactly-once)."""
     future = worker_pool(workers).submit(
         execute_in_worker, app.settings, as_of, run_id,
-        worker=worker, share=workers, max_batches=max_batches,
+        worker=worker, share=workers, max_batches=max_batches, batch_size=batch_size,
     )  # fmt: skip
     result: dict[str, Any] = future.result()
     return result

@@ -201,7 +201,8 @@ def execute_batch(run_id: str, as_of: str, worker: str, progress: dict[str, Any]
     workers = progress.get("workers", 1)
     if workers > 1:
         result = cores.execute(app, as_of, run_id, worker=worker, workers=workers,
-                               max_batches=max_batches)  # fmt: skip
+                               max_batches=max_batches,
+                               batch_size=progress.get("batch_size"))  # fmt: skip
     else:
         result = phases.execute(
             app,
@@ -333,11 +334,15 @@ def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
     due = phases.count_due_now(app)
     if not due:
         return []
+    workers = _workers(app, due)
     batches = math.ceil(due / app.settings.run.batch_size)
+    if workers > 1:  # as many batches for each worker process: none waits for the last one
+        batches = math.ceil(batches / workers) * workers
     artifact = cast(
         "UUID", create_progress_artifact(progress=0.0, description=f"Touches sent by {run_id}")
     )
-    progress = {"artifact": artifact, "total": due, "workers": _workers(app, due)}
+    progress = {"artifact": artifact, "total": due, "workers": workers,
+                "batch_size": math.ceil(due / batches)}  # fmt: skip
     futures = [execute_batch.submit(run_id, as_of, f"b{i}", progress) for i in range(batches)]
     executions = [future.result() for future in futures]
     if phases.count_due_now(app):  # left over: planned meanwhile, or released late

@@ -201,8 +201,10 @@ def execute(
     worker: str,
     max_batches: int | None = None,
     on_batch: Callable[[BatchReport], None] | None = None,
+    batch_size: int | None = None,
 ) -> dict[str, Any]:
-    """Execute due touches batch after batch (at most ``max_batches``)."""
+    """Execute due touches batch after batch (at most ``max_batches``, of ``batch_size``
+    touches or NURTURE_BATCH_SIZE)."""
     total = BatchReport()
     out: dict[str, Any] = {}
     with _timed(out):
@@ -215,7 +217,7 @@ def execute(
                     ctx=ctx,
                     delivery=app.delivery,
                     worker=f"{run_id}/{worker}",
-                    batch_size=app.settings.run.batch_size,
+                    batch_size=batch_size or app.settings.run.batch_size,
                     heartbeat=_wall(),
                 )
             if not report.claimed:
