@@ -50,7 +50,8 @@ def serve() -> None:
     """Serve the daily run and the dispatch flow on their schedules (deployments/prefect.yaml).
 
     Start a Prefect server first (`prefect server start`) and point PREFECT_API_URL at it;
-    the dashboard then shows every run, its artifacts and its logs.
+    the dashboard then shows every run, its artifacts and its logs. The shard deployment
+    is served too: with NURTURE_SHARDS set, a daily run's shards run here, side by side.
 
     Example: nurture serve
     """
