@@ -198,3 +198,37 @@ def test_shards_without_their_deployment_fail_the_run_saying_what_to_register(
     with ready.app.engine.connect() as connection:
         statuses = {row[0] for row in connection.exec_driver_sql("SELECT status FROM runs")}
     assert statuses == {"failed"}
+
+
+def test_shards_no_worker_takes_are_cancelled_and_the_run_says_to_start_one(
+    ready: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    from nurture.orchestration import shards
+
+    deployment = shards.run_shard.to_deployment(name="shard").apply()  # no worker runs it
+    monkeypatch.setenv("NURTURE_SHARDS", "2")
+    monkeypatch.setattr(shards, "PICKUP_SECONDS", 2.0)
+    try:
+        with pytest.raises(RuntimeError, match=r"no Prefect worker took 2 shards.*worker start"):
+            daily_run(as_of=NOW.isoformat())
+    finally:  # the other tests of this engine run without it
+
+        async def remove() -> None:
+            async with get_client() as client:
+                await client.delete_deployment(deployment)
+
+        asyncio.run(remove())
+    assert ready.sendgrid.delivered() == []
+
+    async def shard_states() -> list[str]:
+        async with get_client() as client:
+            found = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_="/shard-"))
+            )
+        return [r.state.type.value for r in found if r.state is not None]
+
+    states = asyncio.run(shard_states())
+    assert len(states) == 2
+    assert set(states) == {"CANCELLED"}  # no worker will send them later

@@ -36,7 +36,8 @@ __all__ = ["SHARD_DEPLOYMENT", "across_workers", "run_shard"]
 #: The deployment the daily run starts its shards from (flow name / deployment name).
 SHARD_DEPLOYMENT = "run-shard/shard"
 
-#: How long a shard may wait for a worker before the daily run gives up on it.
+#: How long the shards left may wait for a worker while none is being run, before the
+#: daily run gives up on them (fewer workers than shards take them one after another).
 PICKUP_SECONDS = 600.0
 _POLL_SECONDS = 0.5
 
@@ -132,7 +133,9 @@ def _wait(ids: list[UUID]) -> None:
             if not waiting:
                 return
             unclaimed = [r for r in waiting if r.state is not None and r.state.is_scheduled()]
-            if unclaimed and time.monotonic() > deadline:
+            if len(unclaimed) < len(waiting):  # a worker is busy with a shard: more may come
+                deadline = time.monotonic() + PICKUP_SECONDS
+            elif time.monotonic() > deadline:
                 for run in unclaimed:
                     client.set_flow_run_state(run.id, Cancelled(message="no worker took it"))
                 logger.error("no worker took %s", ", ".join(r.name for r in unclaimed))
