@@ -394,6 +394,8 @@ _HELP = {
     "NURTURE_MAX_TOUCHES_PER_DAY": "pressure budget per contact and day",
     "NURTURE_MAX_TOUCHES_PER_WEEK": "pressure budget per contact over seven days",
     "NURTURE_ERASURE_KEY": "keys the hashes of forgotten people (default: the link secret)",
+    "NURTURE_TASK_RUNNER": "auto, processes (every core) or threads (one process)",
+    "NURTURE_SHARDS": "split each daily run across N Prefect workers (0: off)",
 }
 
 
