@@ -95,30 +95,21 @@ class KeepAliveClient(python_http_client.Client):  # type: ignore[misc]
 
         return http_request
 
-    def _make_request(self, _opener: Any, request: Any, timeout: float | None = None) -> _Answer:
-        headers = dict(request.header_items())
-        return self._send(request.get_method(), request.full_url, request.data, timeout, headers)
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        body: bytes | None,
-        timeout: float | None,
-        headers: dict[str, str] | None = None,
-    ) -> _Answer:
+    def _send(self, method: str, url: str, body: bytes | None, timeout: float | None) -> _Answer:
         try:
             response = self._pool.urlopen(
                 method,
                 url,
                 body=body,
-                headers=headers if headers is not None else dict(self.request_headers),
+                headers=dict(self.request_headers),
                 timeout=timeout or self.timeout,
                 retries=False,
                 redirect=False,
             )
-        except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError,
-                urllib3.exceptions.NameResolutionError) as exc:  # fmt: skip
+        except (
+            urllib3.exceptions.NewConnectionError,
+            urllib3.exceptions.ConnectTimeoutError,
+        ) as exc:
             raise URLError(str(exc)) from exc  # never left
         except urllib3.exceptions.HTTPError as exc:  # written, maybe received: no answer
             raise ConnectionError(str(exc)) from exc
