@@ -143,11 +143,8 @@ def plan(app: App, run_id: str, *, shard: tuple[int, int] | None = None) -> dict
 
 def resume(app: App, run_id: str) -> int:
     """Resume the sequences whose pause ended (before sharded planners start)."""
-    return int(
-        _phase(app, run_id, lambda uow, ctx: {"resumed": resume_paused(uow=uow, ctx=ctx)})[
-            "resumed"
-        ]
-    )
+    done = _phase(app, run_id, lambda uow, ctx: {"resumed": resume_paused(uow=uow, ctx=ctx)})
+    return int(done["resumed"])
 
 
 def merged(parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -98,9 +98,9 @@ def apply_together(
         ctx.effects = before  # what the failed attempt counted did not happen
         fresh = uow.contacts.scored(sorted(by_contact))
         marks = [
-            mark
+            outcome
             for contact_id, events in by_contact.items()
-            for mark in _apply_isolated(
+            for outcome in _apply_isolated(
                 uow, fresh[contact_id], events, touches=touches, ctx=ctx, report=report
             )
         ]

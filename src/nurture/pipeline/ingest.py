@@ -120,11 +120,11 @@ def ingest_events(
 
 
 def apply_pending(*, uow: UnitOfWork, ctx: RunContext, commit: bool = True) -> ApplyReport:
-    """Apply every pending event, oldest first, in chunks. Each contact's events are
-    applied in a savepoint; if one of them fails, they are applied one at a time and the
-    event that fails is quarantined (``failed``, with its error) while every other event,
-    and every other contact, goes on. An opt-out that fails to apply still suppresses its
-    address."""
+    """Apply every pending event, oldest first, in chunks. A chunk's contacts are applied
+    together in a savepoint (``event_effects.apply_together``); if that fails, contact by
+    contact, then a failing contact's events one at a time, and the event that fails is
+    quarantined (``failed``, with its error) while every other event, and every other
+    contact, goes on. An opt-out that fails to apply still suppresses its address."""
     report = ApplyReport()
     seen: set[int] = set()
     while True:
