@@ -30,20 +30,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 from tests.support.env import settings_env  # noqa: E402
+from tests.support.live import free_port  # noqa: E402
 from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
 
 from nurture.settings import Settings  # noqa: E402
 from run import AS_OF, RESULTS, _machine, _prepare  # noqa: E402
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Processes:
@@ -79,7 +72,7 @@ class _Processes:
 
 
 def _prefect_server(processes: _Processes, home: Path) -> dict[str, str]:
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {
         **os.environ,
