@@ -104,3 +104,31 @@ def test_rendered_sms_reports_segments() -> None:
     sms = store().render_sms("sms/ping", language="fr", context=CONTACT)
     assert sms.text == "Zoé, ça va ? STOP au 36180"
     assert (sms.encoding, sms.segments) == ("UCS-2", 1)
+
+
+def test_dict_fields_read_as_jinja_reads_them() -> None:
+    # A custom field may be named like a dict method: Jinja gives the method, not the key,
+    # and the fast path for dicts must not change that; a field a dict does not have is
+    # still an undefined variable.
+    source = "{{ contact.custom.plan }}|{{ contact.custom['items'] }}|{{ contact.custom.items is callable }}"
+    context = {"contact": {"custom": {"plan": "pro", "items": "three seats"}}}
+    rendered = store(**{"sms/fields.txt.j2": source}).render_sms(
+        "sms/fields", language="fr", context=context
+    )
+    assert rendered.text == "pro|three seats|True"
+    with pytest.raises(TemplateError, match="undefined variable"):
+        store(**{"sms/gone.txt.j2": "{{ contact.custom.seats }}"}).render_sms(
+            "sms/gone", language="fr", context=context
+        )
+
+
+def test_a_layout_is_loaded_once_and_serves_every_render() -> None:
+    layouts = {
+        "emails/_layout.txt.j2": "{% block body %}{% endblock %} -- {{ sender }}",
+        "sms/a.txt.j2": '{% extends "emails/_layout.txt.j2" %}{% block body %}A{% endblock %}',
+        "sms/b.txt.j2": '{% extends "emails/_layout.txt.j2" %}{% block body %}B{% endblock %}',
+    }
+    templates = store(**layouts)
+    first = templates.render_sms("sms/a", language="fr", context={"sender": "Zoé"})
+    second = templates.render_sms("sms/b", language="fr", context={"sender": "Léa"})
+    assert (first.text, second.text) == ("A -- Zoé", "B -- Léa")
