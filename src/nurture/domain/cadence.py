@@ -26,7 +26,7 @@ _HORIZON_DAYS = 400  # a window that never opens within this is a configuration 
 
 
 # Kinds of memoised answers about a day (module constants: one name, one meaning).
-_BUSINESS, _OPEN, _BOUNDS, _SKIP = "business", "open", "bounds", "skip"
+_BUSINESS, _OPEN, _BOUNDS, _SKIP, _AFTER = "business", "open", "bounds", "skip", "after"
 
 
 def _no_holidays(_day: date) -> bool:
@@ -116,6 +116,15 @@ class Calendar:
         found: date = self._memo(_SKIP, start, compute, whole)
         return found
 
+    def open_after(self, at: datetime, days: float) -> datetime:
+        """The first open moment ``days`` business days after ``at``; remembered, because
+        the touches of a run share their done time."""
+        key = (_AFTER, at, days)
+        found: datetime | None = self._days.get(key)
+        if found is None:
+            found = self._days[key] = self.next_open(self.add_business_days(at, days))
+        return found
+
     def add_business_days(self, at: datetime, days: float) -> datetime:
         """``at`` plus ``days`` business days (Monday to Friday, holidays skipped); the
         fraction is added as wall-clock hours."""
@@ -152,8 +161,7 @@ def due_after(
     The gap comes from the contact's temperature and deal band *now*, so a contact that
     heats up is followed up sooner; the result lies inside the contact's send window.
     """
-    days = cadence.gap_days(temperature, band, step_gap)
-    return calendar.next_open(calendar.add_business_days(done_at, days))
+    return calendar.open_after(done_at, cadence.gap_days(temperature, band, step_gap))
 
 
 def calendar_for(

@@ -76,11 +76,10 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
                 return None
             if value.tzinfo is None:
                 raise ValueError(f"naive datetime {value!r}: nurture stores aware datetimes only")
-            value = value.astimezone(UTC)
-            return (
-                f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-                f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
-            )
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            text = value.replace(tzinfo=None).isoformat(" ")
+            return text if value.microsecond else text + ".000000"
 
         return process
 
