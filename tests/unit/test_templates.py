@@ -110,7 +110,10 @@ def test_dict_fields_read_as_jinja_reads_them() -> None:
     # A custom field may be named like a dict method: Jinja gives the method, not the key,
     # and the fast path for dicts must not change that; a field a dict does not have is
     # still an undefined variable.
-    source = "{{ contact.custom.plan }}|{{ contact.custom['items'] }}|{{ contact.custom.items is callable }}"
+    source = (
+        "{{ contact.custom.plan }}|{{ contact.custom['items'] }}"
+        "|{{ contact.custom.items is callable }}"
+    )
     context = {"contact": {"custom": {"plan": "pro", "items": "three seats"}}}
     rendered = store(**{"sms/fields.txt.j2": source}).render_sms(
         "sms/fields", language="fr", context=context
