@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from nurture.adapters.db.bulk import update_rows
 from nurture.adapters.db.tables import contacts, stage_history
 from nurture.domain.contacts import (
     CONTACT_ATTRIBUTES,
@@ -168,18 +169,8 @@ class SqlContacts:
     def update_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        # executemany needs the same keys in every row: group rows by their key set.
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in rows:
-            keys = tuple(sorted(k for k in row if k != "id"))
-            groups.setdefault(keys, []).append({"_id": row["id"], **{k: row[k] for k in keys}})
-        for keys, group in groups.items():
-            statement = (
-                contacts.update()
-                .where(contacts.c.id == sa.bindparam("_id"))
-                .values({key: sa.bindparam(key) for key in keys})
-            )
-            self._db.execute(statement, group)
+        moved = [{"_id": row["id"], **{k: v for k, v in row.items() if k != "id"}} for row in rows]
+        update_rows(self._db, contacts, moved)
 
     def save(
         self, inserts: Sequence[Mapping[str, Any]], updates: Sequence[Mapping[str, Any]]

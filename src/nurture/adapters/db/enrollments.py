@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from nurture.adapters.db.bulk import update_rows
 from nurture.adapters.db.tables import enrollments
 from nurture.domain.enrollment import RUNNING, Enrollment, EnrollmentStatus
 from nurture.domain.records import field_names
@@ -89,19 +90,7 @@ class SqlEnrollments:
     def advance_planned(self, moves: Sequence[dict[str, Any]]) -> None:
         """Move enrollments (``_id``) past the step planned (``_index``) to ``step_index``
         (and ``next_due_at``), only if nobody else moved them meanwhile (optimistic)."""
-        for keys in ({"step_index", "next_due_at"}, {"step_index"}):
-            group = [m for m in moves if set(m) - {"_id", "_index"} == keys]
-            if not group:
-                continue
-            statement = (
-                enrollments.update()
-                .where(
-                    enrollments.c.id == sa.bindparam("_id"),
-                    enrollments.c.step_index == sa.bindparam("_index"),
-                )
-                .values({k: sa.bindparam(k) for k in keys})
-            )
-            self._db.execute(statement, group)
+        update_rows(self._db, enrollments, moves, guards={"_index": "step_index"})
 
     def due_by_sequence(self, now: datetime) -> dict[str, int]:
         """How many enrollments are due by ``now``, by sequence."""
@@ -131,19 +120,9 @@ class SqlEnrollments:
 
     def reschedule(self, rows: Sequence[dict[str, Any]]) -> None:
         """Set ``next_due_at`` and ``last_touch_at`` of active enrollments (``_id``)."""
-        if not rows:
-            return
-        statement = (
-            enrollments.update()
-            .where(
-                enrollments.c.id == sa.bindparam("_id"),
-                enrollments.c.status == EnrollmentStatus.ACTIVE,
-            )
-            .values(
-                next_due_at=sa.bindparam("next_due_at"), last_touch_at=sa.bindparam("last_touch_at")
-            )
+        update_rows(
+            self._db, enrollments, rows, where=[enrollments.c.status == EnrollmentStatus.ACTIVE]
         )
-        self._db.execute(statement, list(rows))
 
     def statuses(self, ids: Sequence[int]) -> dict[int, tuple[EnrollmentStatus, str | None]]:
         """(status, exit reason) of each enrollment among ``ids``."""

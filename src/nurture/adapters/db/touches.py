@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from nurture.adapters.db.bulk import insert_rows, update_rows
 from nurture.adapters.db.tables import touches
 from nurture.domain.records import field_names
 from nurture.domain.touches import COUNTED, Touch, TouchStatus, touch_key
@@ -35,7 +36,7 @@ class SqlTouches:
         dialect = self._db.dialect.name
         module: Any = postgresql if dialect == "postgresql" else sqlite
         statement = module.insert(touches).on_conflict_do_nothing(index_elements=["touch_key"])
-        self._db.execute(statement, rows)
+        insert_rows(self._db, statement, rows)
 
     def counted_since(
         self, contact_ids: Iterable[int], since: datetime
@@ -87,17 +88,8 @@ class SqlTouches:
 
     def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Update touches by ``id`` (rows grouped by their set of keys)."""
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in rows:
-            keys = tuple(sorted(k for k in row if k != "id"))
-            groups.setdefault(keys, []).append({"_id": row["id"], **{k: row[k] for k in keys}})
-        for keys, group in groups.items():
-            statement = (
-                touches.update()
-                .where(touches.c.id == sa.bindparam("_id"))
-                .values({key: sa.bindparam(key) for key in keys})
-            )
-            self._db.execute(statement, group)
+        moved = [{"_id": row["id"], **{k: v for k, v in row.items() if k != "id"}} for row in rows]
+        update_rows(self._db, touches, moved)
 
     def scheduled(
         self,

@@ -1,0 +1,180 @@
+"""Many rows at once (``adapters/db/bulk.py``): a thousand to a statement on PostgreSQL,
+executemany on SQLite; the same rows come out on both."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from nurture.adapters.db.bulk import insert_rows, update_rows
+from nurture.adapters.db.tables import call_tasks, contacts, enrollments
+
+AT = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def _enrollments(db: sa.Connection, count: int) -> list[int]:
+    contact_id = db.execute(
+        contacts.insert().returning(contacts.c.id),
+        {"email": "zoe@durand.example", "created_at": AT, "updated_at": AT},
+    ).scalar_one()
+    rows = [
+        {
+            "contact_id": contact_id,
+            "sequence_id": f"s{i}",
+            "version": 1,
+            "status": "active" if i % 10 else "exited",
+            "step_index": 0,
+            "enrolled_at": AT,
+        }
+        for i in range(count)
+    ]
+    insert_rows(db, enrollments.insert(), rows)
+    return list(db.execute(sa.select(enrollments.c.id).order_by(enrollments.c.id)).scalars())
+
+
+def test_updates_by_id_with_guards_and_conditions_over_pages(engine: Engine) -> None:
+    with engine.begin() as db:
+        ids = _enrollments(db, 2500)  # three pages of a thousand on PostgreSQL
+        moves = [
+            # every third row names a step the enrollment is not at: it must not move
+            {
+                "_id": e,
+                "_index": 1 if n % 3 == 0 else 0,
+                "step_index": 1,
+                "next_due_at": AT + timedelta(minutes=n),
+            }
+            for n, e in enumerate(ids)
+        ]
+        moves.append({"_id": ids[1], "_index": 0, "step_index": 7})  # another set of columns
+        update_rows(db, enrollments, moves, guards={"_index": "step_index"})
+        update_rows(
+            db,
+            enrollments,
+            [{"_id": e, "last_touch_at": AT} for e in ids],
+            where=[enrollments.c.status == "active"],
+        )
+        got = {
+            row.id: row
+            for row in db.execute(
+                sa.select(
+                    enrollments.c.id,
+                    enrollments.c.step_index,
+                    enrollments.c.next_due_at,
+                    enrollments.c.last_touch_at,
+                    enrollments.c.status,
+                )
+            )
+        }
+    for n, e in enumerate(ids):
+        row = got[e]
+        moved = n % 3 != 0
+        assert row.step_index == (1 if moved else 0)
+        expected_due = AT + timedelta(minutes=n) if moved else None
+        assert (row.next_due_at.astimezone(UTC) if row.next_due_at else None) == expected_due
+        assert (row.last_touch_at is not None) == (row.status == "active")
+    # ids[1] moved to step 1 by the first group; the second group's guard (0) then failed.
+    assert got[ids[1]].step_index == 1
+
+
+def test_a_page_naming_an_id_twice_applies_in_order_like_executemany(engine: Engine) -> None:
+    with engine.begin() as db:
+        first, second = _enrollments(db, 2)
+        update_rows(
+            db,
+            enrollments,
+            [
+                {"_id": first, "_index": 0, "step_index": 1},
+                {"_id": second, "_index": 0, "step_index": 1},
+                {"_id": first, "_index": 1, "step_index": 2},  # after the first move
+            ],
+            guards={"_index": "step_index"},
+        )
+        steps = dict(db.execute(sa.select(enrollments.c.id, enrollments.c.step_index)).all())
+    assert steps == {first: 2, second: 1}
+
+
+def test_inserts_json_and_datetimes_over_pages(engine: Engine) -> None:
+    with engine.begin() as db:
+        contact_id = db.execute(
+            contacts.insert().returning(contacts.c.id),
+            {"email": "léa@martin.example", "created_at": AT, "updated_at": AT},
+        ).scalar_one()
+        rows = [
+            {
+                "contact_id": contact_id,
+                "kind": "call",
+                "title": f"Call {n}",
+                "context": {"n": n, "why": "clicked the pricing page"},
+                "due_at": AT + timedelta(hours=n),
+                "status": "open",
+                "created_at": AT,
+            }
+            for n in range(1500)
+        ]
+        insert_rows(db, call_tasks.insert(), rows)
+        stored = db.execute(
+            sa.select(call_tasks.c.title, call_tasks.c.context, call_tasks.c.due_at).order_by(
+                call_tasks.c.id
+            )
+        ).all()
+    assert len(stored) == 1500
+    assert stored[1234].title == "Call 1234"
+    assert stored[1234].context == {"n": 1234, "why": "clicked the pricing page"}
+    assert stored[1234].due_at.astimezone(UTC) == AT + timedelta(hours=1234)
+
+
+def test_a_column_set_to_nothing_in_every_row(engine: Engine) -> None:
+    with engine.begin() as db:
+        ids = _enrollments(db, 3)
+        update_rows(db, enrollments, [{"_id": e, "next_due_at": AT} for e in ids])
+        update_rows(db, enrollments, [{"_id": e, "next_due_at": None} for e in ids])
+        dues = db.execute(sa.select(enrollments.c.next_due_at)).scalars().all()
+    assert dues == [None, None, None]
+
+
+def test_json_columns_and_text_update_by_id(engine: Engine) -> None:
+    with engine.begin() as db:
+        ids = [
+            db.execute(
+                contacts.insert().returning(contacts.c.id),
+                {"email": f"c{n}@durand.example", "created_at": AT, "updated_at": AT},
+            ).scalar_one()
+            for n in range(3)
+        ]
+        update_rows(
+            db,
+            contacts,
+            [
+                {"_id": c, "pending_events": [{"type": "click", "n": n}], "temperature": "hot"}
+                for n, c in enumerate(ids)
+            ],
+        )
+        got = db.execute(
+            sa.select(contacts.c.pending_events, contacts.c.temperature).order_by(contacts.c.id)
+        ).all()
+    assert [tuple(row) for row in got] == [([{"type": "click", "n": n}], "hot") for n in range(3)]
+
+
+def test_whole_and_fractional_numbers_in_one_column(engine: Engine) -> None:
+    with engine.begin() as db:
+        ids = [
+            db.execute(
+                contacts.insert().returning(contacts.c.id),
+                {"email": f"n{n}@durand.example", "created_at": AT, "updated_at": AT},
+            ).scalar_one()
+            for n in range(3)
+        ]
+        update_rows(
+            db,
+            contacts,
+            [
+                {"_id": c, "deal_value": v, "score": 5}
+                for c, v in zip(ids, (5, 4.5, None), strict=True)
+            ],
+        )
+        got = db.execute(
+            sa.select(contacts.c.deal_value, contacts.c.score).order_by(contacts.c.id)
+        ).all()
+    assert [tuple(row) for row in got] == [(5.0, 5), (4.5, 5), (None, 5)]
