@@ -67,3 +67,30 @@ def test_per_chunk_queries_use_the_per_contact_indexes(app: App, tmp_path: Path)
             )
             wrong = [name for name in _SCAN_INDEXES if name in plan]
             assert not wrong, f"{statement[:120]}… uses {wrong}: {plan}"
+
+
+def test_fading_reads_only_the_contacts_with_interest(app: App, tmp_path: Path) -> None:
+    csv = write_contacts_csv(tmp_path / "contacts.csv", 200, seed=12)
+    import_contacts(
+        path=csv, uow=app.uow(), scoring=app.scoring, defaults=app.row_defaults, now=app.now()
+    )
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "interest > 0" in statement:
+            seen.append((statement, params))
+
+    sa.event.listen(app.engine, "before_cursor_execute", capture)
+    try:
+        with app.uow() as uow:
+            uow.contacts.fading(after_id=0, scored_before=app.now(), limit=100)
+    finally:
+        sa.event.remove(app.engine, "before_cursor_execute", capture)
+    assert seen, "the fading query was not seen"
+    with app.engine.connect() as connection:
+        statement, params = seen[0]
+        plan = " | ".join(
+            str(row[-1])
+            for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+        )
+    assert "ix_contacts_interested" in plan, plan

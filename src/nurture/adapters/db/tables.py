@@ -168,6 +168,16 @@ sa.Index(
     "ix_contacts_idle_since", sa.func.coalesce(contacts.c.last_interest_at, contacts.c.created_at)
 )
 
+# Interest fades: the daily run re-scores the contacts that have some. From this index it
+# reads only those (every contact was read: 0.35 s over 1,000,000 with nobody interested).
+_INTERESTED = sa.text("interest > 0")
+sa.Index(
+    "ix_contacts_interested",
+    contacts.c.id,
+    sqlite_where=_INTERESTED,
+    postgresql_where=_INTERESTED,
+)
+
 stage_history = sa.Table(
     "stage_history",
     metadata,
