@@ -1,10 +1,14 @@
-"""Writing many rows at once, the way each engine does it fastest.
+"""Updating many rows at once, the way each engine does it fastest.
 
 On PostgreSQL every statement costs the server a round of bind and execute, and
-``executemany`` sends one statement per row: a daily run at 1M contacts sent about
-300,000 of them. There, rows go a thousand to a statement: ``INSERT ... VALUES (...),
-(...)`` and ``UPDATE ... FROM (VALUES ...)``. SQLite runs a statement prepared once inside
-this process, so ``executemany`` stays the fastest there.
+``executemany`` sends one ``UPDATE`` per row. There, a thousand rows go in one
+``UPDATE ... FROM unnest(array, ...)``, with one array per column, so that SQLAlchemy
+compiles the statement once. SQLite runs a statement prepared once inside this process,
+so ``executemany`` stays the fastest there.
+
+Inserts stay ``executemany`` on both: psycopg pipelines them, and SQLAlchemy's
+"insertmanyvalues" (a thousand rows to an ``INSERT``) made generating a base of 200,000
+contacts six times slower here (118 s against about 20 s).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from sqlalchemy.dialects import postgresql
 
 from nurture.adapters.db.engine import json_text
 
-__all__ = ["insert_rows", "update_rows"]
+__all__ = ["update_rows"]
 
 #: Rows per statement on PostgreSQL (a statement takes at most 65,535 parameters).
 _PAGE = 1000
@@ -25,18 +29,6 @@ _PAGE = 1000
 
 def _pages(rows: Sequence[Any]) -> list[Sequence[Any]]:
     return [rows[start : start + _PAGE] for start in range(0, len(rows), _PAGE)]
-
-
-def insert_rows(db: sa.Connection, statement: sa.Insert, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Run ``statement`` (an insert, perhaps with ``ON CONFLICT``) for ``rows``. On
-    PostgreSQL, SQLAlchemy sends an insert that returns something a thousand rows to a
-    statement ("insertmanyvalues"), whatever its ``ON CONFLICT`` clause."""
-    if not rows:
-        return
-    if db.dialect.name == "postgresql":
-        db.execute(statement.returning(sa.literal_column("1")), list(rows)).all()
-        return
-    db.execute(statement, list(rows))
 
 
 def update_rows(

@@ -78,11 +78,7 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(parsed, echo=echo)
     if backend == "postgresql":
-        engine = sa.create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=8, **_JSON)
-        # Inserts of many rows go a thousand to a statement, as SQLAlchemy does for
-        # psycopg2, instead of psycopg's one statement per row (adapters/db/bulk.py).
-        engine.dialect.use_insertmanyvalues_wo_returning = True
-        return engine
+        return sa.create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=8, **_JSON)
     raise ConfigurationError(
         f"unsupported database {backend!r}: use sqlite:///FILE or postgresql+psycopg://..."
     )

@@ -7,7 +7,6 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from nurture.adapters.db.bulk import insert_rows
 from nurture.adapters.db.tables import call_tasks, contacts
 from nurture.domain.tasks import CallTask, TaskStatus
 from nurture.ports import QueuedCall
@@ -23,7 +22,8 @@ class SqlCallTasks:
 
     def add_many(self, new: Sequence[CallTask]) -> None:
         """Create tasks."""
-        insert_rows(self._db, call_tasks.insert(), [task.as_row() for task in new])
+        if new:
+            self._db.execute(call_tasks.insert(), [task.as_row() for task in new])
 
     def queue(
         self, *, owner: str | None = None, status: str | None = "open", limit: int = 500
