@@ -14,11 +14,18 @@ from nurture.adapters.db.tables import contacts, enrollments
 AT = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
+def _contacts(db: sa.Connection, count: int) -> list[int]:
+    return [
+        db.execute(
+            contacts.insert().returning(contacts.c.id),
+            {"email": f"c{n}@durand.example", "created_at": AT, "updated_at": AT},
+        ).scalar_one()
+        for n in range(count)
+    ]
+
+
 def _enrollments(db: sa.Connection, count: int) -> list[int]:
-    contact_id = db.execute(
-        contacts.insert().returning(contacts.c.id),
-        {"email": "zoe@durand.example", "created_at": AT, "updated_at": AT},
-    ).scalar_one()
+    (contact_id,) = _contacts(db, 1)
     rows = [
         {
             "contact_id": contact_id,
@@ -106,13 +113,7 @@ def test_a_column_set_to_nothing_in_every_row(engine: Engine) -> None:
 
 def test_json_columns_and_text_update_by_id(engine: Engine) -> None:
     with engine.begin() as db:
-        ids = [
-            db.execute(
-                contacts.insert().returning(contacts.c.id),
-                {"email": f"c{n}@durand.example", "created_at": AT, "updated_at": AT},
-            ).scalar_one()
-            for n in range(3)
-        ]
+        ids = _contacts(db, 3)
         update_rows(
             db,
             contacts,
@@ -129,13 +130,7 @@ def test_json_columns_and_text_update_by_id(engine: Engine) -> None:
 
 def test_whole_and_fractional_numbers_in_one_column(engine: Engine) -> None:
     with engine.begin() as db:
-        ids = [
-            db.execute(
-                contacts.insert().returning(contacts.c.id),
-                {"email": f"n{n}@durand.example", "created_at": AT, "updated_at": AT},
-            ).scalar_one()
-            for n in range(3)
-        ]
+        ids = _contacts(db, 3)
         update_rows(
             db,
             contacts,
