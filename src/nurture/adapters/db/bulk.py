@@ -36,18 +36,25 @@ def update_rows(
     table: sa.Table,
     rows: Sequence[Mapping[str, Any]],
     *,
+    id_key: str = "_id",
     guards: Mapping[str, str] | None = None,
     where: Sequence[sa.ColumnElement[bool]] = (),
 ) -> None:
-    """Update ``table`` by id: each row gives the id as ``_id``, and the columns to set.
-    ``guards`` names row keys that must equal a column for the row to apply (``{"_index":
-    "step_index"}``: only if nobody moved it meanwhile); ``where`` adds conditions every
-    row must meet. Rows are grouped by the columns they set."""
+    """Update ``table`` by id: each row gives the id (under ``id_key``) and the columns to
+    set. ``guards`` names row keys that must equal a column for the row to apply
+    (``{"_index": "step_index"}``: only if nobody moved it meanwhile); ``where`` adds
+    conditions every row must meet. Rows are grouped by the columns they set."""
     guards = dict(guards or {})
     groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
     for row in rows:
-        keys = tuple(sorted(k for k in row if k != "_id" and k not in guards))
-        groups.setdefault(keys, []).append(row)
+        keys = tuple(sorted(k for k in row if k != id_key and k not in guards))
+        # The id travels as "_id": SQLAlchemy keeps a column's own name for its SET.
+        moved = (
+            row
+            if id_key == "_id"
+            else {"_id": row[id_key], **{k: row[k] for k in row if k != id_key}}
+        )
+        groups.setdefault(keys, []).append(moved)
     for keys, group in groups.items():
         if db.dialect.name == "postgresql":
             for page in _pages(group):

@@ -167,10 +167,7 @@ class SqlContacts:
             self._db.execute(contacts.insert(), list(rows))
 
     def update_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if not rows:
-            return
-        moved = [{"_id": row["id"], **{k: v for k, v in row.items() if k != "id"}} for row in rows]
-        update_rows(self._db, contacts, moved)
+        update_rows(self._db, contacts, rows, id_key="id")
 
     def save(
         self, inserts: Sequence[Mapping[str, Any]], updates: Sequence[Mapping[str, Any]]

@@ -88,8 +88,7 @@ class SqlTouches:
 
     def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Update touches by ``id`` (rows grouped by their set of keys)."""
-        moved = [{"_id": row["id"], **{k: v for k, v in row.items() if k != "id"}} for row in rows]
-        update_rows(self._db, touches, moved)
+        update_rows(self._db, touches, rows, id_key="id")
 
     def scheduled(
         self,
