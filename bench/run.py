@@ -241,9 +241,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    # tmpfs by default: the raw loop writes no files, and creating 80,000 files on this VM's
-    # ext4 costs 30 to 470 µs of kernel time each depending on the disk's state, which
-    # would measure the disk rather than nurture (BENCHMARKS.md).
+    # tmpfs by default: the raw loop writes no files, and a file on this VM's ext4 cost
+    # 37 to 600 µs depending on the disk's state (bench/file_creation.py, BENCHMARKS.md),
+    # which would measure the disk rather than nurture.
     parser.add_argument("--outbox", choices=["disk", "tmpfs"], default="tmpfs")
     parser.add_argument("--runner", choices=["auto", "processes", "threads"], default="auto")
     parser.add_argument("--batch-size", type=int, default=2000)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from nurture.adapters.db.bulk import update_rows
-from nurture.adapters.db.tables import contacts, stage_history
+from nurture.adapters.db.tables import INTERESTED, contacts, stage_history
 from nurture.domain.contacts import (
     CONTACT_ATTRIBUTES,
     Bant,
@@ -221,9 +221,7 @@ class SqlContacts:
             sa.select(c.id, c.fit, c.interest_state, c.score, c.temperature)
             .where(
                 c.id > after_id,
-                # Literally the WHERE of ix_contacts_interested: a partial index serves a
-                # query whose terms imply its own.
-                sa.text("interest > 0"),
+                INTERESTED,  # the WHERE of ix_contacts_interested
                 sa.or_(c.scored_at.is_(None), c.scored_at < scored_before),
             )
             .order_by(c.id)
