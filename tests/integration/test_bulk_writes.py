@@ -3,12 +3,13 @@ PostgreSQL, executemany on SQLite; the same rows come out on both."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from nurture.adapters.db.bulk import update_rows
+from nurture.adapters.db.bulk import execute_many, update_rows
 from nurture.adapters.db.tables import contacts, enrollments
 
 AT = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -143,3 +144,71 @@ def test_whole_and_fractional_numbers_in_one_column(engine: Engine) -> None:
             sa.select(contacts.c.deal_value, contacts.c.score).order_by(contacts.c.id)
         ).all()
     assert [tuple(row) for row in got] == [(5.0, 5), (4.5, 5), (None, 5)]
+
+
+def _contact_rows(first: int, count: int) -> list[dict[str, object]]:
+    paris = timezone(timedelta(hours=1))
+    return [
+        {
+            "email": f"c{first + n}@durand.example",
+            "custom": {"plan": "pro", "seats": n} if n % 2 else {},
+            "bant": {"budget": True},
+            "interest_state": {},
+            "pending_events": [{"type": "open"}] if n % 3 else [],
+            "consent_sms": n % 2 == 0,
+            "deal_value": None if n % 4 == 0 else 1500.5 * n,
+            "last_interest_at": None if n % 5 == 0 else AT + timedelta(microseconds=n),
+            # another offset than UTC: stored as the same instant in UTC
+            "created_at": AT.astimezone(paris) + timedelta(seconds=n),
+            "updated_at": AT,
+        }
+        for n in range(count)
+    ]
+
+
+def test_many_rows_store_what_sqlalchemy_would_store(engine: Engine) -> None:
+    columns = [c for c in contacts.columns if c.key not in ("id", "email")]
+    straight: list[bool] = []  # per executemany: sent as driver SQL, not compiled here
+
+    def _seen(*args: object) -> None:
+        context, many = args[4], args[5]
+        if many:
+            straight.append(getattr(context, "compiled", None) is None)
+
+    sa.event.listen(engine, "before_cursor_execute", _seen)
+    with engine.begin() as db:
+        db.execute(contacts.insert(), _contact_rows(0, 20))
+        execute_many(db, contacts.insert(), _contact_rows(20, 20))
+    sa.event.remove(engine, "before_cursor_execute", _seen)
+    # SQLite takes the short way; PostgreSQL keeps SQLAlchemy's (psycopg pipelines).
+    assert straight == [False, engine.dialect.name == "sqlite"]
+    with engine.connect() as db:
+        # Raw, as the database holds them: what each path bound, not what reads return.
+        held = db.execute(
+            sa.text(f"SELECT {', '.join(c.name for c in columns)} FROM contacts ORDER BY id")
+        ).all()
+    assert [tuple(row) for row in held[:20]] == [tuple(row) for row in held[20:]]
+    assert len({repr(row) for row in held}) > 5  # the rows differ from each other
+
+
+def test_python_side_defaults_and_rows_of_different_shapes_go_through_sqlalchemy(
+    engine: Engine,
+) -> None:
+    rows = _contact_rows(0, 10)
+    for row in rows:
+        del row["custom"]  # SQLAlchemy fills in the column's default, dict()
+    with engine.begin() as db:
+        execute_many(db, contacts.insert(), rows)
+        customs = db.execute(sa.select(contacts.c.custom)).scalars().all()
+        assert customs == [{}] * 10
+    uneven = _contact_rows(10, 10)
+    del uneven[3]["bant"]
+    with engine.connect() as db, pytest.raises(sa.exc.StatementError, match="bant"):
+        execute_many(db, contacts.insert(), uneven)
+
+
+def test_a_refused_row_raises_sqlalchemys_error(engine: Engine) -> None:
+    rows = _contact_rows(0, 10)
+    rows[7]["created_at"] = None  # NOT NULL
+    with engine.connect() as db, pytest.raises(sa.exc.IntegrityError):
+        execute_many(db, contacts.insert(), rows)

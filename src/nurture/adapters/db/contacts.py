@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from nurture.adapters.db.bulk import update_rows
+from nurture.adapters.db.bulk import execute_many, update_rows
 from nurture.adapters.db.tables import INTERESTED, contacts, stage_history
 from nurture.domain.contacts import (
     CONTACT_ATTRIBUTES,
@@ -164,7 +164,7 @@ class SqlContacts:
 
     def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
-            self._db.execute(contacts.insert(), list(rows))
+            execute_many(self._db, contacts.insert(), rows)
 
     def update_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         update_rows(self._db, contacts, rows, id_key="id")

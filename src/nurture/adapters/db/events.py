@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from nurture.adapters.db.bulk import execute_many, update_rows
 from nurture.adapters.db.tables import contacts, events, score_events
 from nurture.domain.events import EventStatus, StoredEvent
 from nurture.ports import ScorePoint
@@ -134,20 +135,7 @@ class SqlEvents:
         ``applied_at``."""
         if not rows:
             return
-        statement = (
-            events.update()
-            .where(events.c.id == sa.bindparam("_id"))
-            .values(
-                status=sa.bindparam("status"),
-                contact_id=sa.bindparam("contact_id"),
-                touch_id=sa.bindparam("touch_id"),
-                error=sa.bindparam("error"),
-                applied_at=sa.bindparam("applied_at"),
-            )
-        )
-        self._db.execute(
-            statement, [{"_id": r["id"], **{k: r[k] for k in r if k != "id"}} for r in rows]
-        )
+        update_rows(self._db, events, rows, id_key="id")
 
     def scrub(self, ids: Sequence[int]) -> None:
         """Empty these events of anything personal (their payload and address)."""
@@ -172,7 +160,7 @@ class SqlEvents:
         """Append to the score ledger: ``contact_id``, ``event_id``, ``event_type``,
         ``points``, ``occurred_at``."""
         if rows:
-            self._db.execute(score_events.insert(), list(rows))
+            execute_many(self._db, score_events.insert(), rows)
 
     def for_contact(self, contact_id: int, *, limit: int = 200) -> list[StoredEvent]:
         """A contact's events, newest first."""

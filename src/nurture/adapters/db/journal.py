@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from nurture.adapters.db.bulk import execute_many
 from nurture.adapters.db.tables import audit_trail, journal
 from nurture.domain.audit import AuditEntry, from_journal
 from nurture.domain.journal import JournalEntry
@@ -42,7 +43,7 @@ class SqlJournal:
         """Record decisions."""
         if not entries:
             return
-        self._db.execute(journal.insert(), [entry.as_row() for entry in entries])
+        execute_many(self._db, journal.insert(), [entry.as_row() for entry in entries])
         audited = [a for a in (from_journal(e, e.actor) for e in entries) if a is not None]
         SqlAudit(self._db).add_many(audited)
 
@@ -66,7 +67,7 @@ class SqlAudit:
     def add_many(self, entries: Sequence[AuditEntry]) -> None:
         """Append lines."""
         if entries:
-            self._db.execute(audit_trail.insert(), [entry.as_row() for entry in entries])
+            execute_many(self._db, audit_trail.insert(), [entry.as_row() for entry in entries])
 
     def for_contact(self, contact_id: int) -> list[AuditEntry]:
         """A contact's changes, oldest first."""

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from nurture.adapters.db.bulk import execute_many
 from nurture.adapters.db.tables import call_tasks, contacts
 from nurture.domain.tasks import CallTask, TaskStatus
 from nurture.ports import QueuedCall
@@ -23,7 +24,7 @@ class SqlCallTasks:
     def add_many(self, new: Sequence[CallTask]) -> None:
         """Create tasks."""
         if new:
-            self._db.execute(call_tasks.insert(), [task.as_row() for task in new])
+            execute_many(self._db, call_tasks.insert(), [task.as_row() for task in new])
 
     def queue(
         self, *, owner: str | None = None, status: str | None = "open", limit: int = 500

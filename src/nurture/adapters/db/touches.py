@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from nurture.adapters.db.bulk import update_rows
+from nurture.adapters.db.bulk import execute_many, update_rows
 from nurture.adapters.db.tables import touches
 from nurture.domain.records import field_names
 from nurture.domain.touches import COUNTED, Touch, TouchStatus, touch_key
@@ -36,7 +36,7 @@ class SqlTouches:
         dialect = self._db.dialect.name
         module: Any = postgresql if dialect == "postgresql" else sqlite
         statement = module.insert(touches).on_conflict_do_nothing(index_elements=["touch_key"])
-        self._db.execute(statement, rows)
+        execute_many(self._db, statement, rows)
 
     def counted_since(
         self, contact_ids: Iterable[int], since: datetime
