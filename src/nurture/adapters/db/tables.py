@@ -69,17 +69,26 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
+        last: tuple[datetime | None, str | None] = (None, None)
+
         def process(value: datetime | None) -> str | None:
             # Straight to SQLite's DATETIME text (SQLAlchemy's storage format): a run binds
-            # hundreds of thousands of these, and two chained processors cost twice.
+            # hundreds of thousands of these, and two chained processors cost twice. Most
+            # are the same moment (the run's now, an event's time), so the last one is
+            # remembered: one tuple, replaced whole, so threads never see half of it.
+            nonlocal last
             if value is None:
                 return None
+            given, text = last
+            if value is given:
+                return text
             if value.tzinfo is None:
                 raise ValueError(f"naive datetime {value!r}: nurture stores aware datetimes only")
-            if value.tzinfo is not UTC:
-                value = value.astimezone(UTC)
-            text = value.replace(tzinfo=None).isoformat(" ")
-            return text if value.microsecond else text + ".000000"
+            utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+            text = utc.replace(tzinfo=None).isoformat(" ")
+            text = text if utc.microsecond else text + ".000000"
+            last = (value, text)
+            return text
 
         return process
 
