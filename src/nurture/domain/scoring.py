@@ -92,12 +92,25 @@ class FitRule(_Spec):
         """Whether the rule applies to the contact in ``env``."""
         return self._expression(env)
 
+    def contribution(self) -> Contribution:
+        """The points the rule gives, explained."""
+        return Contribution("fit", self.id, self.points, self.description or self.when)
+
 
 class FitSpec(_Spec):
     """Who the contact is: sector, size, role, country."""
 
     cap: float = Field(default=50, ge=0, le=100)
     rules: list[FitRule] = Field(default_factory=list)
+    #: Each rule's test and contribution, made once: every re-scored contact runs them.
+    _tests: list[tuple[Expression, Contribution]] = PrivateAttr(default_factory=list)
+
+    def model_post_init(self, context: Any, /) -> None:  # noqa: ARG002 - pydantic's signature
+        self._tests = [(rule._expression, rule.contribution()) for rule in self.rules]
+
+    def contributions(self, env: Mapping[str, Any]) -> list[Contribution]:
+        """The contributions of the rules that apply to the contact in ``env``."""
+        return [contribution for test, contribution in self._tests if test(env)]
 
     @field_validator("rules")
     @classmethod
@@ -282,13 +295,7 @@ class InterestState:
 
 def fit_score(model: ScoringModel, contact: Contact) -> tuple[float, list[Contribution]]:
     """The capped fit and the rules that produced it."""
-    env = contact_env(contact)
-    out = [
-        Contribution("fit", rule.id, rule.points, rule.description or rule.when)
-        for rule in model.fit.rules
-        if rule.matches(env)
-    ]
-    return _capped("fit", out, model.fit.cap)
+    return _capped("fit", model.fit.contributions(contact_env(contact)), model.fit.cap)
 
 
 def _capped(
