@@ -82,6 +82,19 @@ def test_per_rule_cap_then_overall_cap() -> None:
     assert parts["cap"] == -35
 
 
+def test_a_new_event_counts_at_a_moment_already_scored() -> None:
+    # The capped interest of a moment is remembered (events, then the stage rules, ask
+    # for it twice); an event recorded in between must still count.
+    scoring, state = model(), InterestState()
+    state.record(scoring, "email_click", T0)
+    assert score_card(scoring, Contact(), state, T0).interest == 10
+    state.record(scoring, "form_fill", T0)
+    card = score_card(scoring, Contact(), state, T0)
+    assert card.interest == 30
+    assert [c.rule for c in card.contributions] == ["email_click", "form_fill"]
+    assert score_card(model(interest_cap=20), Contact(), state, T0).interest == 20
+
+
 def test_events_without_a_rule_score_nothing() -> None:
     state = InterestState()
     assert state.record(model(), "web_visit", T0) is None

@@ -249,10 +249,14 @@ class RuleState:
 class InterestState:
     """The interest a contact has earned, one :class:`RuleState` per event type."""
 
-    __slots__ = ("rules",)
+    __slots__ = ("_capped", "rules")
 
     def __init__(self, rules: dict[str, RuleState] | None = None) -> None:
         self.rules: dict[str, RuleState] = rules or {}
+        #: The last capped interest asked for (model, now, result): applying events asks
+        #: for it, then the stage rules ask again for the same moment.
+        self._capped: tuple[ScoringModel, datetime, tuple[float, list[Contribution]]] | None
+        self._capped = None
 
     def record(self, model: ScoringModel, event: str, at: datetime) -> InterestRule | None:
         """Add one event; returns the rule that scored it, or ``None`` when none does."""
@@ -260,7 +264,17 @@ class InterestState:
         if rule is None:
             return None
         self.rules.setdefault(event, RuleState()).add(rule, at.timestamp())
+        self._capped = None
         return rule
+
+    def capped(self, model: ScoringModel, now: datetime) -> tuple[float, list[Contribution]]:
+        """The interest at ``now`` after the overall cap, and its contributions."""
+        known = self._capped
+        if known is not None and known[0] is model and known[1] == now:
+            return known[2]
+        result = _capped_sum("interest", self.contributions(model, now), model.interest.cap)
+        self._capped = (model, now, result)
+        return result
 
     def contributions(self, model: ScoringModel, now: datetime) -> list[Contribution]:
         """The interest points of each event type at ``now``, before the overall cap."""
@@ -295,10 +309,10 @@ class InterestState:
 
 def fit_score(model: ScoringModel, contact: Contact) -> tuple[float, list[Contribution]]:
     """The capped fit and the rules that produced it."""
-    return _capped("fit", model.fit.contributions(contact_env(contact)), model.fit.cap)
+    return _capped_sum("fit", model.fit.contributions(contact_env(contact)), model.fit.cap)
 
 
-def _capped(
+def _capped_sum(
     part: Literal["fit", "interest"], contributions: list[Contribution], cap: float
 ) -> tuple[float, list[Contribution]]:
     raw = round(sum(c.points for c in contributions), _PRECISION)
@@ -320,7 +334,8 @@ def score_card(
 def _interest(
     model: ScoringModel, interest: InterestState, now: datetime
 ) -> tuple[float, list[Contribution]]:
-    return _capped("interest", interest.contributions(model, now), model.interest.cap)
+    total, parts = interest.capped(model, now)
+    return total, list(parts)
 
 
 def interest_score(model: ScoringModel, interest: InterestState, now: datetime) -> float:
