@@ -55,6 +55,17 @@ RUN_COLUMNS = (
     "deal_band",
 )
 
+#: What re-scoring and the stage rules read: no bookkeeping (row hash, created, updated,
+#: scored), whose datetimes cost a parse each and go unread.
+SCORED_COLUMNS = (
+    *RUN_COLUMNS,
+    "last_interest_at",
+    "forgotten_at",
+    "stage_changed_at",
+    "interest_state",
+    "pending_events",
+)
+
 
 _E = TypeVar("_E", bound=Enum)
 
@@ -272,7 +283,7 @@ class SqlContacts:
 
     def scored(self, ids: Sequence[int]) -> dict[int, ScoredContact]:
         """These contacts with their scoring state, by id."""
-        return {i: _scored(row) for i, row in self._rows(ids).items()}
+        return {i: _scored(row) for i, row in self._rows(ids, SCORED_COLUMNS).items()}
 
     def in_account(self, account: str, *, limit: int = 1000) -> list[Contact]:
         """The contacts of an account (its key, ``domain/accounts.py``), by id."""

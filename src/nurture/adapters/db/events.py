@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from nurture.adapters.db.bulk import execute_many, update_rows
 from nurture.adapters.db.tables import contacts, events, score_events
 from nurture.domain.events import EventStatus, StoredEvent
+from nurture.domain.records import field_names
 from nurture.ports import ScorePoint
 
 __all__ = ["SqlEvents"]
@@ -120,15 +121,16 @@ class SqlEvents:
 
     def pending(self, *, limit: int) -> list[StoredEvent]:
         """Events stored but not applied yet, oldest first."""
+        # The columns in field order, so that each row builds its event positionally.
         query = (
-            sa.select(events)
+            sa.select(*(events.c[name] for name in field_names(StoredEvent)))
             .where(events.c.status == EventStatus.PENDING)
             .order_by(events.c.occurred_at, events.c.id)
             .limit(limit)
         )
         if self._db.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        return [StoredEvent.from_row(row) for row in self._db.execute(query).mappings()]
+        return [StoredEvent(*row) for row in self._db.execute(query)]
 
     def mark(self, rows: Sequence[dict[str, Any]]) -> None:
         """Record each event's outcome: ``id``, ``status``, ``contact_id``, ``error``,
