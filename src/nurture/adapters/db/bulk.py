@@ -19,8 +19,10 @@ and each row becomes one tuple, through the same type processors SQLAlchemy woul
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -45,36 +47,56 @@ def execute_many(
     ``executemany``, each value through its column type's bind processor (datetimes,
     JSON, booleans) as SQLAlchemy would send it. A statement that needs Python-side
     defaults, returns rows, or gets rows of different shapes goes through SQLAlchemy."""
-    plan = _driver_plan(db, statement, rows) if len(rows) >= _FEW else None
+    plan = None
+    if db.dialect.name == "sqlite" and len(rows) >= _FEW:
+        shape = rows[0].keys()
+        if all(row.keys() == shape for row in rows):
+            plan = _plan(db.dialect, statement, tuple(shape))
     if plan is None:
         db.execute(statement, list(rows))
         return
-    sql, steps = plan
-    params = [
-        tuple(
-            value if name is None else (row[name] if process is None else process(row[name]))
-            for name, process, value in steps
-        )
-        for row in rows
-    ]
-    db.exec_driver_sql(sql, params)
+    db.exec_driver_sql(plan.sql, plan.parameters(rows))
 
 
-#: How one positional parameter is filled: from the row's key (through the processor),
-#: or, for a value the statement itself carries (``name`` is ``None``), that value.
-_Step = tuple[str | None, Any, Any]
+class _Plan(NamedTuple):
+    """A statement compiled for SQLite, and how each row becomes its parameters."""
+
+    sql: str
+    #: The row keys that give the parameters, in order (the statement's constants aside).
+    keys: tuple[str, ...]
+    #: (position, processor) of each parameter a type processes (datetimes, JSON...).
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+    #: (position, value) of each value the statement carries itself (``status = 'x'``).
+    constants: tuple[tuple[int, Any], ...]
+
+    def parameters(self, rows: Iterable[Mapping[str, Any]]) -> list[Sequence[Any]]:
+        get = itemgetter(*self.keys)
+        if len(self.keys) == 1:
+            values: list[Any] = [[get(row)] for row in rows]
+        elif self.processors or self.constants:
+            values = [list(get(row)) for row in rows]
+        else:
+            return [get(row) for row in rows]  # tuples, as they are
+        for params in values:
+            for position, value in self.constants:
+                params.insert(position, value)
+            for position, process in self.processors:
+                params[position] = process(params[position])
+        return [tuple(params) for params in values]  # SQLAlchemy passes tuples through
 
 
-def _driver_plan(
-    db: sa.Connection, statement: sa.Insert | sa.Update, rows: Sequence[Mapping[str, Any]]
-) -> tuple[str, list[_Step]] | None:
-    if db.dialect.name != "sqlite":
-        return None
-    keys = list(rows[0])
-    if any(len(row) != len(keys) or any(key not in row for key in keys) for row in rows):
-        return None
-    dialect = db.dialect
-    compiled: Any = statement.compile(dialect=dialect, column_keys=keys)
+def _plan(
+    dialect: sa.Dialect,
+    statement: sa.Insert | sa.Update,
+    shape: tuple[str, ...],
+    rename: Mapping[str, str] | None = None,
+) -> _Plan | None:
+    """How rows of ``shape`` (their keys) are bound to ``statement`` on SQLite, or
+    ``None`` when SQLAlchemy must do it. ``rename`` maps bind names to row keys (which
+    then are not columns to set)."""
+    rename = rename or {}
+    columns = [key for key in shape if key not in rename.values()]
+    compiled: Any = statement.compile(dialect=dialect, column_keys=columns)
     if (
         compiled.insert_prefetch
         or compiled.update_prefetch
@@ -84,18 +106,58 @@ def _driver_plan(
         or compiled.positiontup is None
     ):
         return None
-    steps: list[_Step] = []
-    for name in compiled.positiontup:
+    keys: list[str] = []
+    processors: list[tuple[int, Callable[[Any], Any]]] = []
+    constants: list[tuple[int, Any]] = []
+    for position, name in enumerate(compiled.positiontup):
         bind = compiled.binds[name]
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if name in rows[0]:
-            steps.append((name, process, None))
+        key = rename.get(name, name)
+        if key in shape:
+            keys.append(key)
+            if process is not None:
+                processors.append((position, process))
         elif bind.required:
             return None  # SQLAlchemy names the missing parameter
         else:
             value = bind.effective_value
-            steps.append((None, None, value if process is None else process(value)))
-    return compiled.string, steps
+            constants.append((position, value if process is None else process(value)))
+    if not keys:
+        return None
+    return _Plan(compiled.string, tuple(keys), tuple(processors), tuple(constants))
+
+
+def _update_statement(
+    table: sa.Table,
+    keys: Sequence[str],
+    guards: Mapping[str, str],
+    where: Sequence[sa.ColumnElement[bool]] = (),
+) -> sa.Update:
+    # The id travels as "_id": SQLAlchemy keeps a column's own name for its SET.
+    return (
+        table.update()
+        .where(
+            table.c.id == sa.bindparam("_id"),
+            *(table.c[column] == sa.bindparam(name) for name, column in guards.items()),
+            *where,
+        )
+        .values({key: sa.bindparam(key) for key in keys})
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _update_plan(
+    dialect: sa.Dialect,
+    table: sa.Table,
+    shape: tuple[str, ...],
+    id_key: str,
+    guards: tuple[tuple[str, str], ...],
+) -> _Plan | None:
+    """The plan of an update by id with no other condition: made once per shape of row,
+    as SQLAlchemy caches its own compiled statements."""
+    keys = [key for key in shape if key != id_key and key not in dict(guards)]
+    statement = _update_statement(table, keys, dict(guards))
+    return _plan(dialect, statement, shape, rename={"_id": id_key, **{g: g for g, _ in guards}})
 
 
 def _pages(rows: Sequence[Any]) -> list[Sequence[Any]]:
@@ -118,29 +180,29 @@ def update_rows(
     guards = dict(guards or {})
     groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
     for row in rows:
-        keys = tuple(sorted(k for k in row if k != id_key and k not in guards))
-        # The id travels as "_id": SQLAlchemy keeps a column's own name for its SET.
+        groups.setdefault(tuple(row), []).append(row)
+    for shape, group in groups.items():
+        keys = tuple(k for k in shape if k != id_key and k not in guards)
+        if db.dialect.name == "sqlite":
+            if where:
+                statement = _update_statement(table, keys, guards, where)
+                names = {"_id": id_key, **{guard: guard for guard in guards}}
+                plan = _plan(db.dialect, statement, shape, rename=names)
+            else:
+                plan = _update_plan(db.dialect, table, shape, id_key, tuple(guards.items()))
+            if plan is not None:
+                db.exec_driver_sql(plan.sql, plan.parameters(group))
+                continue
         moved = (
-            row
+            group
             if id_key == "_id"
-            else {"_id": row[id_key], **{k: row[k] for k in row if k != id_key}}
+            else [{"_id": row[id_key], **{k: row[k] for k in row if k != id_key}} for row in group]
         )
-        groups.setdefault(keys, []).append(moved)
-    for keys, group in groups.items():
         if db.dialect.name == "postgresql":
-            for page in _pages(group):
+            for page in _pages(moved):
                 _update_from_arrays(db, table, page, keys=keys, guards=guards, where=where)
             continue
-        statement = (
-            table.update()
-            .where(
-                table.c.id == sa.bindparam("_id"),
-                *(table.c[column] == sa.bindparam(name) for name, column in guards.items()),
-                *where,
-            )
-            .values({key: sa.bindparam(key) for key in keys})
-        )
-        execute_many(db, statement, group)
+        db.execute(_update_statement(table, keys, guards, where), moved)
 
 
 def _update_from_arrays(
