@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,7 +11,14 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from nurture.adapters.db.tables import contacts, enrollments, events, suppressions, touches
+from nurture.adapters.db.tables import (
+    contacts,
+    enrollments,
+    events,
+    score_events,
+    suppressions,
+    touches,
+)
 from tests.conftest import NOW
 from tests.support.live import Live
 from tests.support.people import enroll_all, import_people
@@ -53,6 +61,45 @@ def message_to(live: Live, address: str):  # type: ignore[no-untyped-def]
 def stamp() -> int:
     """Signatures carry the moment of the app's (fixed) clock, as a live sender's would."""
     return int(NOW.timestamp())
+
+
+def test_concurrent_posts_about_the_same_people_apply_each_event_once(sent: Live) -> None:
+    # Several posts at once about the same two contacts: on SQLite they take turns to
+    # write; each event is stored and applied once, and scored once.
+    jean, alice = message_to(sent, "jean@acme.fr"), message_to(sent, "alice@globex.com")
+    posts = [
+        sent.sendgrid.event_request(
+            [
+                sent.sendgrid.event(person, kind, timestamp=stamp())
+                for person in (jean, alice)
+                for kind in ("delivered", "open", "open", "click")
+            ],
+            timestamp=stamp(),
+        )
+        for _ in range(8)
+    ]
+    url = f"{sent.webhook_url}/webhooks/sendgrid"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(lambda post: httpx.post(url, content=post[0], headers=post[1]), posts)
+        )
+    assert [answer.status_code for answer in answers] == [200] * 8
+    assert sum(answer.json()["new"] for answer in answers) == 64
+    assert sum(answer.json()["applied"] for answer in answers) == 64
+    assert count(sent, events, events.c.status == "applied") == 64
+    with sent.app.engine.connect() as connection:
+        doubled = connection.execute(
+            sa.select(score_events.c.event_id)
+            .group_by(score_events.c.event_id)
+            .having(sa.func.count() > 1)
+        ).all()
+        clicks = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(score_events)
+            .where(score_events.c.event_type == "email_click")
+        ).scalar_one()
+    assert doubled == []
+    assert clicks == 16  # every click of every post scored, once
 
 
 def test_signed_sendgrid_events_are_stored_once_and_scored(sent: Live) -> None:

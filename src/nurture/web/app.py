@@ -28,6 +28,7 @@ from starlette.responses import (
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from nurture.adapters.db.turns import writer_turn
 from nurture.bootstrap import App
 from nurture.domain.events import EventType
 from nurture.errors import PayloadError
@@ -36,9 +37,19 @@ from nurture.pipeline.ingest import ingest_events
 from nurture.web.guards import BodyLimit, check_signature, load_key
 from nurture.web.inbound import INBOUND_PATH, InboundRoute
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "from_environment"]
 
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def from_environment() -> Starlette:
+    """The server each worker process of ``nurture webhooks serve --workers N`` builds:
+    settings from the environment, as the command read and checked them."""
+    from nurture.bootstrap import bootstrap
+
+    application = bootstrap()
+    application.require_link_secret()
+    return create_app(application)
 
 
 def create_app(app: App) -> Starlette:
