@@ -3,19 +3,22 @@ poison mixed in, for a while; the server must answer no 5xx and apply every good
 exactly once. A benchmark, not a test: it prints figures.
 
     python bench/webhook_load.py [--senders 20] [--seconds 60] [--batch 100]
-                                 [--poison 0.05] [--contacts 2000]
+                                 [--poison 0.05] [--contacts 2000] [--workers 1]
 
-Every request goes to a real uvicorn server on loopback (the one `nurture webhooks serve`
-runs), on SQLite in a temporary folder. At the end the database is checked: each good
-event stored once, none left pending, no score point counted twice; quarantined events
-are the poison ones.
+Every request goes to `nurture webhooks serve --workers N`, started as its own process on
+loopback as ops run it, on SQLite in a temporary folder. At the end the database is
+checked: each good event stored once, none left pending, no score point counted twice;
+quarantined events are the poison ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -42,8 +45,7 @@ from nurture.settings import (  # noqa: E402
     Settings,
     WebhookSettings,
 )
-from nurture.standins import SendGridStandIn, serve  # noqa: E402
-from nurture.web.app import create_app  # noqa: E402
+from nurture.standins import SendGridStandIn  # noqa: E402
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 _KINDS = ("delivered", "open", "open", "click", "delivered")
@@ -75,7 +77,7 @@ class _Sender(threading.Thread):
         self.deadline = 0.0
 
     def run(self) -> None:
-        stamp = int(NOW.timestamp())
+        stamp = int(NOW.timestamp())  # when the events happened
         with httpx.Client(timeout=60) as client:
             while time.monotonic() < self.deadline:
                 batch: list[object] = []
@@ -99,9 +101,10 @@ class _Sender(threading.Thread):
                     )
                     self.good.add(event_id)
                 body = json.dumps(batch).encode()
+                signed = str(int(time.time()))  # when SendGrid posts: inside the replay window
                 headers = {
-                    "X-Twilio-Email-Event-Webhook-Signature": self.sign(body, str(stamp)),  # type: ignore[operator]
-                    "X-Twilio-Email-Event-Webhook-Timestamp": str(stamp),
+                    "X-Twilio-Email-Event-Webhook-Signature": self.sign(body, signed),  # type: ignore[operator]
+                    "X-Twilio-Email-Event-Webhook-Timestamp": signed,
                     "Content-Type": "application/json",
                 }
                 response = client.post(self.url, content=body, headers=headers)
@@ -109,6 +112,9 @@ class _Sender(threading.Thread):
                 if self.rng.random() < 0.1:  # SendGrid retries: the same batch again
                     again = client.post(self.url, content=body, headers=headers)
                     self.statuses[again.status_code] += 1
+
+
+_LINK_SECRET = "load-bench-link-secret-0123456789"
 
 
 def _app(folder: Path, sendgrid: SendGridStandIn, contacts: int) -> App:
@@ -119,7 +125,7 @@ def _app(folder: Path, sendgrid: SendGridStandIn, contacts: int) -> App:
         project=ProjectSettings(project_dir=project),
         webhooks=WebhookSettings(
             sendgrid_webhook_public_key=sendgrid.public_key,
-            unsubscribe_secret=SecretStr("load-bench-link-secret-0123456789"),
+            unsubscribe_secret=SecretStr(_LINK_SECRET),
         ),
     )
     app = bootstrap(settings, as_of=NOW)
@@ -160,6 +166,36 @@ def _check(app: App, sent: set[str]) -> dict[str, int]:
     }
 
 
+def _server(
+    folder: Path, sendgrid: SendGridStandIn, workers: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`nurture webhooks serve` on a free port, with the settings of :func:`_app`."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "NURTURE_DATABASE_URL": f"sqlite:///{folder / 'load.db'}",
+        "NURTURE_PROJECT_DIR": str(folder / "project"),
+        "NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY": sendgrid.public_key,
+        "NURTURE_UNSUBSCRIBE_SECRET": _LINK_SECRET,
+    }
+    command = [sys.executable, "-m", "nurture", "webhooks", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--workers", str(workers)], env=env, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the webhook server did not start")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--senders", type=int, default=20)
@@ -167,12 +203,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--poison", type=float, default=0.05)
     parser.add_argument("--contacts", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     options = parser.parse_args()
     sendgrid = SendGridStandIn()
     with tempfile.TemporaryDirectory() as tmp:
         app = _app(Path(tmp), sendgrid, options.contacts)
-        server = serve(create_app(app))
-        url = f"{server.url}/webhooks/sendgrid"
+        server, root = _server(Path(tmp), sendgrid, options.workers)
+        url = f"{root}/webhooks/sendgrid"
         senders = [_Sender(i, options, url, sendgrid.sign) for i in range(options.senders)]
         started = time.monotonic()
         for sender in senders:
@@ -181,7 +218,8 @@ def main() -> None:
         for sender in senders:
             sender.join()
         elapsed = time.monotonic() - started
-        server.stop()
+        server.terminate()
+        server.wait(timeout=30)
         statuses: Counter[int] = sum((s.statuses for s in senders), Counter())
         sent = set().union(*(s.good for s in senders))
         requests = sum(statuses.values())
@@ -189,7 +227,7 @@ def main() -> None:
         app.engine.dispose()
     print(
         f"{options.senders} senders for {elapsed:.1f} s, batches of {options.batch}, "
-        f"{options.poison:.0%} poison"
+        f"{options.poison:.0%} poison, {options.workers} server worker(s)"
     )
     print(f"requests: {requests} ({requests / elapsed:.1f}/s); statuses {dict(statuses)}")
     print(

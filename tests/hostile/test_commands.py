@@ -72,6 +72,7 @@ ARGUMENT_CASES: list[tuple[str, list[str], int, str]] = [
     ),
     ("simulate-days-huge", ["simulate", "cold-outbound", "--days", "100000"], 2, "--days"),
     ("port-out-of-range", ["webhooks", "serve", "--port", "70000"], 2, "--port"),
+    ("no-workers", ["webhooks", "serve", "--workers", "0"], 2, "--workers"),
 ]
 
 

@@ -38,6 +38,13 @@ _AS_OF = typer.Option(None, "--as-of", help="Act as if it were this ISO date-tim
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8765, min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=64,
+        help="Worker processes sharing the port, up to one per core: one checks "
+        "signatures and reads posts while another applies events.",
+    ),
 ) -> None:
     """Serve /webhooks/sendgrid, /webhooks/sendgrid/inbound (replies),
     /webhooks/twilio/status, /webhooks/twilio/inbound, one-click unsubscribe (/u/…) and
@@ -46,7 +53,7 @@ def serve(
     Set NURTURE_PUBLIC_URL to the address the providers call (Twilio signs the full URL),
     and NURTURE_INBOUND_SECRET or NURTURE_SENDGRID_INBOUND_PUBLIC_KEY to accept replies.
 
-    Example: nurture webhooks serve --port 8765
+    Example: nurture webhooks serve --port 8765 --workers 2
     """
     import uvicorn
 
@@ -56,7 +63,18 @@ def serve(
         application = bootstrap()
         application.require_link_secret()
         asgi = create_app(application)
-    uvicorn.run(asgi, host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(asgi, host=host, port=port, log_level="info")
+        return
+    # Each worker process builds its own server from the environment checked above.
+    uvicorn.run(
+        "nurture.web.app:from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+    )
 
 
 @events_app.command("ingest")

@@ -92,7 +92,8 @@ class _Server:
     # -- storing and applying ---------------------------------------------------------
 
     def _ingest(self, events: list[InboundEvent], rejected: list[PayloadError]) -> dict[str, Any]:
-        with self.app.uow() as uow:
+        # Posts take turns on SQLite rather than sleep on a busy database (adapters/db/turns.py).
+        with writer_turn(self.app.engine), self.app.uow() as uow:
             report = ingest_events(
                 uow=uow, events=events, ctx=self.app.run_context(run_id=None), rejected=rejected
             )
