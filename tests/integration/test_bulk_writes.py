@@ -212,3 +212,26 @@ def test_a_refused_row_raises_sqlalchemys_error(engine: Engine) -> None:
     rows[7]["created_at"] = None  # NOT NULL
     with engine.connect() as db, pytest.raises(sa.exc.IntegrityError):
         execute_many(db, contacts.insert(), rows)
+
+
+def test_datetimes_come_back_aware_in_utc_as_written(engine: Engine) -> None:
+    paris = timezone(timedelta(hours=1))
+    moments = [
+        AT,  # no microseconds
+        AT.replace(microsecond=1),
+        datetime(2026, 7, 14, 23, 30, 0, 999999, tzinfo=paris),
+        None,
+    ]
+    with engine.begin() as db:
+        ids = _contacts(db, len(moments))
+        update_rows(
+            db,
+            contacts,
+            [{"_id": c, "last_interest_at": m} for c, m in zip(ids, moments, strict=True)],
+        )
+        read = db.execute(sa.select(contacts.c.last_interest_at).order_by(contacts.c.id)).scalars()
+        got = list(read)
+    assert got == moments
+    assert [m.tzinfo for m in got if m is not None] == [UTC, UTC, UTC]
+    with engine.connect() as db, pytest.raises(sa.exc.StatementError, match="naive"):
+        update_rows(db, contacts, [{"_id": ids[0], "last_interest_at": datetime(2026, 1, 1)}])

@@ -55,7 +55,7 @@ def execute_many(
     if plan is None:
         db.execute(statement, list(rows))
         return
-    db.exec_driver_sql(plan.sql, plan.parameters(rows))
+    plan.execute(db, rows)
 
 
 class _Plan(NamedTuple):
@@ -68,6 +68,17 @@ class _Plan(NamedTuple):
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
     #: (position, value) of each value the statement carries itself (``status = 'x'``).
     constants: tuple[tuple[int, Any], ...]
+
+    def execute(self, db: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Run the statement for ``rows``; a value its type refuses (a naive datetime)
+        raises SQLAlchemy's ``StatementError``, as SQLAlchemy's own binding would."""
+        try:
+            parameters = self.parameters(rows)
+        except Exception as exc:
+            raise sa.exc.StatementError(
+                f"({type(exc).__name__}) {exc}", self.sql, None, exc
+            ) from exc
+        db.exec_driver_sql(self.sql, parameters)
 
     def parameters(self, rows: Iterable[Mapping[str, Any]]) -> list[Sequence[Any]]:
         get = itemgetter(*self.keys)
@@ -191,7 +202,7 @@ def update_rows(
             else:
                 plan = _update_plan(db.dialect, table, shape, id_key, tuple(guards.items()))
             if plan is not None:
-                db.exec_driver_sql(plan.sql, plan.parameters(group))
+                plan.execute(db, group)
                 continue
         moved = (
             group

@@ -92,6 +92,22 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
 
         return process
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        parse = self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
+        assert parse is not None  # SQLite keeps datetimes as text
+
+        def process(value: Any) -> datetime | None:
+            # SQLite's text, parsed as SQLAlchemy would, then marked UTC in one step: a
+            # run reads hundreds of thousands, and the chained processors cost twice.
+            if value is None:
+                return None
+            parsed: datetime = parse(value)  # type: ignore[assignment]
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+        return process
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ARG002
         if value is None:
             return None
