@@ -41,21 +41,22 @@ _FEW = 8
 
 def execute_many(
     db: sa.Connection, statement: sa.Insert | sa.Update, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """``db.execute(statement, rows)`` for a statement that returns nothing. On SQLite,
-    with every row giving the same keys, the rows go straight to the driver's
-    ``executemany``, each value through its column type's bind processor (datetimes,
-    JSON, booleans) as SQLAlchemy would send it. A statement that needs Python-side
-    defaults, returns rows, or gets rows of different shapes goes through SQLAlchemy."""
+) -> int:
+    """``db.execute(statement, rows)`` for a statement that returns nothing; returns the
+    rows the database changed, as the driver counts them (all of them on SQLite; -1 when
+    PostgreSQL does not say). On SQLite, with every row giving the same keys, the rows go
+    straight to the driver's ``executemany``, each value through its column type's bind
+    processor (datetimes, JSON, booleans) as SQLAlchemy would send it. A statement that
+    needs Python-side defaults, returns rows, or gets rows of different shapes goes
+    through SQLAlchemy."""
     plan = None
     if db.dialect.name == "sqlite" and len(rows) >= _FEW:
         shape = rows[0].keys()
         if all(row.keys() == shape for row in rows):
             plan = _plan(db.dialect, statement, tuple(shape))
     if plan is None:
-        db.execute(statement, list(rows))
-        return
-    plan.execute(db, rows)
+        return db.execute(statement, list(rows)).rowcount
+    return plan.execute(db, rows)
 
 
 class _Plan(NamedTuple):
@@ -69,16 +70,17 @@ class _Plan(NamedTuple):
     #: (position, value) of each value the statement carries itself (``status = 'x'``).
     constants: tuple[tuple[int, Any], ...]
 
-    def execute(self, db: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Run the statement for ``rows``; a value its type refuses (a naive datetime)
-        raises SQLAlchemy's ``StatementError``, as SQLAlchemy's own binding would."""
+    def execute(self, db: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Run the statement for ``rows`` and return the rows changed; a value its type
+        refuses (a naive datetime) raises SQLAlchemy's ``StatementError``, as
+        SQLAlchemy's own binding would."""
         try:
             parameters = self.parameters(rows)
         except Exception as exc:
             raise sa.exc.StatementError(
                 f"({type(exc).__name__}) {exc}", self.sql, None, exc
             ) from exc
-        db.exec_driver_sql(self.sql, parameters)
+        return db.exec_driver_sql(self.sql, parameters).rowcount
 
     def parameters(self, rows: Iterable[Mapping[str, Any]]) -> list[Sequence[Any]]:
         get = itemgetter(*self.keys)

@@ -40,28 +40,36 @@ class SqlEvents:
         if not rows:
             return 0, []
         rows = self._known_contacts(rows)
-        module: Any = postgresql if self._db.dialect.name == "postgresql" else sqlite
-        # RETURNING counts what was really inserted: the rowcount of a batch is -1 on
-        # PostgreSQL, and a conflict skipped is no row.
-        statement = (
-            module.insert(events)
-            .on_conflict_do_nothing(index_elements=["provider", "provider_event_id"])
-            .returning(events.c.id)
-        )
+        new, failures = 0, []
         try:
             with self._db.begin_nested():
-                inserted = self._db.execute(statement, list(rows)).all()
-            return len(inserted), []
+                return self._count_inserted(rows), []
         except sa.exc.DBAPIError:
             pass
-        new, failures = 0, []
         for index, row in enumerate(rows):
             try:
                 with self._db.begin_nested():
-                    new += len(self._db.execute(statement, [row]).all())
+                    new += self._count_inserted([row])
             except sa.exc.DBAPIError as exc:
                 failures.append((index, _reason(exc)))
         return new, failures
+
+    def _count_inserted(self, rows: list[dict[str, Any]]) -> int:
+        """Insert the rows whose provider id is new; how many were."""
+        if self._db.dialect.name == "postgresql":
+            # RETURNING counts what was really inserted: the rowcount of a batch is -1
+            # there, and a conflict skipped is no row.
+            returning = (
+                postgresql.insert(events)
+                .on_conflict_do_nothing(index_elements=["provider", "provider_event_id"])
+                .returning(events.c.id)
+            )
+            return len(self._db.execute(returning, rows).all())
+        # SQLite counts every row changed by an executemany, a skipped conflict none.
+        statement = sqlite.insert(events).on_conflict_do_nothing(
+            index_elements=["provider", "provider_event_id"]
+        )
+        return execute_many(self._db, statement, rows)
 
     def _known_contacts(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         claimed = {row["contact_id"] for row in rows if row.get("contact_id") is not None}
