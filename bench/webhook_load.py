@@ -180,7 +180,7 @@ def _server(
         "NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY": sendgrid.public_key,
         "NURTURE_UNSUBSCRIBE_SECRET": _LINK_SECRET,
     }
-    command = [sys.executable, "-m", "nurture", "webhooks", "serve", "--port", str(port)]
+    command = [os.environ.get("BENCH_SERVER_PYTHON", sys.executable), "-m", "nurture", "webhooks", "serve", "--port", str(port)]
     process = subprocess.Popen(
         [*command, "--workers", str(workers)], env=env, stderr=subprocess.DEVNULL
     )
@@ -194,6 +194,29 @@ def _server(
             time.sleep(0.1)
     process.kill()
     raise SystemExit("the webhook server did not start")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of ``pid`` and every process under it (Linux's /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    tree, total = {pid}, 0.0
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    grew = True
+    while grew:
+        grew = False
+        for child, (parent, _) in stats.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    for member in tree:
+        total += stats.get(member, (0, 0))[1] / tick
+    return total
 
 
 def main() -> None:
@@ -211,13 +234,15 @@ def main() -> None:
         server, root = _server(Path(tmp), sendgrid, options.workers)
         url = f"{root}/webhooks/sendgrid"
         senders = [_Sender(i, options, url, sendgrid.sign) for i in range(options.senders)]
-        started = time.monotonic()
+        started, senders_started = time.monotonic(), time.process_time()
         for sender in senders:
             sender.deadline = started + options.seconds
             sender.start()
         for sender in senders:
             sender.join()
         elapsed = time.monotonic() - started
+        cpu = _cpu_seconds(server.pid)
+        senders_cpu = time.process_time() - senders_started
         server.terminate()
         server.wait(timeout=30)
         statuses: Counter[int] = sum((s.statuses for s in senders), Counter())
@@ -233,6 +258,11 @@ def main() -> None:
     print(
         f"good events: {len(sent)} ({len(sent) / elapsed:.0f}/s applied); "
         f"poison events: {sum(s.poison for s in senders)}"
+    )
+    print(
+        f"server CPU: {cpu:.1f} s for {len(sent)} events "
+        f"({1e6 * cpu / max(len(sent), 1):.0f} ms per 1,000, start included); "
+        f"senders' CPU: {senders_cpu:.1f} s"
     )
     print("check: " + ", ".join(f"{k} {v}" for k, v in checked.items()))
     ok = (

@@ -335,6 +335,29 @@ def test_an_unsubscribe_suppresses_cancels_and_exits(uow: FakeUnitOfWork, projec
     assert uow.enrollments.rows[1].status == "exited"
 
 
+def test_applied_events_record_the_contact_they_were_matched_to(
+    uow: FakeUnitOfWork, project: Project
+) -> None:
+    # Only what changed is written back: the contact an event named already stays, the
+    # contact found by its address is recorded, and so is the error of one that failed.
+    _planned(uow, project, "jean@client.fr")
+    named = _event(EventType.EMAIL_OPEN, "o1", contact_id=1)
+    by_address = _event(EventType.EMAIL_OPEN, "o2", address="jean@client.fr")
+    poison = _event(
+        EventType.FORM_FILL, "p1", contact_id=1, payload={"data": {"bant": {"Budget": "50k"}}}
+    )
+    ingest_events(uow=uow, events=[named, by_address, poison], ctx=_ctx(project))
+    rows = {e.provider_event_id: e for e in uow.events.rows.values()}
+    assert {key: (e.status, e.contact_id) for key, e in rows.items()} == {
+        "o1": ("applied", 1),
+        "o2": ("applied", 1),
+        "p1": ("failed", 1),
+    }
+    assert rows["o1"].error is None
+    assert rows["o1"].applied_at == NOW
+    assert rows["p1"].error
+
+
 def test_a_poison_event_is_quarantined_and_the_opt_out_after_it_still_applies(
     uow: FakeUnitOfWork, project: Project
 ) -> None:

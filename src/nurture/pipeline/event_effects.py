@@ -191,14 +191,17 @@ def mark(
     contact_id: int | None = None,
     error: str | None = None,
 ) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "status": status,
-        "contact_id": contact_id,
-        "touch_id": touch.id if touch else row.touch_id,
-        "error": error,
-        "applied_at": ctx.now,
-    }
+    outcome: dict[str, Any] = {"id": row.id, "status": status, "applied_at": ctx.now}
+    # Only what changed: on SQLite each indexed column set costs an index update.
+    touch_id = touch.id if touch else row.touch_id
+    for key, value, stored in (
+        ("contact_id", contact_id, row.contact_id),
+        ("touch_id", touch_id, row.touch_id),
+        ("error", error, row.error),
+    ):
+        if value != stored:
+            outcome[key] = value
+    return outcome
 
 
 def why(exc: BaseException) -> str:

@@ -98,7 +98,9 @@ class Events(Protocol):
         ...
 
     def mark(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Record each event's outcome: ``id``, ``status``, ``contact_id``, ``error``,"""
+        """Record each event's outcome: ``id``, ``status``, ``applied_at``, and whichever
+        of ``contact_id``, ``touch_id`` and ``error`` changed (a key left out keeps its
+        stored value)."""
         ...
 
     def scrub(self, ids: Sequence[int]) -> None:

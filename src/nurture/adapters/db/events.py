@@ -141,8 +141,9 @@ class SqlEvents:
         return [StoredEvent(*row) for row in self._db.execute(query)]
 
     def mark(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Record each event's outcome: ``id``, ``status``, ``contact_id``, ``error``,
-        ``applied_at``."""
+        """Record each event's outcome: ``id``, ``status``, ``applied_at``, and whichever
+        of ``contact_id``, ``touch_id`` and ``error`` changed; rows are grouped by the
+        columns they set."""
         if not rows:
             return
         update_rows(self._db, events, rows, id_key="id")
