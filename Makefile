@@ -35,7 +35,8 @@ unit: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py $(ARGS)
 	$(BIN)/python bench/scale_out.py $(SCALE_ARGS)
-	$(BIN)/python bench/webhook_load.py --seconds 15 --batch 1000 --senders 4
+	$(BIN)/python bench/webhook_load.py --seconds 15 --batch 1000 --senders 4 --workers 1
+	$(BIN)/python bench/webhook_load.py --seconds 15 --batch 1000 --senders 4 --workers 2
 
 # Mutation testing of the domain core (cadence, lifecycle, scoring, expressions) under
 # the unit tier; configuration in pyproject.toml [tool.mutmut]. About 7 minutes here.

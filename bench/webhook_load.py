@@ -180,7 +180,7 @@ def _server(
         "NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY": sendgrid.public_key,
         "NURTURE_UNSUBSCRIBE_SECRET": _LINK_SECRET,
     }
-    command = [os.environ.get("BENCH_SERVER_PYTHON", sys.executable), "-m", "nurture", "webhooks", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "nurture", "webhooks", "serve", "--port", str(port)]
     process = subprocess.Popen(
         [*command, "--workers", str(workers)], env=env, stderr=subprocess.DEVNULL
     )
