@@ -182,7 +182,10 @@ def _server(
     }
     command = [sys.executable, "-m", "nurture", "webhooks", "serve", "--port", str(port)]
     process = subprocess.Popen(
-        [*command, "--workers", str(workers)], env=env, stderr=subprocess.DEVNULL
+        [*command, "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -181,7 +181,7 @@ class RunSettings(BaseSettings):
     max_parallel_batches: int = Field(default=2, ge=1)
     #: Where planning and sending run: ``processes`` (worker processes, one per parallel
     #: batch: every core), ``threads`` (the flow's process: one core), or ``auto``
-    #: (processes when a phase has at least eight batches of work).
+    #: (processes when a phase has at least four batches of work).
     task_runner: Literal["auto", "threads", "processes"] = "auto"
     #: Scale-out: split each daily run's planning and sending into this many flow runs of
     #: the ``shard`` deployment, for Prefect workers on any machine (0: the flow's own

@@ -26,8 +26,8 @@ def four_cores(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("sendgrid", "work", "workers"),
     [
-        (False, 15_999, 1),  # files only: below eight batches, one process is faster
-        (False, 16_000, 2),
+        (False, 7_999, 1),  # files only: below four batches, one process is faster
+        (False, 8_000, 2),
         (True, 3_999, 1),
         (True, 4_000, 2),  # an HTTP exchange per message: two batches are enough
     ],

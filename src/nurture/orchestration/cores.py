@@ -44,9 +44,11 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
 
 
 #: ``auto`` uses worker processes from this many batches of work: below it, starting the
-#: pool costs more than the second core gains (at 100,000 contacts, 9,981 due: 4.4 s with
-#: threads, 5.6 s with processes; at 1,000,000: 47-55 s against 32-35 s).
-_AUTO_BATCHES = 8
+#: pool (about a second) costs more than the second core gains. Measured again once the
+#: workers got faster: 1% of 1,000,000 contacts due (9,774 steps, five batches) ran in
+#: 4.2-4.6 s with threads and 3.8-4.1 s with processes (it was 8 batches when 9,981 due
+#: steps took 4.4 s with threads and 5.6 s with processes).
+_AUTO_BATCHES = 4
 #: ... and from this many when messages go to SendGrid or Twilio: each one then costs the
 #: flow's process an HTTP exchange as well, and the second core pays off sooner (against
 #: the stand-ins, execute at 40,000 contacts: 3.0 s with threads, 2.4 s with processes;
