@@ -42,3 +42,23 @@ def test_threads_and_handed_over_applications_stay_in_one_process() -> None:
     assert cores.workers_for(_app(sendgrid=True, runner="threads"), 10**6, handed_over=False) == 1  # type: ignore[arg-type]
     assert cores.workers_for(_app(sendgrid=True), 10**6, handed_over=True) == 1  # type: ignore[arg-type]
     assert cores.workers_for(_app(sendgrid=False, runner="processes"), 1, handed_over=False) == 2  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("work", "pool_started", "senders"),
+    [
+        (5_700, False, 1),  # below four batches, and no pool: the flow's process sends
+        (5_700, True, 2),  # the planners' pool is up: it sends too
+        (3_999, True, 1),  # not a batch for each worker
+        (20_000, False, 2),  # enough work on its own
+    ],
+)
+def test_sending_uses_the_pool_planning_started(
+    monkeypatch: pytest.MonkeyPatch, work: int, pool_started: bool, senders: int
+) -> None:
+    monkeypatch.setattr(cores, "_pools", {2: object()} if pool_started else {})
+    app = _app(sendgrid=False)
+    assert cores.senders_for(app, work, handed_over=False) == senders  # type: ignore[arg-type]
+    assert cores.senders_for(app, work, handed_over=True) == 1  # type: ignore[arg-type]
+    threads = _app(sendgrid=False, runner="threads")
+    assert cores.senders_for(threads, work, handed_over=False) == 1  # type: ignore[arg-type]

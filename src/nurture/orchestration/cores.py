@@ -24,7 +24,16 @@ from nurture.bootstrap import App, bootstrap
 from nurture.orchestration import phases
 from nurture.settings import Settings
 
-__all__ = ["execute", "paced", "plan", "warm", "worker_pool", "workers_for"]
+__all__ = [
+    "execute",
+    "paced",
+    "plan",
+    "senders_for",
+    "started",
+    "warm",
+    "worker_pool",
+    "workers_for",
+]
 
 _PRELOAD = ["nurture.bootstrap", "nurture.orchestration.phases", "nurture.adapters.templates"]
 _lock = threading.Lock()
@@ -67,6 +76,27 @@ def workers_for(app: App, work: int, *, handed_over: bool) -> int:
     if run.task_runner == "auto" and work < least * run.batch_size:
         return 1
     return max(1, min(run.max_parallel_batches, os.cpu_count() or 1))
+
+
+def started() -> bool:
+    """Whether this process has started a pool of worker processes (for this run or an
+    earlier one): using it costs nothing more."""
+    with _lock:
+        return bool(_pools)
+
+
+def senders_for(app: App, work: int, *, handed_over: bool) -> int:
+    """How many processes send ``work`` due touches: those of :func:`workers_for`, or
+    the pool's when it has been started for planning and every worker gets a batch. Its
+    start is paid by then: at 1% of 1,000,000 contacts, 5,700 touches to send sat below
+    the threshold of four batches while the planners' pool stood idle."""
+    workers = workers_for(app, work, handed_over=handed_over)
+    run = app.settings.run
+    pool = max(1, min(run.max_parallel_batches, os.cpu_count() or 1))
+    idle = started() and run.task_runner == "auto" and not handed_over
+    if workers == 1 and idle and pool > 1 and work >= pool * run.batch_size:
+        return pool
+    return workers
 
 
 def warm(workers: int) -> None:

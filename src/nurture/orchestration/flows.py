@@ -334,7 +334,7 @@ def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
     due = phases.count_due_now(app)
     if not due:
         return []
-    workers = _workers(app, due)
+    workers = cores.senders_for(app, due, handed_over=_factory[0] is not _from_environment)
     batches = math.ceil(due / app.settings.run.batch_size)
     if workers > 1:  # as many batches for each worker process: none waits for the last one
         batches = math.ceil(batches / workers) * workers
