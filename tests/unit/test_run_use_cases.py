@@ -372,6 +372,27 @@ def test_a_poison_event_is_quarantined_and_the_opt_out_after_it_still_applies(
     assert uow.touches.rows[1].status == TouchStatus.CANCELLED
 
 
+def test_a_contact_whose_events_fail_together_counts_its_effects_once(
+    uow: FakeUnitOfWork, project: Project
+) -> None:
+    # The opt-out comes first and cancels the touch; the poison after it makes the
+    # contact's events fall back to one at a time, and the opt-out is applied again:
+    # what the failed attempt counted must not be counted twice.
+    _planned(uow, project, "jean@client.fr")
+    stop = _event(EventType.UNSUBSCRIBE, "u1", contact_id=1, address="jean@client.fr")
+    poison = _event(
+        EventType.FORM_FILL, "p1", contact_id=1, payload={"data": {"bant": {"Budget": "50k"}}}
+    )
+    ctx = _ctx(project)
+    report = ingest_events(uow=uow, events=[stop, poison], ctx=ctx)
+    statuses = {e.provider_event_id: e.status for e in uow.events.rows.values()}
+    assert statuses == {"u1": "applied", "p1": "failed"}
+    assert report.applied is not None
+    assert (report.applied.applied, report.applied.failed) == (1, 1)
+    assert ctx.effects.cancelled == {"opted out": 1}
+    assert uow.touches.rows[1].status == TouchStatus.CANCELLED
+
+
 def test_a_poison_event_in_a_chunk_counts_the_other_contacts_effects_once(
     uow: FakeUnitOfWork, project: Project
 ) -> None:

@@ -147,33 +147,38 @@ def _apply_isolated(
     ctx: RunContext,
     report: ApplyReport,
 ) -> list[dict[str, Any]]:
-    """Apply one contact's events together, or one by one if that fails."""
+    """Apply one contact's events together, or one by one if that fails. What a failed
+    attempt counted (exits, cancellations, suppressions) is forgotten with its writes."""
     contact_id = person.contact.id
     assert contact_id is not None
+    before = copy.deepcopy(ctx.effects)
     try:
         with uow.savepoint():
             writes = _Writes()
-            report.suppressed += _apply_to_contact(uow, person, events, touches, ctx, writes=writes)
+            suppressed = _apply_to_contact(uow, person, events, touches, ctx, writes=writes)
             writes.flush(uow)
     except Exception:
         _log.warning("events of contact %s failed together; applying one by one", contact_id)
+        ctx.effects = before
     else:
+        report.suppressed += suppressed
         report.applied += len(events)
         return [mark(event, touches.get(event.id), ctx, contact_id=contact_id) for event in events]
     marks = []
     for event in events:
         outcome = mark(event, touches.get(event.id), ctx, contact_id=contact_id)
+        before = copy.deepcopy(ctx.effects)
         try:
             with uow.savepoint():
                 fresh = uow.contacts.scored([contact_id])[contact_id]
                 writes = _Writes()
-                report.suppressed += _apply_to_contact(
-                    uow, fresh, [event], touches, ctx, writes=writes
-                )
+                suppressed = _apply_to_contact(uow, fresh, [event], touches, ctx, writes=writes)
                 writes.flush(uow)
+            report.suppressed += suppressed
             report.applied += 1
         except Exception as exc:
             _log.warning("event %s quarantined: %s", event.id, why(exc))
+            ctx.effects = before
             outcome.update(status=EventStatus.FAILED, error=why(exc))
             report.failed += 1
             with suppress(Exception), uow.savepoint():
