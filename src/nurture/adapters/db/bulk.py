@@ -14,7 +14,8 @@ contacts six times slower here (118 s against about 20 s).
 own path builds a dictionary of parameters per row and runs each value through its type's
 processor inside generic code: in a 1M-contact run's worker processes that was the
 largest single item of the database writes. Here the statement is compiled once per call
-and each row becomes one tuple, through the same type processors SQLAlchemy would use.
+(once per shape of row for an update by id) and each row becomes one tuple, through the
+same type processors SQLAlchemy would use.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def execute_many(
     if db.dialect.name == "sqlite" and len(rows) >= _FEW:
         shape = rows[0].keys()
         if all(row.keys() == shape for row in rows):
-            plan = _plan(db.dialect, statement, tuple(shape))
+            plan = _plan(db.dialect, statement, tuple(shape), columns=tuple(shape))
     if plan is None:
         return db.execute(statement, list(rows)).rowcount
     return plan.execute(db, rows)
@@ -102,14 +103,15 @@ def _plan(
     dialect: sa.Dialect,
     statement: sa.Insert | sa.Update,
     shape: tuple[str, ...],
+    *,
+    columns: Sequence[str],
     rename: Mapping[str, str] | None = None,
 ) -> _Plan | None:
     """How rows of ``shape`` (their keys) are bound to ``statement`` on SQLite, or
-    ``None`` when SQLAlchemy must do it. ``rename`` maps bind names to row keys (which
-    then are not columns to set)."""
+    ``None`` when SQLAlchemy must do it. ``columns`` are the row keys that name columns
+    to insert or set; ``rename`` maps bind names to row keys (``_id`` to ``id``)."""
     rename = rename or {}
-    columns = [key for key in shape if key not in rename.values()]
-    compiled: Any = statement.compile(dialect=dialect, column_keys=columns)
+    compiled: Any = statement.compile(dialect=dialect, column_keys=list(columns))
     if (
         compiled.insert_prefetch
         or compiled.update_prefetch
@@ -158,19 +160,24 @@ def _update_statement(
     )
 
 
-@functools.lru_cache(maxsize=512)
 def _update_plan(
     dialect: sa.Dialect,
     table: sa.Table,
     shape: tuple[str, ...],
     id_key: str,
     guards: tuple[tuple[str, str], ...],
+    *,
+    where: Sequence[sa.ColumnElement[bool]] = (),
 ) -> _Plan | None:
-    """The plan of an update by id with no other condition: made once per shape of row,
-    as SQLAlchemy caches its own compiled statements."""
+    """The plan of an update by id of rows of ``shape``."""
     keys = [key for key in shape if key != id_key and key not in dict(guards)]
-    statement = _update_statement(table, keys, dict(guards))
-    return _plan(dialect, statement, shape, rename={"_id": id_key, **{g: g for g, _ in guards}})
+    statement = _update_statement(table, keys, dict(guards), where)
+    return _plan(dialect, statement, shape, columns=keys, rename={"_id": id_key})
+
+
+#: An update by id with no other condition: its plan is made once per shape of row, as
+#: SQLAlchemy caches its own compiled statements.
+_cached_update_plan = functools.lru_cache(maxsize=512)(_update_plan)
 
 
 def _pages(rows: Sequence[Any]) -> list[Sequence[Any]]:
@@ -197,12 +204,8 @@ def update_rows(
     for shape, group in groups.items():
         keys = tuple(k for k in shape if k != id_key and k not in guards)
         if db.dialect.name == "sqlite":
-            if where:
-                statement = _update_statement(table, keys, guards, where)
-                names = {"_id": id_key, **{guard: guard for guard in guards}}
-                plan = _plan(db.dialect, statement, shape, rename=names)
-            else:
-                plan = _update_plan(db.dialect, table, shape, id_key, tuple(guards.items()))
+            made = _update_plan if where else _cached_update_plan
+            plan = made(db.dialect, table, shape, id_key, tuple(guards.items()), where=tuple(where))
             if plan is not None:
                 plan.execute(db, group)
                 continue
