@@ -56,19 +56,16 @@ class SqlEvents:
 
     def _count_inserted(self, rows: list[dict[str, Any]]) -> int:
         """Insert the rows whose provider id is new; how many were."""
-        if self._db.dialect.name == "postgresql":
-            # RETURNING counts what was really inserted: the rowcount of a batch is -1
-            # there, and a conflict skipped is no row.
-            returning = (
-                postgresql.insert(events)
-                .on_conflict_do_nothing(index_elements=["provider", "provider_event_id"])
-                .returning(events.c.id)
-            )
-            return len(self._db.execute(returning, rows).all())
-        # SQLite counts every row changed by an executemany, a skipped conflict none.
-        statement = sqlite.insert(events).on_conflict_do_nothing(
+        postgres = self._db.dialect.name == "postgresql"
+        module: Any = postgresql if postgres else sqlite
+        statement = module.insert(events).on_conflict_do_nothing(
             index_elements=["provider", "provider_event_id"]
         )
+        if postgres:
+            # RETURNING counts what was really inserted: the rowcount of a batch is -1
+            # there, and a conflict skipped is no row.
+            return len(self._db.execute(statement.returning(events.c.id), rows).all())
+        # SQLite counts every row changed by an executemany, a skipped conflict none.
         return execute_many(self._db, statement, rows)
 
     def _known_contacts(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
