@@ -75,7 +75,12 @@ def workers_for(app: App, work: int, *, handed_over: bool) -> int:
     least = _AUTO_BATCHES_PROVIDERS if networked else _AUTO_BATCHES
     if run.task_runner == "auto" and work < least * run.batch_size:
         return 1
-    return max(1, min(run.max_parallel_batches, os.cpu_count() or 1))
+    return _pool_size(app)
+
+
+def _pool_size(app: App) -> int:
+    """Processes of the pool: one per parallel batch, at most one per core."""
+    return max(1, min(app.settings.run.max_parallel_batches, os.cpu_count() or 1))
 
 
 def started() -> bool:
@@ -92,7 +97,7 @@ def senders_for(app: App, work: int, *, handed_over: bool) -> int:
     the threshold of four batches while the planners' pool stood idle."""
     workers = workers_for(app, work, handed_over=handed_over)
     run = app.settings.run
-    pool = max(1, min(run.max_parallel_batches, os.cpu_count() or 1))
+    pool = _pool_size(app)
     idle = started() and run.task_runner == "auto" and not handed_over
     if workers == 1 and idle and pool > 1 and work >= pool * run.batch_size:
         return pool
