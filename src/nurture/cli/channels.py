@@ -57,16 +57,14 @@ def serve(
     """
     import uvicorn
 
-    from nurture.web.app import create_app
+    from nurture.web.app import from_environment
 
     with reporting_errors():
-        application = bootstrap()
-        application.require_link_secret()
-        asgi = create_app(application)
+        asgi = from_environment()
     if workers == 1:
         uvicorn.run(asgi, host=host, port=port, log_level="info")
         return
-    # Each worker process builds its own server from the environment checked above.
+    # Each worker process builds its own server, as checked above.
     uvicorn.run(
         "nurture.web.app:from_environment",
         factory=True,

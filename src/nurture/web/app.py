@@ -29,7 +29,7 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
 from nurture.adapters.db.turns import writer_turn
-from nurture.bootstrap import App
+from nurture.bootstrap import App, bootstrap
 from nurture.domain.events import EventType
 from nurture.errors import PayloadError
 from nurture.inbound import InboundEvent, sendgrid_events, twilio_inbound, twilio_status
@@ -43,10 +43,8 @@ _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 def from_environment() -> Starlette:
-    """The server each worker process of ``nurture webhooks serve --workers N`` builds:
-    settings from the environment, as the command read and checked them."""
-    from nurture.bootstrap import bootstrap
-
+    """The server from the settings in the environment, the link secret checked: what
+    ``nurture webhooks serve`` checks first, and each of its worker processes builds."""
     application = bootstrap()
     application.require_link_secret()
     return create_app(application)
