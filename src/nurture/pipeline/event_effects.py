@@ -12,7 +12,8 @@ from __future__ import annotations
 import copy
 import logging
 from collections import Counter
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,13 +82,12 @@ def apply_together(
     together) or must be read again."""
     if not by_contact:
         return [], True
-    before = copy.deepcopy(ctx.effects)
     writes = _Writes(
         running=uow.enrollments.running_contacts(None, by_contact),
         enrolled_before=sum(ctx.effects.enrolled.values()),
     )
     try:
-        with uow.savepoint():
+        with _attempt(uow, ctx):
             suppressed = sum(
                 _apply_to_contact(uow, people[contact_id], events, touches, ctx, writes=writes)
                 for contact_id, events in by_contact.items()
@@ -95,7 +95,6 @@ def apply_together(
             writes.flush(uow)
     except Exception:
         _log.warning("events of %d contacts failed together; contact by contact", len(by_contact))
-        ctx.effects = before  # what the failed attempt counted did not happen
         fresh = uow.contacts.scored(sorted(by_contact))
         marks = [
             outcome
@@ -138,6 +137,20 @@ class _Writes:
         self.contacts, self.points = [], []
 
 
+@contextmanager
+def _attempt(uow: UnitOfWork, ctx: RunContext) -> Iterator[None]:
+    """A savepoint that also forgets what the run counted inside it (exits,
+    cancellations, enrollments) when it fails: a failed attempt wrote nothing and
+    counted nothing, and whatever is applied again is counted once."""
+    before = copy.deepcopy(ctx.effects)
+    try:
+        with uow.savepoint():
+            yield
+    except Exception:
+        ctx.effects = before
+        raise
+
+
 def _apply_isolated(
     uow: UnitOfWork,
     person: ScoredContact,
@@ -151,15 +164,13 @@ def _apply_isolated(
     attempt counted (exits, cancellations, suppressions) is forgotten with its writes."""
     contact_id = person.contact.id
     assert contact_id is not None
-    before = copy.deepcopy(ctx.effects)
     try:
-        with uow.savepoint():
+        with _attempt(uow, ctx):
             writes = _Writes()
             suppressed = _apply_to_contact(uow, person, events, touches, ctx, writes=writes)
             writes.flush(uow)
     except Exception:
         _log.warning("events of contact %s failed together; applying one by one", contact_id)
-        ctx.effects = before
     else:
         report.suppressed += suppressed
         report.applied += len(events)
@@ -167,9 +178,8 @@ def _apply_isolated(
     marks = []
     for event in events:
         outcome = mark(event, touches.get(event.id), ctx, contact_id=contact_id)
-        before = copy.deepcopy(ctx.effects)
         try:
-            with uow.savepoint():
+            with _attempt(uow, ctx):
                 fresh = uow.contacts.scored([contact_id])[contact_id]
                 writes = _Writes()
                 suppressed = _apply_to_contact(uow, fresh, [event], touches, ctx, writes=writes)
@@ -178,7 +188,6 @@ def _apply_isolated(
             report.applied += 1
         except Exception as exc:
             _log.warning("event %s quarantined: %s", event.id, why(exc))
-            ctx.effects = before
             outcome.update(status=EventStatus.FAILED, error=why(exc))
             report.failed += 1
             with suppress(Exception), uow.savepoint():
