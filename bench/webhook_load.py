@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
 from pydantic import SecretStr  # noqa: E402
+from tests.support.live import free_port, wait_until_healthy  # noqa: E402
 
 from nurture.bootstrap import App, bootstrap  # noqa: E402
 from nurture.commands.contact_import import import_contacts  # noqa: E402
@@ -170,9 +170,7 @@ def _server(
     folder: Path, sendgrid: SendGridStandIn, workers: int
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`nurture webhooks serve` on a free port, with the settings of :func:`_app`."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "NURTURE_DATABASE_URL": f"sqlite:///{folder / 'load.db'}",
@@ -188,13 +186,8 @@ def _server(
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
+    if wait_until_healthy(url, process):
+        return process, url
     process.kill()
     raise SystemExit("the webhook server did not start")
 

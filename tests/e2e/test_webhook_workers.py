@@ -20,7 +20,7 @@ from nurture.commands.contact_import import import_contacts
 from nurture.samples import copy_project_template, write_contacts_csv
 from nurture.settings import DatabaseSettings, ProjectSettings, Settings, WebhookSettings
 from nurture.standins import SendGridStandIn
-from tests.support.live import free_port
+from tests.support.live import free_port, wait_until_healthy
 
 _SECRET = "workers-test-link-secret-0123456789"
 
@@ -62,7 +62,7 @@ def test_two_workers_share_the_port_and_apply_every_post(tmp_path: Path) -> None
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(url, server)
+        assert wait_until_healthy(url, server), "the server did not start"
         workers = _children(server.pid)
         assert len(workers) == 2, workers
         stamp = str(int(time.time()))
@@ -98,18 +98,6 @@ def test_two_workers_share_the_port_and_apply_every_post(tmp_path: Path) -> None
             sa.text("SELECT status, count(*) FROM events GROUP BY status")
         ).all()
     assert dict(statuses) == {"applied": 60}
-
-
-def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the server stopped"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("the server did not start")
 
 
 def _children(pid: int) -> list[int]:

@@ -4,12 +4,15 @@ webhook server, for integration tests (real SDKs, real HTTP on loopback)."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 from pydantic import SecretStr
 
 from nurture.adapters.clock import FixedClock
@@ -37,6 +40,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> bool:
+    """Whether the server ``process`` started answers ``url``/healthz within ``seconds``
+    (``False`` as soon as it stops)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return False
 
 
 @dataclass
