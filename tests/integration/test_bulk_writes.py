@@ -4,13 +4,15 @@ PostgreSQL, executemany on SQLite; the same rows come out on both."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from nurture.adapters.db.bulk import execute_many, update_rows
-from nurture.adapters.db.tables import contacts, enrollments
+from nurture.adapters.db.tables import contacts, enrollments, events
 
 AT = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -168,20 +170,24 @@ def _contact_rows(first: int, count: int) -> list[dict[str, object]]:
 
 def test_many_rows_store_what_sqlalchemy_would_store(engine: Engine) -> None:
     columns = [c for c in contacts.columns if c.key not in ("id", "email")]
-    straight: list[bool] = []  # per executemany: sent as driver SQL, not compiled here
+    # per statement sent: (executemany, sent as driver SQL rather than compiled, from arrays)
+    sent: list[tuple[bool, bool, bool]] = []
 
     def _seen(*args: object) -> None:
-        context, many = args[4], args[5]
-        if many:
-            straight.append(getattr(context, "compiled", None) is None)
+        statement, context, many = str(args[2]), args[4], args[5]
+        if statement.startswith("INSERT"):
+            compiled = getattr(context, "compiled", None) is not None
+            sent.append((bool(many), not compiled, "unnest" in statement))
 
     sa.event.listen(engine, "before_cursor_execute", _seen)
     with engine.begin() as db:
         db.execute(contacts.insert(), _contact_rows(0, 20))
         execute_many(db, contacts.insert(), _contact_rows(20, 20))
     sa.event.remove(engine, "before_cursor_execute", _seen)
-    # SQLite takes the short way; PostgreSQL keeps SQLAlchemy's (psycopg pipelines).
-    assert straight == [False, engine.dialect.name == "sqlite"]
+    # SQLAlchemy's own executemany first; then SQLite's driver executemany, or one
+    # PostgreSQL INSERT ... SELECT from arrays.
+    short = (True, True, False) if engine.dialect.name == "sqlite" else (False, False, True)
+    assert sent == [(True, False, False), short]
     with engine.connect() as db:
         # Raw, as the database holds them: what each path bound, not what reads return.
         held = db.execute(
@@ -235,3 +241,37 @@ def test_datetimes_come_back_aware_in_utc_as_written(engine: Engine) -> None:
     assert [m.tzinfo for m in got if m is not None] == [UTC, UTC, UTC]
     with engine.connect() as db, pytest.raises(sa.exc.StatementError, match="naive"):
         update_rows(db, contacts, [{"_id": ids[0], "last_interest_at": datetime(2026, 1, 1)}])
+
+
+def _event_rows(keys: list[str]) -> list[dict[str, object]]:
+    return [
+        {
+            "provider": "sendgrid",
+            "provider_event_id": key,
+            "type": "open",
+            "occurred_at": AT,
+            "received_at": AT,
+            "payload": {"n": n},
+        }
+        for n, key in enumerate(keys)
+    ]
+
+
+def test_an_insert_that_skips_conflicts_counts_only_the_rows_inserted(engine: Engine) -> None:
+    module: Any = postgresql if engine.dialect.name == "postgresql" else sqlite
+    statement = module.insert(events).on_conflict_do_nothing(
+        index_elements=["provider", "provider_event_id"]
+    )
+    first = [f"e{n}" for n in range(10)]
+    # five known already, one twice in the same batch, and 1,200 new: two pages of arrays
+    second = first[:5] + ["again", "again"] + [f"n{n}" for n in range(1200)]
+    with engine.begin() as db:
+        assert execute_many(db, statement, _event_rows(first)) == 10
+        assert execute_many(db, statement, _event_rows(second)) == 1201
+        stored = db.execute(
+            sa.select(events.c.provider_event_id, events.c.payload).order_by(events.c.id)
+        ).all()
+    assert len(stored) == 1211
+    # the first row of a key wins, and rows go in in the order given
+    assert stored[10] == ("again", {"n": 5})
+    assert [key for key, _ in stored[11:]] == [f"n{n}" for n in range(1200)]

@@ -6,9 +6,12 @@ On PostgreSQL every statement costs the server a round of bind and execute, and
 compiles the statement once. SQLite runs a statement prepared once inside this process,
 so ``executemany`` stays the fastest there, through :func:`execute_many`.
 
-Inserts stay ``executemany`` on both: psycopg pipelines them, and SQLAlchemy's
-"insertmanyvalues" (a thousand rows to an ``INSERT``) made generating a base of 200,000
-contacts six times slower here (118 s against about 20 s).
+Inserts go the same way on PostgreSQL: ``INSERT ... SELECT * FROM unnest(array, ...)``,
+a thousand rows to a statement. ``executemany`` there is one ``INSERT`` per row (psycopg
+pipelines them, but the server binds and executes each): in a 1M-contact run, 96,622
+touch inserts took the server 2.9 s. SQLAlchemy's "insertmanyvalues" (a thousand rows in
+one ``VALUES`` list) compiles a new statement each time, and made generating a base of
+200,000 contacts six times slower here (118 s against about 20 s).
 
 :func:`execute_many` is ``executemany`` with less work per row on SQLite. SQLAlchemy's
 own path builds a dictionary of parameters per row and runs each value through its type's
@@ -44,20 +47,57 @@ def execute_many(
     db: sa.Connection, statement: sa.Insert | sa.Update, rows: Sequence[Mapping[str, Any]]
 ) -> int:
     """``db.execute(statement, rows)`` for a statement that returns nothing; returns the
-    rows the database changed, as the driver counts them (all of them on SQLite; -1 when
-    PostgreSQL does not say). On SQLite, with every row giving the same keys, the rows go
-    straight to the driver's ``executemany``, each value through its column type's bind
-    processor (datetimes, JSON, booleans) as SQLAlchemy would send it. A statement that
-    needs Python-side defaults, returns rows, or gets rows of different shapes goes
-    through SQLAlchemy."""
+    rows the database changed, as the driver counts them (-1 when PostgreSQL does not
+    say). With every row giving the same keys: on SQLite the rows go straight to the
+    driver's ``executemany``, each value through its column type's bind processor
+    (datetimes, JSON, booleans) as SQLAlchemy would send it; on PostgreSQL an insert goes
+    as arrays, a thousand rows to a statement. A statement that needs Python-side
+    defaults, returns rows, or gets rows of different shapes goes through SQLAlchemy."""
     plan = None
-    if db.dialect.name == "sqlite" and len(rows) >= _FEW:
+    if len(rows) >= _FEW:
         shape = rows[0].keys()
         if all(row.keys() == shape for row in rows):
-            plan = _plan(db.dialect, statement, tuple(shape), columns=tuple(shape))
+            if db.dialect.name == "sqlite":
+                plan = _plan(db.dialect, statement, tuple(shape), columns=tuple(shape))
+            elif db.dialect.name == "postgresql" and _arrays_serve(db, statement, shape):
+                assert isinstance(statement, sa.Insert)
+                return sum(
+                    _insert_from_arrays(db, statement, page, tuple(shape)) for page in _pages(rows)
+                )
     if plan is None:
         return db.execute(statement, list(rows)).rowcount
     return plan.execute(db, rows)
+
+
+def _arrays_serve(db: sa.Connection, statement: sa.Insert | sa.Update, shape: Any) -> bool:
+    """Whether an insert of rows of ``shape`` can go as one ``INSERT ... SELECT`` from
+    arrays: not when a column left out has a Python-side default (SQLAlchemy computes it
+    per row), nor when the statement returns rows or carries values of its own."""
+    if not isinstance(statement, sa.Insert):
+        return False
+    compiled: Any = statement.compile(
+        dialect=db.dialect, column_keys=list(shape), for_executemany=True
+    )
+    return not (
+        compiled.insert_prefetch or compiled.effective_returning or set(compiled.binds) - set(shape)
+    )
+
+
+def _insert_from_arrays(
+    db: sa.Connection,
+    statement: sa.Insert,
+    page: Sequence[Mapping[str, Any]],
+    keys: tuple[str, ...],
+) -> int:
+    """One ``INSERT ... SELECT * FROM unnest(array, ...)`` for ``page``; the rows inserted
+    (a row an ``ON CONFLICT DO NOTHING`` skips is not counted)."""
+    table = statement.table
+    assert isinstance(table, sa.Table)
+    given, values = _arrays(table, page, keys)
+    rows = sa.select(*(sa.cast(given.c[key], table.c[key].type) for key in keys))
+    insert = statement.from_select(keys, rows, include_defaults=False)
+    # SQLAlchemy keeps an INSERT's row count only when asked to.
+    return db.execute(insert.execution_options(preserve_rowcount=True), values).rowcount
 
 
 class _Plan(NamedTuple):
@@ -237,19 +277,8 @@ def _update_from_arrays(
         for row in page:
             _update_from_arrays(db, table, [row], keys=keys, guards=guards, where=where)
         return
-    columns = {"_id": table.c.id, **{n: table.c[c] for n, c in guards.items()}}
-    columns.update({key: table.c[key] for key in keys})
-    # JSON goes as text: a JSON list inside an array would read as one more dimension.
-    plain = {n: isinstance(c.type, sa.JSON) for n, c in columns.items()}
-    arrays = [
-        sa.bindparam(f"_{n}", type_=postgresql.ARRAY(sa.Text if plain[n] else c.type))
-        for n, c in columns.items()
-    ]
-    given = (
-        sa.func.unnest(*arrays)
-        .table_valued(*(sa.column(name) for name in columns))
-        .render_derived(name="v")
-    )
+    columns = {"_id": "id", **guards, **{key: key for key in keys}}
+    given, values = _arrays(table, page, tuple(columns), columns)
     statement = (
         table.update()
         .where(
@@ -260,6 +289,31 @@ def _update_from_arrays(
         # Cast: an array of NULLs only would come out of unnest as text.
         .values({key: sa.cast(given.c[key], table.c[key].type) for key in keys})
     )
+    db.execute(statement, values)
+
+
+def _arrays(
+    table: sa.Table,
+    page: Sequence[Mapping[str, Any]],
+    names: tuple[str, ...],
+    columns: Mapping[str, str] | None = None,
+) -> tuple[Any, dict[str, list[Any]]]:
+    """``unnest(array, ...) AS v(name, ...)`` with one array per row key in ``names``
+    (typed as the column ``columns`` maps it to, by default its own name), and the
+    arrays' values from ``page``."""
+    columns = columns or {name: name for name in names}
+    types = {name: table.c[columns[name]].type for name in names}
+    # JSON goes as text: a JSON list inside an array would read as one more dimension.
+    plain = {name: isinstance(kind, sa.JSON) for name, kind in types.items()}
+    arrays = [
+        sa.bindparam(f"_{name}", type_=postgresql.ARRAY(sa.Text if plain[name] else kind))
+        for name, kind in types.items()
+    ]
+    given = (
+        sa.func.unnest(*arrays)
+        .table_valued(*(sa.column(name) for name in names))
+        .render_derived(name="v")
+    )
     values = {
         f"_{name}": _array(
             [
@@ -267,9 +321,9 @@ def _update_from_arrays(
                 for row in page
             ]
         )
-        for name in columns
+        for name in names
     }
-    db.execute(statement, values)
+    return given, values
 
 
 def _array(values: list[Any]) -> list[Any]:
