@@ -1,0 +1,112 @@
+"""Claiming touches to send (``SqlTouches.claim``): the most urgent first, each touch to
+one worker, and a batch read through the claim's own index."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from nurture.adapters.db.tables import contacts
+from nurture.adapters.db.touches import SqlTouches
+from nurture.domain.touches import Touch, TouchStatus
+
+AT = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def _touches(engine: Engine, plan: list[tuple[int, int, str]]) -> None:
+    """One touch per (priority, minutes from AT to its delivery, status)."""
+    with engine.begin() as db:
+        contact_id = db.execute(
+            contacts.insert().returning(contacts.c.id),
+            {"email": "ines@durand.example", "created_at": AT, "updated_at": AT},
+        ).scalar_one()
+        SqlTouches(db).insert_new(
+            [
+                Touch(
+                    touch_key=f"t{n}",
+                    enrollment_id=None,  # type: ignore[arg-type]
+                    contact_id=contact_id,
+                    sequence_id="s",
+                    version=1,
+                    step_id=f"step{n}",
+                    step_index=n,
+                    channel="email",
+                    status=TouchStatus(status),
+                    due_at=AT,
+                    deliver_at=AT + timedelta(minutes=minutes),
+                    created_at=AT,
+                    priority=priority,
+                )
+                for n, (priority, minutes, status) in enumerate(plan)
+            ]
+        )
+
+
+def _claim(db: sa.Connection, worker: str, limit: int) -> list[str]:
+    claimed = SqlTouches(db).claim(
+        worker=worker, due_by=AT + timedelta(minutes=30), claimed_at=AT, limit=limit
+    )
+    assert all(t.status == TouchStatus.SENDING and t.claimed_by == worker for t in claimed)
+    return sorted(t.touch_key for t in claimed)
+
+
+def test_the_most_urgent_due_touches_first(engine: Engine) -> None:
+    _touches(
+        engine,
+        [
+            (0, 0, "scheduled"),  # t0
+            (5, 20, "scheduled"),  # t1: the highest priority
+            (0, -10, "scheduled"),  # t2: the oldest
+            (9, 60, "scheduled"),  # t3: not due yet
+            (9, 0, "sent"),  # t4: sent already
+            (5, 10, "scheduled"),  # t5
+        ],
+    )
+    with engine.begin() as db:
+        assert _claim(db, "w1", 3) == ["t1", "t2", "t5"]
+        assert _claim(db, "w1", 3) == ["t0"]
+        assert _claim(db, "w1", 3) == []
+        attempts = db.execute(sa.text("SELECT attempts FROM touches WHERE touch_key = 't1'"))
+        assert attempts.scalar_one() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_workers_claiming_at_once_take_different_touches(engine: Engine) -> None:
+    _touches(engine, [(n % 3, n, "scheduled") for n in range(20)])
+    with engine.connect() as first, engine.connect() as second:
+        # the first claim's transaction is still open when the second claims
+        taken = _claim(first, "w1", 8)
+        other = _claim(second, "w2", 20)
+        first.commit()
+        second.commit()
+    assert (len(taken), len(other)) == (8, 12)
+    assert not set(taken) & set(other)
+
+
+def test_a_claim_reads_the_claims_own_index(engine: Engine) -> None:
+    """A claim walks the waiting touches in its order and stops at its batch, instead of
+    reading and sorting every touch due (once per batch of a run)."""
+    _touches(engine, [(n % 3, n, "scheduled") for n in range(20)])
+    seen: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+        if statement.startswith("UPDATE touches"):
+            seen.append((statement, params))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    with engine.begin() as db:
+        _claim(db, "w1", 5)
+    sa.event.remove(engine, "before_cursor_execute", capture)
+    ((statement, params),) = seen
+    with engine.begin() as db:
+        if engine.dialect.name == "postgresql":
+            db.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a table this small
+            explain = "EXPLAIN " + statement
+        else:
+            explain = "EXPLAIN QUERY PLAN " + statement
+        plan = " | ".join(str(row[-1]) for row in db.exec_driver_sql(explain, params))  # type: ignore[arg-type]
+    assert "ix_touches_claim" in plan, plan
