@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from nurture.adapters.db.bulk import execute_many, update_rows
+from nurture.adapters.db.bulk import any_of, execute_many, update_rows
 from nurture.adapters.db.tables import INTERESTED, contacts, stage_history
 from nurture.domain.contacts import (
     CONTACT_ATTRIBUTES,
@@ -263,7 +263,7 @@ class SqlContacts:
             return list(contact_ids)
         query = (
             sa.select(contacts.c.id)
-            .where(contacts.c.id.in_(list(contact_ids)))
+            .where(any_of(self._db, contacts.c.id, contact_ids))
             .order_by(contacts.c.id)
             .with_for_update()
         )
@@ -323,7 +323,8 @@ class SqlContacts:
         unique = sorted(set(ids))
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
-            result = self._db.execute(sa.select(*selected).where(contacts.c.id.in_(chunk)))
+            query = sa.select(*selected).where(any_of(self._db, contacts.c.id, chunk))
+            result = self._db.execute(query)
             keys = list(result.keys())
             at = keys.index("id")
             for row in result.all():  # zipped: faster than dict() of each row's mapping

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from nurture.adapters.db.bulk import update_rows
+from nurture.adapters.db.bulk import any_of, update_rows
 from nurture.adapters.db.tables import enrollments
 from nurture.domain.enrollment import RUNNING, Enrollment, EnrollmentStatus
 from nurture.domain.records import field_names
@@ -33,7 +33,7 @@ class SqlEnrollments:
         for start in range(0, len(ids), _CHUNK):
             query = sa.select(enrollments.c.contact_id).where(
                 enrollments.c.status.in_(sorted(RUNNING)),
-                enrollments.c.contact_id.in_(ids[start : start + _CHUNK]),
+                any_of(self._db, enrollments.c.contact_id, ids[start : start + _CHUNK]),
             )
             if sequence_id is not None:
                 query = query.where(enrollments.c.sequence_id == sequence_id)
@@ -74,7 +74,7 @@ class SqlEnrollments:
         query = (
             sa.select(*_COLUMNS)
             .where(
-                enrollments.c.contact_id.in_(list(contact_ids)),
+                any_of(self._db, enrollments.c.contact_id, contact_ids),
                 enrollments.c.status == EnrollmentStatus.ACTIVE,
                 enrollments.c.next_due_at <= now,
             )
@@ -131,7 +131,7 @@ class SqlEnrollments:
         for start in range(0, len(unique), _CHUNK):
             query = sa.select(
                 enrollments.c.id, enrollments.c.status, enrollments.c.exit_reason
-            ).where(enrollments.c.id.in_(unique[start : start + _CHUNK]))
+            ).where(any_of(self._db, enrollments.c.id, unique[start : start + _CHUNK]))
             out.update(
                 {
                     row.id: (EnrollmentStatus(row.status), row.exit_reason)

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from nurture.adapters.db.bulk import execute_many, update_rows
+from nurture.adapters.db.bulk import any_of, execute_many, update_rows
 from nurture.adapters.db.tables import contacts, events, score_events
 from nurture.domain.events import EventStatus, StoredEvent
 from nurture.domain.records import field_names
@@ -72,7 +72,7 @@ class SqlEvents:
         claimed = {row["contact_id"] for row in rows if row.get("contact_id") is not None}
         if not claimed:
             return list(rows)
-        query = sa.select(contacts.c.id).where(contacts.c.id.in_(sorted(claimed)))
+        query = sa.select(contacts.c.id).where(any_of(self._db, contacts.c.id, sorted(claimed)))
         known = set(self._db.execute(query).scalars())
         out = []
         for row in rows:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from nurture.adapters.db.bulk import any_of
 from nurture.adapters.db.tables import suppressions
 from nurture.ports import Suppression
 
@@ -29,7 +30,7 @@ class SqlSuppressions:
             query = sa.select(suppressions.c.address, suppressions.c.reason).where(
                 suppressions.c.channel == channel,
                 suppressions.c.active.is_(True),
-                suppressions.c.address.in_(wanted[start : start + _CHUNK]),
+                any_of(self._db, suppressions.c.address, wanted[start : start + _CHUNK]),
             )
             found.update({row.address: row.reason for row in self._db.execute(query)})
         return found

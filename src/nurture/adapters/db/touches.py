@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from nurture.adapters.db.bulk import execute_many, update_rows
+from nurture.adapters.db.bulk import any_of, execute_many, update_rows
 from nurture.adapters.db.tables import SCHEDULED, touches
 from nurture.domain.records import field_names
 from nurture.domain.touches import COUNTED, Touch, TouchStatus, touch_key
@@ -48,7 +48,7 @@ class SqlTouches:
             # The status is filtered here, not in SQL: with it, SQLite prefers the
             # (status, deliver_at) index and scans every recent touch once per chunk.
             query = sa.select(touches.c.contact_id, touches.c.deliver_at, touches.c.status).where(
-                touches.c.contact_id.in_(ids[start : start + _CHUNK]),
+                any_of(self._db, touches.c.contact_id, ids[start : start + _CHUNK]),
                 touches.c.deliver_at >= since,
             )
             for contact_id, deliver_at, status in self._db.execute(query).all():
