@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from enum import Enum
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -12,6 +14,7 @@ import sqlalchemy as sa
 from nurture.adapters.db.bulk import any_of, execute_many, update_rows
 from nurture.adapters.db.tables import INTERESTED, contacts, stage_history
 from nurture.domain.contacts import (
+    BANT_FACTS,
     CONTACT_ATTRIBUTES,
     Bant,
     Consent,
@@ -25,7 +28,13 @@ from nurture.domain.scoring import InterestState, ScoredContact
 from nurture.limits import db_id
 from nurture.ports import Fading, StoredContact
 
-__all__ = ["ATTRIBUTE_COLUMNS", "RUN_COLUMNS", "SqlContacts", "contact_from_row"]
+__all__ = [
+    "ATTRIBUTE_COLUMNS",
+    "RUN_COLUMNS",
+    "SqlContacts",
+    "contact_from_row",
+    "contact_reader",
+]
 
 #: What a contact is (as opposed to what nurture computed about it).
 ATTRIBUTE_COLUMNS = (
@@ -77,46 +86,78 @@ def _member(kind: type[_E], value: str) -> _E:
     return found if found is not None else kind(value)  # type: ignore[return-value]
 
 
+#: Every column a contact is read from, and its value when a read leaves it out.
+_READ_DEFAULTS: dict[str, Any] = {
+    "id": None,
+    **dict.fromkeys(CONTACT_ATTRIBUTES),
+    "custom": None,
+    "consent_email": True,
+    "consent_sms": False,
+    "basis_email": None,
+    "basis_sms": None,
+    "bant": None,
+    "stage": None,
+    "score": None,
+    "fit": None,
+    "interest": None,
+    "temperature": None,
+    "deal_band": None,
+    "last_interest_at": None,
+    "source": None,
+    "forgotten_at": None,
+}
+
+
+@functools.lru_cache(maxsize=32)
+def contact_reader(columns: tuple[str, ...]) -> Callable[[Sequence[Any]], Contact]:
+    """Domain contacts from rows of ``columns``, by position: a run reads hundreds of
+    thousands of contacts, and a dictionary per row cost as much as the query. A column
+    left out reads as ``_READ_DEFAULTS`` says."""
+    names = list(columns)
+    tail = tuple(value for name, value in _READ_DEFAULTS.items() if name not in columns)
+    names += [name for name in _READ_DEFAULTS if name not in columns]
+    at = {name: position for position, name in enumerate(names)}
+    # Contact's first fields, in its order: the id, then the attributes a person gives.
+    plain = itemgetter(*(at[name] for name in ("id", *CONTACT_ATTRIBUTES)))
+    make: Callable[..., Contact] = Contact  # the first fields go by position
+    custom, bant, stage, score = at["custom"], at["bant"], at["stage"], at["score"]
+    consent_email, consent_sms = at["consent_email"], at["consent_sms"]
+    basis_email, basis_sms = at["basis_email"], at["basis_sms"]
+    fit, interest, temperature = at["fit"], at["interest"], at["temperature"]
+    deal_band, source, forgotten_at = at["deal_band"], at["source"], at["forgotten_at"]
+    last_interest_at = at["last_interest_at"]
+
+    def read(row: Sequence[Any]) -> Contact:
+        values = (*row, *tail) if tail else row
+        facts = values[bant] or {}
+        return make(
+            *plain(values),
+            custom=dict(values[custom] or {}),
+            consent=Consent(
+                email=bool(values[consent_email]),
+                sms=bool(values[consent_sms]),
+                email_basis=values[basis_email] or "legitimate_interest",
+                sms_basis=values[basis_sms] or "none",
+            ),
+            bant=Bant(**{k: v for k, v in facts.items() if k in BANT_FACTS}),
+            stage=_member(Stage, values[stage] or "contact"),
+            score=int(values[score] or 0),
+            fit=float(values[fit] or 0.0),
+            interest=float(values[interest] or 0.0),
+            temperature=_member(Temperature, values[temperature] or "cold"),
+            deal_band=_member(DealBand, values[deal_band] or "medium"),
+            last_interest_at=values[last_interest_at],
+            source=values[source],
+            forgotten_at=values[forgotten_at],
+        )
+
+    return read
+
+
 def contact_from_row(row: Mapping[str, Any]) -> Contact:
-    """A domain contact from a ``contacts`` row."""
-    bant = row.get("bant") or {}
-    return Contact(
-        id=row["id"],
-        external_id=row.get("external_id"),
-        email=row.get("email"),
-        phone=row.get("phone"),
-        first_name=row.get("first_name"),
-        last_name=row.get("last_name"),
-        company=row.get("company"),
-        account_id=row.get("account_id"),
-        role=row.get("role"),
-        sector=row.get("sector"),
-        company_size=row.get("company_size"),
-        country=row.get("country"),
-        timezone=row.get("timezone"),
-        language=row.get("language"),
-        owner=row.get("owner"),
-        deal_value=row.get("deal_value"),
-        custom=dict(row.get("custom") or {}),
-        consent=Consent(
-            email=bool(row.get("consent_email", True)),
-            sms=bool(row.get("consent_sms", False)),
-            email_basis=row.get("basis_email") or "legitimate_interest",
-            sms_basis=row.get("basis_sms") or "none",
-        ),
-        bant=Bant(
-            **{k: v for k, v in bant.items() if k in {"budget", "authority", "need", "timing"}}
-        ),
-        stage=_member(Stage, row.get("stage") or "contact"),
-        score=int(row.get("score") or 0),
-        fit=float(row.get("fit") or 0.0),
-        interest=float(row.get("interest") or 0.0),
-        temperature=_member(Temperature, row.get("temperature") or "cold"),
-        deal_band=_member(DealBand, row.get("deal_band") or "medium"),
-        last_interest_at=row.get("last_interest_at"),
-        source=row.get("source"),
-        forgotten_at=row.get("forgotten_at"),
-    )
+    """A domain contact from a ``contacts`` row (any of its columns, by name)."""
+    known = {name: value for name, value in row.items() if name in _READ_DEFAULTS}
+    return contact_reader(tuple(known))(tuple(known.values()))
 
 
 def _scored(row: Any) -> ScoredContact:
@@ -271,19 +312,34 @@ class SqlContacts:
 
     def for_run(self, ids: Sequence[int]) -> dict[int, Contact]:
         """What a run needs of these contacts (``RUN_COLUMNS``), by id."""
-        return {i: contact_from_row(row) for i, row in self._rows(ids, RUN_COLUMNS).items()}
+        read = contact_reader(RUN_COLUMNS)
+        return {row[0]: read(row) for row in self._read(ids, RUN_COLUMNS)}
 
     def for_sending(self, ids: Sequence[int]) -> dict[int, ScoredContact]:
         """What a run needs of these contacts to send and re-score them, by id."""
-        rows = self._rows(ids, (*RUN_COLUMNS, "interest_state"))
+        read = contact_reader(RUN_COLUMNS)
+        state = len(RUN_COLUMNS)  # interest_state comes after them
         return {
-            i: ScoredContact(contact_from_row(row), InterestState.from_json(row["interest_state"]))
-            for i, row in rows.items()
+            row[0]: ScoredContact(read(row), InterestState.from_json(row[state]))
+            for row in self._read(ids, (*RUN_COLUMNS, "interest_state"))
         }
 
     def scored(self, ids: Sequence[int]) -> dict[int, ScoredContact]:
         """These contacts with their scoring state, by id."""
-        return {i: _scored(row) for i, row in self._rows(ids, SCORED_COLUMNS).items()}
+        read = contact_reader(SCORED_COLUMNS)
+        state, pending, changed = (
+            SCORED_COLUMNS.index(name)
+            for name in ("interest_state", "pending_events", "stage_changed_at")
+        )
+        return {
+            row[0]: ScoredContact(
+                read(row),
+                InterestState.from_json(row[state]),
+                list(row[pending] or []),
+                row[changed],
+            )
+            for row in self._read(ids, SCORED_COLUMNS)
+        }
 
     def in_account(self, account: str, *, limit: int = 1000) -> list[Contact]:
         """The contacts of an account (its key, ``domain/accounts.py``), by id."""
@@ -319,17 +375,20 @@ class SqlContacts:
         selected = [contacts.c[name] for name in columns] if columns else list(contacts.c)
         if columns and "id" not in columns:
             selected.insert(0, contacts.c.id)
-        out: dict[int, dict[str, Any]] = {}
+        keys = [column.key for column in selected]
+        at = keys.index("id")
+        # zipped: faster than dict() of each row's mapping
+        rows = (dict(zip(keys, row, strict=True)) for row in self._read(ids, selected))
+        return {row[keys[at]]: row for row in rows}
+
+    def _read(self, ids: Sequence[int], columns: Sequence[str | sa.Column[Any]]) -> Iterator[Any]:
+        """The rows of ``columns`` for ``ids`` (each once), a chunk of ids at a time."""
+        selected = [contacts.c[c] if isinstance(c, str) else c for c in columns]
         unique = sorted(set(ids))
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
             query = sa.select(*selected).where(any_of(self._db, contacts.c.id, chunk))
-            result = self._db.execute(query)
-            keys = list(result.keys())
-            at = keys.index("id")
-            for row in result.all():  # zipped: faster than dict() of each row's mapping
-                out[row[at]] = dict(zip(keys, row, strict=True))
-        return out
+            yield from self._db.execute(query).all()
 
     def add_stage_changes(self, contact_id: int, changes: Sequence[StageChange]) -> None:
         if not changes:
