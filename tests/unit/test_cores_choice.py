@@ -62,3 +62,24 @@ def test_sending_uses_the_pool_planning_started(
     assert cores.senders_for(app, work, handed_over=True) == 1  # type: ignore[arg-type]
     threads = _app(sendgrid=False, runner="threads")
     assert cores.senders_for(threads, work, handed_over=False) == 1  # type: ignore[arg-type]
+
+
+def test_a_worker_freezes_what_it_keeps_for_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The application a worker builds lives as long as the run: frozen once built (its
+    project loaded), it is no longer walked by every full collection."""
+    events: list[str] = []
+
+    class _Built:
+        @property
+        def project(self) -> object:
+            events.append("project")
+            return object()
+
+    monkeypatch.setattr(cores, "_apps", {})
+    monkeypatch.setattr(cores, "bootstrap", lambda *_a, **_k: _Built())
+    monkeypatch.setattr(cores.gc, "freeze", lambda: events.append("freeze"))
+    settings = Settings(run=RunSettings(batch_size=2000))
+    first = cores._worker_app(settings, "2026-03-03T09:00:00+00:00", 2)
+    again = cores._worker_app(settings, "2026-03-03T09:00:00+00:00", 2)
+    assert first is again
+    assert events == ["project", "freeze"]

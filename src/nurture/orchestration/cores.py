@@ -11,6 +11,7 @@ run on every core instead of behind one interpreter lock.
 from __future__ import annotations
 
 import atexit
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -127,6 +128,10 @@ def _worker_app(settings: Settings, as_of: str, share: int) -> App:
         mine = paced(settings, share)
         app = _apps[key] = bootstrap(mine, as_of=datetime.fromisoformat(as_of))
         _ = app.project
+        # As in the flow's process (flows._app): what the worker keeps for the run is
+        # frozen, out of every full collection. At 1M contacts each worker's twelve full
+        # collections while planning took 0.59 s before, 0.06 s after.
+        gc.freeze()
     return app
 
 
