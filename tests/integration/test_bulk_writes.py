@@ -170,14 +170,14 @@ def _contact_rows(first: int, count: int) -> list[dict[str, object]]:
 
 def test_many_rows_store_what_sqlalchemy_would_store(engine: Engine) -> None:
     columns = [c for c in contacts.columns if c.key not in ("id", "email")]
-    # per statement sent: (executemany, sent as driver SQL rather than compiled, from arrays)
+    # per statement sent: (executemany, driver SQL rather than compiled, from a JSON document)
     sent: list[tuple[bool, bool, bool]] = []
 
     def _seen(*args: object) -> None:
         statement, context, many = str(args[2]), args[4], args[5]
         if statement.startswith("INSERT"):
             compiled = getattr(context, "compiled", None) is not None
-            sent.append((bool(many), not compiled, "unnest" in statement))
+            sent.append((bool(many), not compiled, "json_to_recordset" in statement))
 
     sa.event.listen(engine, "before_cursor_execute", _seen)
     with engine.begin() as db:
@@ -185,7 +185,7 @@ def test_many_rows_store_what_sqlalchemy_would_store(engine: Engine) -> None:
         execute_many(db, contacts.insert(), _contact_rows(20, 20))
     sa.event.remove(engine, "before_cursor_execute", _seen)
     # SQLAlchemy's own executemany first; then SQLite's driver executemany, or one
-    # PostgreSQL INSERT ... SELECT from arrays.
+    # PostgreSQL INSERT ... SELECT from one JSON document.
     short = (True, True, False) if engine.dialect.name == "sqlite" else (False, False, True)
     assert sent == [(True, False, False), short]
     with engine.connect() as db:
@@ -263,7 +263,7 @@ def test_an_insert_that_skips_conflicts_counts_only_the_rows_inserted(engine: En
         index_elements=["provider", "provider_event_id"]
     )
     first = [f"e{n}" for n in range(10)]
-    # five known already, one twice in the same batch, and 1,200 new: two pages of arrays
+    # five known already, one twice in the same batch, and 1,200 new: two pages on PostgreSQL
     second = first[:5] + ["again", "again"] + [f"n{n}" for n in range(1200)]
     with engine.begin() as db:
         assert execute_many(db, statement, _event_rows(first)) == 10

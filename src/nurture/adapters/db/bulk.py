@@ -1,17 +1,17 @@
 """Updating many rows at once, the way each engine does it fastest.
 
 On PostgreSQL every statement costs the server a round of bind and execute, and
-``executemany`` sends one ``UPDATE`` per row. There, a thousand rows go in one
-``UPDATE ... FROM unnest(array, ...)``, with one array per column, so that SQLAlchemy
-compiles the statement once. SQLite runs a statement prepared once inside this process,
-so ``executemany`` stays the fastest there, through :func:`execute_many`.
-
-Inserts go the same way on PostgreSQL: ``INSERT ... SELECT * FROM unnest(array, ...)``,
-a thousand rows to a statement. ``executemany`` there is one ``INSERT`` per row (psycopg
-pipelines them, but the server binds and executes each): in a 1M-contact run, 96,622
-touch inserts took the server 2.9 s. SQLAlchemy's "insertmanyvalues" (a thousand rows in
-one ``VALUES`` list) compiles a new statement each time, and made generating a base of
-200,000 contacts six times slower here (118 s against about 20 s).
+``executemany`` sends one statement per row (psycopg pipelines them, but the server binds
+and executes each: in a 1M-contact run, 96,622 touch inserts took it 2.9 s). There, a
+thousand rows go in one ``UPDATE ... FROM json_to_recordset(:rows)`` or ``INSERT ...
+SELECT ... FROM json_to_recordset(:rows)``: the page is one JSON document, written by
+orjson at once and read by the server in C, and SQLAlchemy compiles the statement once.
+(Arrays, one per column through ``unnest``, came first: psycopg adapts an array element
+by element in Python, and its array dumpers were 12% of the run's client time. SQLAlchemy's
+"insertmanyvalues", a thousand rows in one ``VALUES`` list, compiles a new statement each
+time, and made generating a base of 200,000 contacts six times slower: 118 s against
+about 20 s.) SQLite runs a statement prepared once inside this process, so
+``executemany`` stays the fastest there, through :func:`execute_many`.
 
 :func:`execute_many` is ``executemany`` with less work per row on SQLite. SQLAlchemy's
 own path builds a dictionary of parameters per row and runs each value through its type's
@@ -63,7 +63,7 @@ def execute_many(
     say). With every row giving the same keys: on SQLite the rows go straight to the
     driver's ``executemany``, each value through its column type's bind processor
     (datetimes, JSON, booleans) as SQLAlchemy would send it; on PostgreSQL an insert goes
-    as arrays, a thousand rows to a statement. A statement that needs Python-side
+    as one JSON document a thousand rows. A statement that needs Python-side
     defaults, returns rows, or gets rows of different shapes goes through SQLAlchemy."""
     plan = None
     if len(rows) >= _FEW:
@@ -71,19 +71,19 @@ def execute_many(
         if all(row.keys() == shape for row in rows):
             if db.dialect.name == "sqlite":
                 plan = _plan(db.dialect, statement, tuple(shape), columns=tuple(shape))
-            elif db.dialect.name == "postgresql" and _arrays_serve(db, statement, shape):
+            elif db.dialect.name == "postgresql" and _recordset_serves(db, statement, shape):
                 assert isinstance(statement, sa.Insert)
                 return sum(
-                    _insert_from_arrays(db, statement, page, tuple(shape)) for page in _pages(rows)
+                    _insert_from_json(db, statement, page, tuple(shape)) for page in _pages(rows)
                 )
     if plan is None:
         return db.execute(statement, list(rows)).rowcount
     return plan.execute(db, rows)
 
 
-def _arrays_serve(db: sa.Connection, statement: sa.Insert | sa.Update, shape: Any) -> bool:
-    """Whether an insert of rows of ``shape`` can go as one ``INSERT ... SELECT`` from
-    arrays: not when a column left out has a Python-side default (SQLAlchemy computes it
+def _recordset_serves(db: sa.Connection, statement: sa.Insert | sa.Update, shape: Any) -> bool:
+    """Whether an insert of rows of ``shape`` can go as one ``INSERT ... SELECT`` from a
+    JSON document: not when a column left out has a Python-side default (SQLAlchemy computes it
     per row), nor when the statement returns rows or carries values of its own."""
     if not isinstance(statement, sa.Insert):
         return False
@@ -95,18 +95,18 @@ def _arrays_serve(db: sa.Connection, statement: sa.Insert | sa.Update, shape: An
     )
 
 
-def _insert_from_arrays(
+def _insert_from_json(
     db: sa.Connection,
     statement: sa.Insert,
     page: Sequence[Mapping[str, Any]],
     keys: tuple[str, ...],
 ) -> int:
-    """One ``INSERT ... SELECT * FROM unnest(array, ...)`` for ``page``; the rows inserted
+    """One ``INSERT ... SELECT ... FROM json_to_recordset(:rows)`` for ``page``; the rows inserted
     (a row an ``ON CONFLICT DO NOTHING`` skips is not counted)."""
     table = statement.table
     assert isinstance(table, sa.Table)
-    given, values = _arrays(table, page, keys)
-    rows = sa.select(*(sa.cast(given.c[key], table.c[key].type) for key in keys))
+    given, values = _recordset(db, table, page, keys)
+    rows = sa.select(*(given.c[key] for key in keys))
     insert = statement.from_select(keys, rows, include_defaults=False)
     # SQLAlchemy keeps an INSERT's row count only when asked to.
     return db.execute(insert.execution_options(preserve_rowcount=True), values).rowcount
@@ -268,12 +268,12 @@ def update_rows(
         )
         if db.dialect.name == "postgresql":
             for page in _pages(moved):
-                _update_from_arrays(db, table, page, keys=keys, guards=guards, where=where)
+                _update_from_json(db, table, page, keys=keys, guards=guards, where=where)
             continue
         db.execute(_update_statement(table, keys, guards, where), moved)
 
 
-def _update_from_arrays(
+def _update_from_json(
     db: sa.Connection,
     table: sa.Table,
     page: Sequence[Mapping[str, Any]],
@@ -282,15 +282,15 @@ def _update_from_arrays(
     guards: Mapping[str, str],
     where: Sequence[sa.ColumnElement[bool]],
 ) -> None:
-    """One ``UPDATE ... FROM unnest(array, ...)`` for ``page``: one parameter per column
+    """One ``UPDATE ... FROM json_to_recordset(:rows)`` for ``page``: one parameter
     whatever the number of rows, so SQLAlchemy compiles the statement once. Rows naming the
     same id twice go one by one instead, in order, as ``executemany`` would apply them."""
     if len({row["_id"] for row in page}) != len(page):
         for row in page:
-            _update_from_arrays(db, table, [row], keys=keys, guards=guards, where=where)
+            _update_from_json(db, table, [row], keys=keys, guards=guards, where=where)
         return
     columns = {"_id": "id", **guards, **{key: key for key in keys}}
-    given, values = _arrays(table, page, tuple(columns), columns)
+    given, values = _recordset(db, table, page, tuple(columns), columns)
     statement = (
         table.update()
         .where(
@@ -298,49 +298,47 @@ def _update_from_arrays(
             *(table.c[column] == given.c[name] for name, column in guards.items()),
             *where,
         )
-        # Cast: an array of NULLs only would come out of unnest as text.
-        .values({key: sa.cast(given.c[key], table.c[key].type) for key in keys})
+        .values({key: given.c[key] for key in keys})
     )
     db.execute(statement, values)
 
 
-def _arrays(
+def _recordset(
+    db: sa.Connection,
     table: sa.Table,
     page: Sequence[Mapping[str, Any]],
     names: tuple[str, ...],
     columns: Mapping[str, str] | None = None,
-) -> tuple[Any, dict[str, list[Any]]]:
-    """``unnest(array, ...) AS v(name, ...)`` with one array per row key in ``names``
-    (typed as the column ``columns`` maps it to, by default its own name), and the
-    arrays' values from ``page``."""
+) -> tuple[Any, dict[str, str]]:
+    """``json_to_recordset(:rows) AS v(name type, ...)``: ``page`` as one JSON document,
+    each row key in ``names`` typed as the column ``columns`` maps it to (by default its
+    own name). Each value goes through its type's bind processor first (a naive datetime
+    is refused), as SQLAlchemy would bind it.
+
+    One parameter for the page, written by orjson at once (see the module's note)."""
     columns = columns or {name: name for name in names}
     types = {name: table.c[columns[name]].type for name in names}
-    # JSON goes as text: a JSON list inside an array would read as one more dimension.
-    plain = {name: isinstance(kind, sa.JSON) for name, kind in types.items()}
-    arrays = [
-        sa.bindparam(f"_{name}", type_=postgresql.ARRAY(sa.Text if plain[name] else kind))
+    dialect = db.dialect
+    processors = [
+        (name, process)
         for name, kind in types.items()
+        # JSON columns travel as JSON inside the document, not as text.
+        if not isinstance(kind, sa.JSON)
+        and (process := kind.dialect_impl(dialect).bind_processor(dialect)) is not None
     ]
+    rows: Sequence[Mapping[str, Any]] = page  # each row gives exactly ``names``
+    if processors:
+        rows = [dict(row) for row in page]
+        try:
+            for row in rows:
+                for name, process in processors:
+                    row[name] = process(row[name])  # type: ignore[index]
+        except Exception as exc:
+            raise sa.exc.StatementError(f"({type(exc).__name__}) {exc}", None, None, exc) from exc
+    document = sa.cast(sa.bindparam("_rows", type_=sa.Text), postgresql.JSON)
     given = (
-        sa.func.unnest(*arrays)
-        .table_valued(*(sa.column(name) for name in names))
-        .render_derived(name="v")
+        sa.func.json_to_recordset(document)
+        .table_valued(*(sa.column(name, types[name]) for name in names))
+        .render_derived(name="v", with_types=True)
     )
-    values = {
-        f"_{name}": _array(
-            [
-                json_text(row[name]) if plain[name] and row[name] is not None else row[name]
-                for row in page
-            ]
-        )
-        for name in names
-    }
-    return given, values
-
-
-def _array(values: list[Any]) -> list[Any]:
-    """``values`` as psycopg can send them as one array: a score of ``5`` beside ``4.5``
-    becomes ``5.0`` (the column's cast gives the stored type back)."""
-    if {type(v) for v in values if v is not None} == {int, float}:
-        return [None if v is None else float(v) for v in values]
-    return values
+    return given, {"_rows": json_text(list(rows))}
