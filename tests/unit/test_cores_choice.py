@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -83,3 +84,25 @@ def test_a_worker_freezes_what_it_keeps_for_the_run(monkeypatch: pytest.MonkeyPa
     again = cores._worker_app(settings, "2026-03-03T09:00:00+00:00", 2)
     assert first is again
     assert events == ["project", "freeze"]
+
+
+def test_warming_the_pool_does_not_hold_the_flow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fork server takes about a second to start: the flow ingests and scores
+    meanwhile instead of waiting for it."""
+    release = threading.Event()
+    submitted: list[object] = []
+
+    class _SlowPool:
+        def submit(self, work: object) -> None:
+            submitted.append(work)
+
+    def slow_pool(workers: int) -> _SlowPool:
+        assert release.wait(5)
+        return _SlowPool()
+
+    monkeypatch.setattr(cores, "worker_pool", slow_pool)
+    starting = cores.warm(2)
+    assert starting.is_alive()  # returned while the pool was still starting
+    release.set()
+    starting.join(5)
+    assert submitted == [int, int]

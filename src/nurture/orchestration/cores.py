@@ -105,12 +105,19 @@ def senders_for(app: App, work: int, *, handed_over: bool) -> int:
     return workers
 
 
-def warm(workers: int) -> None:
-    """Start the pool's processes now (the fork server imports nurture: about 1.5 s),
-    so that they are ready when planning needs them."""
-    pool = worker_pool(workers)
-    for _ in range(workers):
-        pool.submit(int)
+def warm(workers: int) -> threading.Thread:
+    """Start the pool's processes in the background (the fork server imports nurture:
+    about a second, which the flow waited for before ingesting), so that they are ready
+    when planning needs them; returns the thread that starts them."""
+
+    def start() -> None:
+        pool = worker_pool(workers)
+        for _ in range(workers):
+            pool.submit(int)
+
+    starting = threading.Thread(target=start, name="nurture-warm-pool", daemon=True)
+    starting.start()
+    return starting
 
 
 #: The applications of this worker process, by settings and run moment (the latest few:

@@ -159,10 +159,11 @@ def score_contacts(run_id: str, as_of: str) -> dict[str, Any]:
 
 
 @task(name="plan-touches", **RETRYING)
-def plan_touches(run_id: str, as_of: str) -> dict[str, Any]:
-    """Give every due step a delivery time, within each contact's budget."""
+def plan_touches(run_id: str, as_of: str, due_steps: int) -> dict[str, Any]:
+    """Give every due step a delivery time, within each contact's budget; ``due_steps``
+    (counted as the run began) chooses between the worker processes and this one."""
     app = _app(as_of)
-    workers = _workers(app, phases.count_due_steps(app))
+    workers = _workers(app, due_steps)
     if workers > 1:
         result = cores.plan(app, as_of, run_id, workers=workers)
     else:
@@ -279,7 +280,8 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
             return phases.dry_run(app)
         app.require_link_secret()
         split = _shards(app)
-        if not split and _workers(app, phases.count_due_steps(app)) > 1:
+        due_steps = 0 if split else phases.count_due_steps(app)
+        if not split and _workers(app, due_steps) > 1:
             cores.warm(app.settings.run.max_parallel_batches)  # while ingest and score run
         run_id = phases.start(app)
         try:
@@ -293,7 +295,7 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
                 parts["plan"], executions = shards.across_workers(app, run_id, pinned, split)
                 executions += _execute_all(app, run_id, pinned)  # what is left, if anything
             else:
-                parts["plan"] = plan_touches(run_id, pinned)
+                parts["plan"] = plan_touches(run_id, pinned, due_steps)
                 parts["reconcile"] = reconcile_unknown(run_id, pinned)
                 started = time.perf_counter()
                 executions = _execute_all(app, run_id, pinned)
