@@ -18,6 +18,8 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from nurture.errors import PayloadError
 
 __all__ = ["LinkKeys", "key_id", "read_token", "reply_token", "sign_token"]
@@ -58,7 +60,10 @@ class LinkKeys:
     def sign(self, purpose: str, payload: dict[str, Any]) -> str:
         """A compact URL-safe token carrying ``payload``, valid only for ``purpose``."""
         kid = key_id(self.current)
-        body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
+        # orjson: a run signs two links per email, and the standard library's encoder was
+        # 3% of sending. Compact and sorted as before; text outside ASCII is written as
+        # UTF-8 instead of \u escapes, which both read the same.
+        body = _b64(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
         mac = _mac(self.current, purpose, f"{kid}.{body}".encode())
         return f"{kid}.{body}.{_b64(mac)}"
 
