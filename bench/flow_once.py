@@ -81,7 +81,13 @@ def main() -> None:
     started = time.perf_counter()
     from prefect import flow
 
-    from nurture.orchestration.flows import configured_daily_run, without_idle_heartbeats
+    from nurture.orchestration.flows import (
+        configured_daily_run,
+        start_workers_early,
+        without_idle_heartbeats,
+    )
+
+    start_workers_early(datetime.fromisoformat(as_of))  # as `nurture run` does
 
     @flow(name="warm-up")
     def warm_up() -> int:

@@ -106,3 +106,35 @@ def test_warming_the_pool_does_not_hold_the_flow(monkeypatch: pytest.MonkeyPatch
     release.set()
     starting.join(5)
     assert submitted == [int, int]
+
+
+@pytest.mark.parametrize(
+    ("due", "shards", "warmed"),
+    [
+        (9_774, 0, [2]),  # 1% of a million: the pool starts while Prefect does
+        (7_999, 0, []),  # below four batches the run stays in one process
+        (99_919, 2, []),  # shards plan and send on Prefect workers, not here
+    ],
+)
+def test_nurture_run_starts_the_workers_before_prefect(
+    monkeypatch: pytest.MonkeyPatch, due: int, shards: int, warmed: list[int]
+) -> None:
+    from nurture.orchestration import flows
+
+    disposed: list[bool] = []
+    run = RunSettings(batch_size=2000, max_parallel_batches=2, task_runner="auto", shards=shards)
+    app = SimpleNamespace(
+        settings=Settings(run=run), engine=SimpleNamespace(dispose=lambda: disposed.append(True))
+    )
+
+    def environment(_moment: object) -> object:
+        return app
+
+    monkeypatch.setattr(flows, "_from_environment", environment)
+    monkeypatch.setattr(flows, "_factory", [environment])
+    monkeypatch.setattr(flows.phases, "count_due_steps", lambda _app: due)
+    calls: list[int] = []
+    monkeypatch.setattr(flows.cores, "warm", calls.append)
+    flows.start_workers_early()
+    assert calls == warmed
+    assert disposed == [True]  # the early look leaves no connection open

@@ -59,9 +59,12 @@ def run(
         from nurture.orchestration.flows import (
             configured_daily_run,
             on_progress,
+            start_workers_early,
             without_idle_heartbeats,
         )
 
+        if not dry_run:
+            start_workers_early(moment)  # while Prefect's API starts
         daily_run = configured_daily_run()
         with (
             _bar(shown=not as_json and not dry_run) as advance,

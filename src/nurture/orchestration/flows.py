@@ -38,7 +38,13 @@ from nurture.orchestration.retrying import RETRYING
 from nurture.settings import RunSettings, load_settings
 from nurture.views.wording import words
 
-__all__ = ["configured_daily_run", "daily_run", "dispatch", "running_with"]
+__all__ = [
+    "configured_daily_run",
+    "daily_run",
+    "dispatch",
+    "running_with",
+    "start_workers_early",
+]
 
 _apps: dict[str, App] = {}
 _apps_lock = threading.Lock()
@@ -309,6 +315,20 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
             raise
     finally:
         _release(pinned)
+
+
+def start_workers_early(as_of: datetime | None = None) -> None:
+    """Start the worker processes now if the daily run at ``as_of`` will use them. A
+    command about to start Prefect's ephemeral API (seconds) calls it first (``nurture
+    run``): the pool is up when planning begins, instead of a second and a half into the
+    run. A run with little or nothing due starts nothing."""
+    moment = datetime.fromisoformat(_pin(as_of.isoformat() if as_of else None))
+    app = _factory[0](moment)
+    try:
+        if not app.settings.run.shards and _workers(app, phases.count_due_steps(app)) > 1:
+            cores.warm(app.settings.run.max_parallel_batches)
+    finally:
+        app.engine.dispose()
 
 
 def _release(as_of: str) -> None:
