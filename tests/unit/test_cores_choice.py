@@ -138,3 +138,15 @@ def test_nurture_run_starts_the_workers_before_prefect(
     flows.start_workers_early()
     assert calls == warmed
     assert disposed == [True]  # the early look leaves no connection open
+
+
+def test_a_handed_over_application_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests and the demo hand the flows their application: nothing is started for
+    them, and their engine is not touched."""
+    from nurture.orchestration import flows
+
+    built: list[object] = []
+    monkeypatch.setattr(flows, "_factory", [built.append])
+    monkeypatch.setattr(flows.cores, "warm", lambda workers: pytest.fail("warmed"))
+    flows.start_workers_early()
+    assert built == []

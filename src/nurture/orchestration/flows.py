@@ -322,8 +322,10 @@ def start_workers_early(as_of: datetime | None = None) -> None:
     command about to start Prefect's ephemeral API (seconds) calls it first (``nurture
     run``): the pool is up when planning begins, instead of a second and a half into the
     run. A run with little or nothing due starts nothing."""
+    if _factory[0] is not _from_environment:
+        return  # a handed-over application (tests, the demo) keeps its work here
     moment = datetime.fromisoformat(_pin(as_of.isoformat() if as_of else None))
-    app = _factory[0](moment)
+    app = _from_environment(moment)
     try:
         if not app.settings.run.shards and _workers(app, phases.count_due_steps(app)) > 1:
             cores.warm(app.settings.run.max_parallel_batches)
