@@ -197,10 +197,6 @@ sa.Index("ix_contacts_idle_since", IDLE_SINCE)
 
 # Interest fades: the daily run re-scores the contacts that have some. From this index it
 # reads only those (every contact was read: 0.35 s over 1,000,000 with nobody interested).
-#: The claim names the status as this literal: a partial index serves a query whose
-#: terms imply its own, and a bound parameter proves nothing to SQLite's planner.
-SCHEDULED = sa.text("status = 'scheduled'")
-
 # A query must use INTERESTED itself: a partial index serves a query whose terms imply its own.
 INTERESTED = sa.text("interest > 0")
 sa.Index(
@@ -346,6 +342,10 @@ touches = sa.Table(
         for name in ("provider_message_id", "message_id")
     ),
 )
+
+#: The claim names the status as this literal: a partial index serves a query whose
+#: terms imply its own, and a bound parameter proves nothing to SQLite's planner.
+SCHEDULED = sa.text("status = 'scheduled'")
 
 # The claim's order among the touches waiting: a claim reads the batch it takes, not every
 # touch due (a sort of all of them per batch). A touch leaves this index once claimed.
