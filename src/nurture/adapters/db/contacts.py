@@ -113,10 +113,9 @@ def contact_reader(columns: tuple[str, ...]) -> Callable[[Sequence[Any]], Contac
     """Domain contacts from rows of ``columns``, by position: a run reads hundreds of
     thousands of contacts, and a dictionary per row cost as much as the query. A column
     left out reads as ``_READ_DEFAULTS`` says."""
-    names = list(columns)
-    tail = tuple(value for name, value in _READ_DEFAULTS.items() if name not in columns)
-    names += [name for name in _READ_DEFAULTS if name not in columns]
-    at = {name: position for position, name in enumerate(names)}
+    missing = [name for name in _READ_DEFAULTS if name not in columns]
+    tail = tuple(_READ_DEFAULTS[name] for name in missing)
+    at = {name: position for position, name in enumerate((*columns, *missing))}
     # Contact's first fields, in its order: the id, then the attributes a person gives.
     plain = itemgetter(*(at[name] for name in ("id", *CONTACT_ATTRIBUTES)))
     make: Callable[..., Contact] = Contact  # the first fields go by position
@@ -376,10 +375,9 @@ class SqlContacts:
         if columns and "id" not in columns:
             selected.insert(0, contacts.c.id)
         keys = [column.key for column in selected]
-        at = keys.index("id")
         # zipped: faster than dict() of each row's mapping
         rows = (dict(zip(keys, row, strict=True)) for row in self._read(ids, selected))
-        return {row[keys[at]]: row for row in rows}
+        return {row["id"]: row for row in rows}
 
     def _read(self, ids: Sequence[int], columns: Sequence[str | sa.Column[Any]]) -> Iterator[Any]:
         """The rows of ``columns`` for ``ids`` (each once), a chunk of ids at a time."""
