@@ -287,8 +287,8 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
         app.require_link_secret()
         split = _shards(app)
         due_steps = 0 if split else phases.count_due_steps(app)
-        if not split and _workers(app, due_steps) > 1:
-            cores.warm(app.settings.run.max_parallel_batches)  # while ingest and score run
+        if not split:
+            _warm_for(app, due_steps)  # while ingest and score run
         run_id = phases.start(app)
         try:
             parts: dict[str, dict[str, Any]] = {}
@@ -327,10 +327,16 @@ def start_workers_early(as_of: datetime | None = None) -> None:
     moment = datetime.fromisoformat(_pin(as_of.isoformat() if as_of else None))
     app = _from_environment(moment)
     try:
-        if not app.settings.run.shards and _workers(app, phases.count_due_steps(app)) > 1:
-            cores.warm(app.settings.run.max_parallel_batches)
+        if not app.settings.run.shards:
+            _warm_for(app, phases.count_due_steps(app))
     finally:
         app.engine.dispose()
+
+
+def _warm_for(app: App, due_steps: int) -> None:
+    """Start the worker pool if a run with ``due_steps`` plans in worker processes."""
+    if _workers(app, due_steps) > 1:
+        cores.warm(app.settings.run.max_parallel_batches)
 
 
 def _release(as_of: str) -> None:
