@@ -68,3 +68,17 @@ def test_markup_in_contact_data_is_escaped_in_html_and_kept_in_text() -> None:
     assert "<script>" not in email.html
     assert "&lt;script&gt;" in email.html
     assert email.text == f"Bonjour {name}"
+
+
+@pytest.mark.parametrize(("pieces", "refused"), [(100, False), (101, True), (150, True)])
+def test_the_output_limit_counts_every_piece_of_a_render(pieces: int, refused: bool) -> None:
+    """Size and deadline are checked once per run of pieces, not piece by piece: the
+    limit must still hold exactly, whether a render ends inside a run or after many."""
+    limits = Limits(template_seconds=0.5, template_output_chars=1000)
+    source = "{% for i in range(" + str(pieces) + ") %}{{ 'abcdefghij' }}{% endfor %}"
+    store = TemplateStore.from_mapping({"sms/t.txt.j2": source}, limits=limits)
+    if refused:
+        with pytest.raises(TemplateError, match="more than 1,000 characters"):
+            store.render_sms("sms/t", language=None, context={})
+    else:
+        assert store.render_sms("sms/t", language=None, context={}).text == "abcdefghij" * 100
