@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -93,8 +95,8 @@ def test_warming_the_pool_does_not_hold_the_flow(monkeypatch: pytest.MonkeyPatch
     submitted: list[object] = []
 
     class _SlowPool:
-        def submit(self, work: object) -> None:
-            submitted.append(work)
+        def submit(self, work: object, *args: object) -> None:
+            submitted.append((work, *args))
 
     def slow_pool(workers: int) -> _SlowPool:
         assert release.wait(5)
@@ -105,7 +107,35 @@ def test_warming_the_pool_does_not_hold_the_flow(monkeypatch: pytest.MonkeyPatch
     assert starting.is_alive()  # returned while the pool was still starting
     release.set()
     starting.join(5)
-    assert submitted == [int, int]
+    assert submitted == [(int,), (int,)]
+
+
+def test_warming_for_a_run_builds_each_workers_application(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given the run's settings and moment, each process builds the application it will
+    plan with, under the key planning and sending look it up by."""
+    submitted: list[tuple[object, ...]] = []
+
+    class _Pool:
+        def submit(self, work: Any, *args: object) -> None:
+            submitted.append(args)
+            work(*args)
+
+    built: list[str] = []
+    monkeypatch.setattr(cores, "worker_pool", lambda workers: _Pool())
+    monkeypatch.setattr(cores, "_apps", {})
+    monkeypatch.setattr(
+        cores, "bootstrap", lambda *_a, **_k: built.append("app") or SimpleNamespace(project=None)
+    )
+    monkeypatch.setattr(cores.gc, "freeze", lambda: None)
+    settings = Settings(run=RunSettings(batch_size=2000))
+    cores.warm(2, settings, "2026-03-03T09:00:00+00:00").join(5)
+    assert submitted == [(settings, "2026-03-03T09:00:00+00:00", 2)] * 2
+    assert built == ["app"]  # the second finds the first's (one process here)
+    planning = cores._worker_app(settings, "2026-03-03T09:00:00+00:00", 2)
+    assert built == ["app"]
+    assert planning is next(iter(cores._apps.values()))
 
 
 @pytest.mark.parametrize(
@@ -133,10 +163,11 @@ def test_nurture_run_starts_the_workers_before_prefect(
     monkeypatch.setattr(flows, "_from_environment", environment)
     monkeypatch.setattr(flows, "_factory", [environment])
     monkeypatch.setattr(flows.phases, "count_due_steps", lambda _app: due)
-    calls: list[int] = []
-    monkeypatch.setattr(flows.cores, "warm", calls.append)
-    flows.start_workers_early()
-    assert calls == warmed
+    calls: list[tuple[int, object, str]] = []
+    monkeypatch.setattr(flows.cores, "warm", lambda *args: calls.append(args))
+    moment = datetime(2026, 3, 3, 9, tzinfo=UTC)
+    flows.start_workers_early(moment)
+    assert calls == [(w, app.settings, moment.isoformat()) for w in warmed]
     assert disposed == [True]  # the early look leaves no connection open
 
 
@@ -147,6 +178,36 @@ def test_a_handed_over_application_is_left_alone(monkeypatch: pytest.MonkeyPatch
 
     built: list[object] = []
     monkeypatch.setattr(flows, "_factory", [built.append])
-    monkeypatch.setattr(flows.cores, "warm", lambda workers: pytest.fail("warmed"))
+    monkeypatch.setattr(flows.cores, "warm", lambda *args: pytest.fail("warmed"))
     flows.start_workers_early()
     assert built == []
+
+
+def test_the_runner_queues_a_batch_ahead_but_this_process_sends_within_the_setting() -> None:
+    """Two task threads per parallel batch, so a worker process finds its next batch
+    waiting; batches sent in the flow's own process still run at most
+    NURTURE_MAX_PARALLEL_BATCHES at a time."""
+    from nurture.orchestration import flows
+
+    runner = flows.configured_daily_run(RunSettings(max_parallel_batches=3)).task_runner
+    assert runner._max_workers == 6
+    running, most = [0], [0]
+    lock = threading.Lock()
+    go = threading.Barrier(6)
+
+    def batch() -> None:
+        go.wait(5)
+        with flows._batch_slot(3):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            threading.Event().wait(0.05)
+            with lock:
+                running[0] -= 1
+
+    threads = [threading.Thread(target=batch) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert most == [3]
