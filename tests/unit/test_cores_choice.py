@@ -81,11 +81,13 @@ def test_a_worker_freezes_what_it_keeps_for_the_run(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(cores, "_apps", {})
     monkeypatch.setattr(cores, "bootstrap", lambda *_a, **_k: _Built())
     monkeypatch.setattr(cores.gc, "freeze", lambda: events.append("freeze"))
+    monkeypatch.setattr(cores.gc, "set_threshold", lambda *t: events.append(f"threshold {t}"))
     settings = Settings(run=RunSettings(batch_size=2000))
     first = cores._worker_app(settings, "2026-03-03T09:00:00+00:00", 2)
     again = cores._worker_app(settings, "2026-03-03T09:00:00+00:00", 2)
     assert first is again
-    assert events == ["project", "freeze"]
+    # ... and collects its young objects in large steps (a run drops millions of them)
+    assert events == ["project", "freeze", "threshold (50000, 20, 100)"]
 
 
 def test_warming_the_pool_does_not_hold_the_flow(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,6 +131,7 @@ def test_warming_for_a_run_builds_each_workers_application(
         cores, "bootstrap", lambda *_a, **_k: built.append("app") or SimpleNamespace(project=None)
     )
     monkeypatch.setattr(cores.gc, "freeze", lambda: None)
+    monkeypatch.setattr(cores.gc, "set_threshold", lambda *_t: None)
     settings = Settings(run=RunSettings(batch_size=2000))
     cores.warm(2, settings, "2026-03-03T09:00:00+00:00").join(5)
     assert submitted == [(settings, "2026-03-03T09:00:00+00:00", 2)] * 2
