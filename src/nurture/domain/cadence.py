@@ -27,7 +27,9 @@ _HORIZON_DAYS = 400  # a window that never opens within this is a configuration 
 
 # Kinds of memoised answers about a day (module constants: one name, one meaning).
 _BUSINESS, _OPEN, _BOUNDS, _SKIP, _AFTER = "business", "open", "bounds", "skip", "after"
-_CLOSES = ("closes",)  # the last moment asked about, with its answer
+# Keys of the last moment asked about, with its answer: a batch asks about its own now
+# for every touch, and planning about the run's now for every step already due.
+_CLOSES, _NEXT = ("closes",), ("next",)
 
 
 def _no_holidays(_day: date) -> bool:
@@ -85,20 +87,32 @@ class Calendar:
         start, end = self._bounds(local.date())
         return start <= at < end
 
-    def closes_at(self, at: datetime) -> datetime | None:
-        """When the window that ``at`` lies in closes (``None`` when it is closed). The
-        answer for the last moment asked is remembered: a batch asks about its own now
-        for every touch (0.4 s a worker process at 1M contacts)."""
-        last = self._days.get(_CLOSES)
+    def _last(self, key: tuple[str], at: datetime, compute: Callable[[datetime], Any]) -> Any:
+        """``compute(at)``, remembered for the last moment asked under ``key`` (one tuple,
+        replaced whole, so threads never see half of it)."""
+        last = self._days.get(key)
         if last is not None and last[0] == at:
-            closes: datetime | None = last[1]
-            return closes
-        closes = self._bounds(at.astimezone(self.zone).date())[1] if self.in_window(at) else None
-        self._days[_CLOSES] = (at, closes)  # one tuple, replaced whole (threads)
+            return last[1]
+        value = compute(at)
+        self._days[key] = (at, value)
+        return value
+
+    def closes_at(self, at: datetime) -> datetime | None:
+        """When the window that ``at`` lies in closes (``None`` when it is closed); the last
+        answer is remembered (asked twice per touch before: 0.4 s a worker at 1M)."""
+        closes: datetime | None = self._last(_CLOSES, at, self._closes_at)
         return closes
 
+    def _closes_at(self, at: datetime) -> datetime | None:
+        return self._bounds(at.astimezone(self.zone).date())[1] if self.in_window(at) else None
+
     def next_open(self, at: datetime) -> datetime:
-        """The earliest moment at or after ``at`` inside the window (UTC)."""
+        """The earliest moment at or after ``at`` inside the window (UTC); the last answer
+        is remembered (planning asked it per step: 0.3 s a worker at 1M)."""
+        opens: datetime = self._last(_NEXT, at, self._next_open)
+        return opens
+
+    def _next_open(self, at: datetime) -> datetime:
         day = at.astimezone(self.zone).date()
         for _ in range(_HORIZON_DAYS):
             if self.is_open_day(day):
