@@ -20,7 +20,7 @@ from nurture.adapters.email import OutboxEmail, OutboxFiles, SendGridEmail
 from nurture.adapters.holidays import holiday_check, known_holiday_region
 from nurture.adapters.sms import OutboxSms, TwilioDialer, TwilioSms
 from nurture.adapters.templates import TemplateStore
-from nurture.domain.cadence import Holidays
+from nurture.domain.cadence import Calendars, Holidays
 from nurture.domain.planning import Budget
 from nurture.domain.privacy import ErasureKeys
 from nurture.domain.scoring import ScoringModel
@@ -242,7 +242,16 @@ class App:
             handoff_sla_business_days=self.settings.run.handoff_sla_business_days,
             holidays=self.holidays,
             erasure=self.known_erasure_keys,
+            calendars=self.calendars,
         )
+
+    @cached_property
+    def calendars(self) -> Calendars:
+        """The contacts' calendars, kept for the application's life: a worker process sends
+        a run's batches one task at a time, and each batch worked the same windows, days
+        and next openings out again (its run contexts all share these)."""
+        project = self.settings.project
+        return Calendars(project.default_timezone, project.default_region, self.holidays)
 
     @property
     def budget(self) -> Budget:

@@ -235,3 +235,46 @@ def test_daylight_saving_days_never_yield_a_time_outside_the_window(
     assert calendar.in_window(due)
     hour = due.astimezone(tz).hour
     assert 9 <= hour < 18
+
+
+def test_a_calendar_that_lives_long_keeps_a_bounded_memory_and_right_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server's calendars answer for weeks about ever new moments: past its limit a
+    calendar forgets what it worked out, and its answers stay those of a fresh one."""
+    from nurture.domain import cadence
+
+    monkeypatch.setattr(cadence, "_MEMO_LIMIT", 8)
+    window = SendWindow(hours="09:00-18:00", days=["mon", "tue", "wed", "thu", "fri"])
+    kept = Calendar(ZoneInfo("Europe/Paris"), window, holiday_check("FR"))
+    start = datetime(2026, 4, 30, 17, 0, tzinfo=UTC)
+    for hour in range(0, 24 * 12, 5):
+        at = start + timedelta(hours=hour)
+        fresh = Calendar(ZoneInfo("Europe/Paris"), window, holiday_check("FR"))
+        assert kept.next_open(at) == fresh.next_open(at)
+        assert kept.closes_at(at) == fresh.closes_at(at)
+        assert kept.open_after(at, 2.5) == fresh.open_after(at, 2.5)
+        assert len(kept._days) <= 8
+
+
+def test_the_batches_of_a_run_share_their_calendars() -> None:
+    """Each batch of a run has its own run context; the application's calendars, with
+    what they have worked out, go from one to the next."""
+    from types import SimpleNamespace
+
+    from nurture.bootstrap import App
+    from nurture.pipeline.lifecycle import RunContext
+
+    settings = SimpleNamespace(project=SimpleNamespace(default_timezone="Europe/Paris",
+                                                       default_region="FR"))  # fmt: skip
+    app = SimpleNamespace(settings=settings, holidays=holiday_check)
+    shared = App.calendars.func(app)  # type: ignore[attr-defined]
+    assert shared.default_region == "FR"
+    first = RunContext(project=None, sender=None, now=datetime.now(UTC),  # type: ignore[arg-type]
+                       holidays=holiday_check, calendars=shared)  # fmt: skip
+    second = RunContext(project=None, sender=None, now=datetime.now(UTC),  # type: ignore[arg-type]
+                        holidays=holiday_check, calendars=shared)  # fmt: skip
+    assert first.calendar_book() is second.calendar_book() is shared
+    alone = RunContext(project=None, sender=None, now=datetime.now(UTC),  # type: ignore[arg-type]
+                       holidays=holiday_check)  # fmt: skip
+    assert alone.calendar_book() is alone.calendar_book() is not shared

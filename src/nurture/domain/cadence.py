@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nurture.domain.contacts import DealBand, Temperature
-from nurture.domain.sequences import Cadence, SendWindow
+from nurture.domain.contacts import Contact, DealBand, Temperature
+from nurture.domain.sequences import Cadence, SendWindow, Sequence
 
-__all__ = ["Calendar", "HolidayCheck", "Holidays", "calendar_for", "due_after"]
+__all__ = ["Calendar", "Calendars", "HolidayCheck", "Holidays", "calendar_for", "due_after"]
 
 HolidayCheck = Callable[[date], bool]
 #: The public holidays of a region (``FR``, ``US-NY``; ``None``: none), as a predicate.
@@ -30,6 +30,9 @@ _BUSINESS, _OPEN, _BOUNDS, _SKIP, _AFTER = "business", "open", "bounds", "skip",
 # Keys of the last moment asked about, with its answer: a batch asks about its own now
 # for every touch, and planning about the run's now for every step already due.
 _CLOSES, _NEXT = ("closes",), ("next",)
+_UNKNOWN = object()
+#: Answers a calendar keeps before it starts again.
+_MEMO_LIMIT = 20_000
 
 
 def _no_holidays(_day: date) -> bool:
@@ -48,9 +51,18 @@ class Calendar:
 
     def _memo(self, kind: str, day: date, compute: Callable[[], Any], *extra: Any) -> Any:
         key = (kind, day, *extra)
-        if key not in self._days:
-            self._days[key] = compute()
-        return self._days[key]
+        value = self._days.get(key, _UNKNOWN)
+        if value is _UNKNOWN:
+            value = compute()
+            self._keep(key, value)
+        return value
+
+    def _keep(self, key: tuple[Any, ...], value: Any) -> None:
+        # A calendar lives as long as its application (a run, or a server answering for
+        # weeks, whose moments are ever new): past the limit, it starts again.
+        if len(self._days) >= _MEMO_LIMIT:
+            self._days.clear()
+        self._days[key] = value
 
     def is_business_day(self, day: date) -> bool:
         """Monday to Friday, not a public holiday: what gaps are counted in."""
@@ -94,7 +106,7 @@ class Calendar:
         if last is not None and last[0] == at:
             return last[1]
         value = compute(at)
-        self._days[key] = (at, value)
+        self._keep(key, (at, value))
         return value
 
     def closes_at(self, at: datetime) -> datetime | None:
@@ -143,7 +155,8 @@ class Calendar:
         key = (_AFTER, at, days)
         found: datetime | None = self._days.get(key)
         if found is None:
-            found = self._days[key] = self.next_open(self.add_business_days(at, days))
+            found = self.next_open(self.add_business_days(at, days))
+            self._keep(key, found)
         return found
 
     def add_business_days(self, at: datetime, days: float) -> datetime:
@@ -205,3 +218,30 @@ def calendar_for(
     if region == "contact":
         region = contact_country or default_country
     return Calendar(zone=zone, window=window, is_holiday=holidays(region))
+
+
+@dataclass
+class Calendars:
+    """Calendars by (window, time zone, country): many contacts share one, and the
+    batches of a run in one process share them with what each has worked out."""
+
+    default_timezone: str
+    default_region: str | None
+    holidays: Holidays
+    _cache: dict[tuple[Any, ...], Calendar] = field(default_factory=dict)
+
+    def for_contact(self, sequence: Sequence, contact: Contact) -> Calendar:
+        """The calendar ``sequence``'s window gives ``contact``."""
+        key = (sequence.id, sequence.version, contact.timezone, contact.country)
+        calendar = self._cache.get(key)
+        if calendar is None:
+            calendar = calendar_for(
+                sequence.send_window,
+                contact_timezone=contact.timezone,
+                contact_country=contact.country,
+                default_timezone=self.default_timezone,
+                default_country=self.default_region,
+                holidays=self.holidays,
+            )
+            self._cache[key] = calendar
+        return calendar

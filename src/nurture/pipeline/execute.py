@@ -36,7 +36,6 @@ from nurture.errors import (
 from nurture.pipeline.batch import BatchReport, Prepared
 from nurture.pipeline.delivery import Delivery, send_with_retries
 from nurture.pipeline.lifecycle import RunContext
-from nurture.pipeline.progress import Calendars
 from nurture.pipeline.record import record_outcomes, rescore
 from nurture.pipeline.rendering import render_step, touch_context
 from nurture.ports import OutgoingEmail, OutgoingSms, SendReceipt, UnitOfWork
@@ -81,7 +80,7 @@ def prepare(
         "email": uow.suppressions.active("email", [t.address for t in touches]),
         "sms": uow.suppressions.active("sms", [t.address for t in touches]),
     }
-    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.holidays)
+    calendars = ctx.calendar_book()
     items = []
     for touch in touches:
         person = people[touch.contact_id]

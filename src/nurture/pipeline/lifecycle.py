@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from nurture.commands.enrollment import enroll_contacts
-from nurture.domain.cadence import Holidays, calendar_for
+from nurture.domain.cadence import Calendars, Holidays, calendar_for
 from nurture.domain.contacts import Contact, Stage
 from nurture.domain.enrollment import Enrollment, EnrollmentStatus
 from nurture.domain.lifecycle import StageChange, stage_changes
@@ -90,6 +90,15 @@ class RunContext:
     actor: str | None = None
     #: Recognise forgotten people in inbound events (``None``: no key configured).
     erasure: ErasureKeys | None = None
+    #: The contacts' calendars, shared by the phases and batches of a run in one process
+    #: (``App.run_context`` passes the application's); made here when not given.
+    calendars: Calendars | None = None
+
+    def calendar_book(self) -> Calendars:
+        """The calendars of this run (see ``calendars``)."""
+        if self.calendars is None:
+            self.calendars = Calendars(self.default_timezone, self.default_region, self.holidays)
+        return self.calendars
 
     def note(
         self,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from nurture.domain.cadence import Calendar
+from nurture.domain.cadence import Calendar, Calendars
 from nurture.domain.contacts import Contact
 from nurture.domain.enrollment import Enrollment, EnrollmentStatus
 from nurture.domain.journal import JournalEntry
@@ -21,7 +21,7 @@ from nurture.domain.planning import Budget, Decision, Progress, decide, next_ste
 from nurture.domain.sequences import Sequence, Step
 from nurture.domain.touches import Touch, TouchStatus, touch_key
 from nurture.pipeline.lifecycle import RunContext
-from nurture.pipeline.progress import Calendars, advance
+from nurture.pipeline.progress import advance
 from nurture.ports import UnitOfWork
 from nurture.views.wording import hour_label
 
@@ -69,7 +69,7 @@ def plan_due(
     ``(i, n)``, only the contacts whose id is ``i`` modulo ``n`` (planners in parallel
     never share a contact, so each contact's budget stays whole)."""
     report = PlanReport()
-    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.holidays)
+    calendars = ctx.calendar_book()
     # Read the due set once (one pass over the index), then plan it chunk by chunk: each
     # chunk re-reads its own enrollments, so what another planner did meanwhile is seen.
     due = uow.enrollments.due_contacts(ctx.now)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from nurture.domain.cadence import Calendar, Holidays, calendar_for
 from nurture.domain.contacts import Contact
 from nurture.domain.enrollment import EnrollmentStatus
 from nurture.domain.planning import Progress, next_step
@@ -14,33 +11,7 @@ from nurture.domain.sequences import Sequence
 from nurture.pipeline.lifecycle import RunContext, enroll_automatically
 from nurture.ports import UnitOfWork
 
-__all__ = ["Calendars", "Progress", "advance", "next_step"]
-
-
-@dataclass
-class Calendars:
-    """Calendars by (window, time zone, country): many contacts share one."""
-
-    default_timezone: str
-    default_region: str | None
-    holidays: Holidays
-    _cache: dict[tuple[Any, ...], Calendar] = field(default_factory=dict)
-
-    def for_contact(self, sequence: Sequence, contact: Contact) -> Calendar:
-        """The calendar ``sequence``'s window gives ``contact``."""
-        key = (sequence.id, sequence.version, contact.timezone, contact.country)
-        calendar = self._cache.get(key)
-        if calendar is None:
-            calendar = calendar_for(
-                sequence.send_window,
-                contact_timezone=contact.timezone,
-                contact_country=contact.country,
-                default_timezone=self.default_timezone,
-                default_country=self.default_region,
-                holidays=self.holidays,
-            )
-            self._cache[key] = calendar
-        return calendar
+__all__ = ["Progress", "advance", "next_step"]
 
 
 def advance(

@@ -20,7 +20,7 @@ from nurture.domain.touches import Touch, TouchStatus
 from nurture.pipeline.delivery import Delivery
 from nurture.pipeline.execute import prepare
 from nurture.pipeline.lifecycle import RunContext
-from nurture.pipeline.progress import Calendars, advance
+from nurture.pipeline.progress import advance
 from nurture.pipeline.record import moved_on, rescore
 from nurture.ports import OutgoingSms, UnitOfWork
 
@@ -63,7 +63,7 @@ def reconcile(
         item.touch.id: item
         for item in prepare(uow=uow, ctx=ctx, delivery=delivery, touches=pending)
     }
-    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.holidays)
+    calendars = ctx.calendar_book()
     updates = []
     progress = []
     for touch in pending:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from nurture.domain.cadence import Calendars
 from nurture.domain.contacts import Contact
 from nurture.domain.planning import Progress, next_step, settle
 from nurture.domain.planning import rescore as rescore_contact
@@ -15,7 +16,7 @@ from nurture.domain.touches import SETTLED, Outcome, TouchStatus
 from nurture.pipeline.batch import BatchReport, Prepared
 from nurture.pipeline.delivery import Delivery
 from nurture.pipeline.lifecycle import RunContext
-from nurture.pipeline.progress import Calendars, advance
+from nurture.pipeline.progress import advance
 from nurture.ports import UnitOfWork
 
 __all__ = ["moved_on", "record_outcomes", "rescore"]
@@ -30,7 +31,7 @@ def record_outcomes(
     report: BatchReport,
 ) -> None:
     """Write each touch's outcome, count it, and move its enrollment on once settled."""
-    calendars = Calendars(ctx.default_timezone, ctx.default_region, ctx.holidays)
+    calendars = ctx.calendar_book()
     updates: list[dict[str, Any]] = []
     tasks: list[CallTask] = []
     progress: list[tuple[Progress, Sequence, Contact]] = []
