@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -14,7 +15,7 @@ from sqlalchemy.engine import Engine
 from nurture import limits
 from nurture.adapters.clock import FixedClock, SystemClock
 from nurture.adapters.db import migrate
-from nurture.adapters.db.engine import create_db_engine
+from nurture.adapters.db.engine import checkpoints_beside, create_db_engine
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.adapters.email import OutboxEmail, OutboxFiles, SendGridEmail
 from nurture.adapters.holidays import holiday_check, known_holiday_region
@@ -244,6 +245,11 @@ class App:
             erasure=self.known_erasure_keys,
             calendars=self.calendars,
         )
+
+    def checkpointing(self) -> AbstractContextManager[None]:
+        """Background checkpoints of SQLite's log while a phase with several writers runs
+        (``adapters/db/engine.checkpoints_beside``); nothing on PostgreSQL."""
+        return checkpoints_beside(self.engine)
 
     @cached_property
     def calendars(self) -> Calendars:

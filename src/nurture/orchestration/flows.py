@@ -376,10 +376,11 @@ def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
     )
     progress = {"artifact": artifact, "total": due, "workers": workers,
                 "batch_size": math.ceil(due / batches)}  # fmt: skip
-    futures = [execute_batch.submit(run_id, as_of, f"b{i}", progress) for i in range(batches)]
-    executions = [future.result() for future in futures]
-    if phases.count_due_now(app):  # left over: planned meanwhile, or released late
-        executions.append(execute_batch(run_id, as_of, "sweep", {**progress, "sweep": True}))
+    with app.checkpointing():  # the senders' commits leave SQLite's log to this process
+        futures = [execute_batch.submit(run_id, as_of, f"b{i}", progress) for i in range(batches)]
+        executions = [future.result() for future in futures]
+        if phases.count_due_now(app):  # left over: planned meanwhile, or released late
+            executions.append(execute_batch(run_id, as_of, "sweep", {**progress, "sweep": True}))
     update_progress_artifact(artifact, progress=100.0)
     return executions
 

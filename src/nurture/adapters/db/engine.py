@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +15,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from nurture.errors import ConfigurationError
 
-__all__ = ["create_db_engine", "explain_database_error", "normalise_url"]
+__all__ = ["checkpoints_beside", "create_db_engine", "explain_database_error", "normalise_url"]
 
 #: What SQLite and PostgreSQL say, and what a person should do about it.
 _PROBLEMS = (
@@ -135,3 +139,41 @@ def explain_database_error(exc: BaseException, url: str) -> str:
             return f"the database {where} {advice}"
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return f"the database {where} failed: {first}"
+
+
+#: How often a background checkpoint copies SQLite's write-ahead log into the database.
+CHECKPOINT_SECONDS = 0.05
+
+
+@contextmanager
+def checkpoints_beside(engine: Engine) -> Iterator[None]:
+    """While the block runs, copy SQLite's write-ahead log into the database file from a
+    thread of this process (``PRAGMA wal_checkpoint(PASSIVE)``: it takes no lock that a
+    writer waits for), so that the writers' commits rarely find the log past SQLite's
+    automatic checkpoint (1,000 pages) and do the copying themselves. Nothing on other
+    engines or in memory. Sending at 1M contacts: execute 8.9 -> 8.3 s on average of six
+    alternating runs, where the workers' commits had checkpointed in turn."""
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or not database or not Path(database).is_file():
+        yield  # PostgreSQL, a database in memory, or none yet (nothing to create here)
+        return
+    done = threading.Event()
+
+    def checkpoint() -> None:
+        connection = sqlite3.connect(database, timeout=1, isolation_level=None)
+        try:
+            while not done.wait(CHECKPOINT_SECONDS):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.OperationalError:
+                    continue  # busy for a moment: the next turn, or the writers, will do it
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=checkpoint, name="nurture-wal-checkpoint", daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        worker.join()
