@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -12,6 +15,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 from prefect.client.schemas.sorting import FlowRunSort
 from typer.testing import CliRunner
 
+from nurture.bootstrap import App
 from nurture.cli import app as cli
 from nurture.orchestration import phases
 from nurture.orchestration.flows import daily_run, dispatch, on_progress
@@ -117,6 +121,38 @@ def test_daily_and_dispatch_runs_are_named_and_publish_readable_artifacts(ready:
         text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
         for repr_mark in ("{'", "[(", "': ", '"*"'):
             assert repr_mark not in text, f"{artifact.key}: {repr_mark} in {text[:300]}"  # type: ignore[attr-defined]
+
+
+def test_planning_and_sending_run_beside_background_checkpoints(
+    ready: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both phases whose workers commit side by side leave SQLite's log to a thread of
+    the flow's process (App.checkpointing)."""
+    open_now = [0]
+    seen: list[tuple[str, int]] = []
+
+    @contextmanager
+    def counted(_app: App) -> Iterator[None]:
+        open_now[0] += 1
+        try:
+            yield
+        finally:
+            open_now[0] -= 1
+
+    def heard(name: str, phase: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            seen.append((name, open_now[0]))
+            return phase(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(App, "checkpointing", counted)
+    monkeypatch.setattr(phases, "plan", heard("plan", phases.plan))
+    monkeypatch.setattr(phases, "execute", heard("execute", phases.execute))
+    summary = daily_run(as_of=NOW.isoformat())
+    assert summary["execute"]["sent"] == {"email": 2}
+    assert {name for name, _ in seen} == {"plan", "execute"}
+    assert all(checkpointing == 1 for _, checkpointing in seen), seen
 
 
 def test_each_batch_reports_its_progress_to_listeners(ready: Live) -> None:

@@ -10,7 +10,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from nurture.adapters.db.engine import checkpoints_beside, create_db_engine
+from nurture.adapters.db.engine import (
+    WAL_AUTOCHECKPOINT_PAGES,
+    checkpoints_beside,
+    create_db_engine,
+)
 
 
 def _rows_in_the_file_alone(database: Path, copy: Path) -> int:
@@ -73,3 +77,16 @@ def test_nothing_is_started_or_created_for_a_database_not_there(tmp_path: Path) 
     with checkpoints_beside(engine):
         time.sleep(0.1)
     assert not missing.exists()
+
+
+def test_a_commit_copies_the_log_itself_only_past_a_bounded_size(tmp_path: Path) -> None:
+    """Past SQLite's 1,000 pages, so that the run's background checkpoints do the copying
+    between commits, and still bounded (at most 100 MB of log) for any other writer."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'nurture.db'}")
+    with engine.connect() as connection:
+        pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+        page_size = connection.exec_driver_sql("PRAGMA page_size").scalar()
+    engine.dispose()
+    assert pages == WAL_AUTOCHECKPOINT_PAGES
+    assert pages > 1_000
+    assert pages * page_size <= 100 * 2**20

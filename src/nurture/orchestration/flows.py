@@ -302,7 +302,8 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
                 parts["plan"], executions = shards.across_workers(app, run_id, pinned, split)
                 executions += _execute_all(app, run_id, pinned)  # what is left, if anything
             else:
-                parts["plan"] = plan_touches(run_id, pinned, due_steps)
+                with app.checkpointing():  # the planners' commits leave the log to it too
+                    parts["plan"] = plan_touches(run_id, pinned, due_steps)
                 parts["reconcile"] = reconcile_unknown(run_id, pinned)
                 started = time.perf_counter()
                 executions = _execute_all(app, run_id, pinned)
