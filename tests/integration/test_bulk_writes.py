@@ -243,6 +243,27 @@ def test_datetimes_come_back_aware_in_utc_as_written(engine: Engine) -> None:
         update_rows(db, contacts, [{"_id": ids[0], "last_interest_at": datetime(2026, 1, 1)}])
 
 
+def test_a_moment_repeated_row_after_row_reads_back_as_each_row_has_it(engine: Engine) -> None:
+    """Reading remembers the last moment of a column (a run's rows repeat its now): a
+    different moment, or none, in between is never taken for it."""
+    later = AT + timedelta(microseconds=1)
+    moments = [AT, AT, later, AT, None, AT, later, later, AT]
+    with engine.begin() as db:
+        ids = _contacts(db, len(moments))
+        update_rows(
+            db,
+            contacts,
+            [{"_id": c, "last_interest_at": m} for c, m in zip(ids, moments, strict=True)],
+        )
+        query = sa.select(contacts.c.last_interest_at, contacts.c.created_at).order_by(
+            contacts.c.id
+        )
+        for _ in range(2):  # the statement's cached processors, read again
+            rows = db.execute(query).all()
+            assert [row[0] for row in rows] == moments
+            assert {row[1] for row in rows} == {AT}
+
+
 def _event_rows(keys: list[str]) -> list[dict[str, object]]:
     return [
         {

@@ -99,13 +99,23 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         parse = self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
         assert parse is not None  # SQLite keeps datetimes as text
 
+        last: tuple[Any, datetime | None] = (None, None)
+
         def process(value: Any) -> datetime | None:
             # SQLite's text, parsed as SQLAlchemy would, then marked UTC in one step: a
-            # run reads hundreds of thousands, and the chained processors cost twice.
+            # run reads hundreds of thousands, and the chained processors cost twice. A
+            # column often repeats one moment row after row (the run's now in a batch's
+            # claimed_at and created_at): the last one is remembered, as when binding.
+            nonlocal last
             if value is None:
                 return None
+            text, moment = last
+            if value == text:
+                return moment
             parsed: datetime = parse(value)  # type: ignore[assignment]
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            last = (value, moment)
+            return moment
 
         return process
 
