@@ -94,3 +94,29 @@ def test_fading_reads_only_the_contacts_with_interest(app: App, tmp_path: Path) 
             for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
         )
     assert "ix_contacts_interested" in plan, plan
+
+
+def test_the_due_set_is_read_from_its_index_alone(app: App, tmp_path: Path) -> None:
+    """How many steps are due and whose: each planner reads every due contact, and the
+    run counts the due steps before it starts (no table lookup per due row)."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "FROM enrollments" in statement and "next_due_at <=" in statement:
+            seen.append((statement, params))
+
+    sa.event.listen(app.engine, "before_cursor_execute", capture)
+    try:
+        with app.uow(read_only=True) as uow:
+            uow.enrollments.count_due(app.now())
+            uow.enrollments.due_contacts(app.now())
+    finally:
+        sa.event.remove(app.engine, "before_cursor_execute", capture)
+    assert len(seen) == 2, seen
+    with app.engine.connect() as connection:
+        for statement, params in seen:
+            plan = " | ".join(
+                str(row[-1])
+                for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            )
+            assert "COVERING INDEX ix_enrollments_due" in plan, plan

@@ -238,6 +238,9 @@ class FakeEnrollments:
                     if not key.startswith("_"):
                         setattr(enrollment, key, value)
 
+    def count_due(self, now: datetime) -> int:
+        return len(self._due(now))
+
     def due_by_sequence(self, now: datetime) -> dict[str, int]:
         out: dict[str, int] = {}
         for e in self._due(now):

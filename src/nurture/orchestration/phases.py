@@ -182,7 +182,7 @@ def reconcile_unknown(app: App, run_id: str) -> dict[str, Any]:
 def count_due_steps(app: App) -> int:
     """Enrollment steps due now (what planning has to look at)."""
     with app.uow(read_only=True) as uow:
-        return sum(uow.enrollments.due_by_sequence(app.now()).values())
+        return uow.enrollments.count_due(app.now())
 
 
 def count_due_now(app: App) -> int:

@@ -148,6 +148,10 @@ class Enrollments(Protocol):
         """Move enrollments past the step planned, unless someone else did meanwhile."""
         ...
 
+    def count_due(self, now: datetime) -> int:
+        """How many enrollments are due by ``now``."""
+        ...
+
     def due_by_sequence(self, now: datetime) -> dict[str, int]:
         """How many enrollments are due by ``now``, by sequence."""
         ...
