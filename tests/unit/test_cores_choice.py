@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -165,13 +165,58 @@ def test_nurture_run_starts_the_workers_before_prefect(
 
     monkeypatch.setattr(flows, "_from_environment", environment)
     monkeypatch.setattr(flows, "_factory", [environment])
+    monkeypatch.setattr(flows, "_early", {})
     monkeypatch.setattr(flows.phases, "count_due_steps", lambda _app: due)
     calls: list[tuple[int, object, str]] = []
     monkeypatch.setattr(flows.cores, "warm", lambda *args: calls.append(args))
     moment = datetime(2026, 3, 3, 9, tzinfo=UTC)
     flows.start_workers_early(moment)
     assert calls == [(w, app.settings, moment.isoformat()) for w in warmed]
-    assert disposed == [True]  # the early look leaves no connection open
+    assert flows._early[moment.isoformat()][0] is app  # kept for the run at that moment
+    assert disposed == []
+
+
+def test_the_run_takes_the_application_built_before_prefect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The run at the moment `nurture run` started its workers for uses the application
+    built then (its project read meanwhile); one built for another moment is let go."""
+    from nurture.orchestration import flows
+
+    built: list[datetime] = []
+    disposed: list[datetime] = []
+
+    def environment(moment: datetime) -> object:
+        built.append(moment)
+        return SimpleNamespace(
+            settings=Settings(run=RunSettings(task_runner="threads")),
+            project="the project",
+            engine=SimpleNamespace(dispose=lambda: disposed.append(moment)),
+        )
+
+    monkeypatch.setattr(flows, "_from_environment", environment)
+    monkeypatch.setattr(flows, "_factory", [environment])
+    monkeypatch.setattr(flows, "_early", {})
+    monkeypatch.setattr(flows, "_apps", {})
+    monkeypatch.setattr(flows.phases, "count_due_steps", lambda _app: 0)
+    moment = datetime(2026, 3, 3, 9, tzinfo=UTC)
+    flows.start_workers_early(moment)
+    try:
+        assert flows._app(moment.isoformat()) is flows._apps[moment.isoformat()]
+        assert built == [moment]  # not built again for the run
+    finally:
+        flows._release(moment.isoformat())
+    assert disposed == [moment]
+
+    flows.start_workers_early(moment)
+    later = moment + timedelta(hours=1)
+    try:
+        flows._app(later.isoformat())
+        assert built == [moment, moment, later]
+        assert disposed == [moment, moment]  # the early one, for another moment
+        assert flows._early == {}
+    finally:
+        flows._release(later.isoformat())
 
 
 def test_a_handed_over_application_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:

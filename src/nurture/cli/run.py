@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -64,6 +65,8 @@ def run(
         )
 
         if not dry_run:
+            # One moment for the early start and the run, so the run takes what was built.
+            moment = moment or datetime.now(UTC)
             start_workers_early(moment)  # while Prefect's API starts
         daily_run = configured_daily_run()
         with (
