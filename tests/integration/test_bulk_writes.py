@@ -220,6 +220,17 @@ def test_a_refused_row_raises_sqlalchemys_error(engine: Engine) -> None:
         execute_many(db, contacts.insert(), rows)
 
 
+def _last_interests(db: sa.Connection, moments: list[datetime | None]) -> list[int]:
+    """A contact per moment, its last interest at that moment (by update_rows)."""
+    ids = _contacts(db, len(moments))
+    update_rows(
+        db,
+        contacts,
+        [{"_id": c, "last_interest_at": m} for c, m in zip(ids, moments, strict=True)],
+    )
+    return ids
+
+
 def test_datetimes_come_back_aware_in_utc_as_written(engine: Engine) -> None:
     paris = timezone(timedelta(hours=1))
     moments = [
@@ -229,12 +240,7 @@ def test_datetimes_come_back_aware_in_utc_as_written(engine: Engine) -> None:
         None,
     ]
     with engine.begin() as db:
-        ids = _contacts(db, len(moments))
-        update_rows(
-            db,
-            contacts,
-            [{"_id": c, "last_interest_at": m} for c, m in zip(ids, moments, strict=True)],
-        )
+        ids = _last_interests(db, moments)
         read = db.execute(sa.select(contacts.c.last_interest_at).order_by(contacts.c.id)).scalars()
         got = list(read)
     assert got == moments
@@ -249,12 +255,7 @@ def test_a_moment_repeated_row_after_row_reads_back_as_each_row_has_it(engine: E
     later = AT + timedelta(microseconds=1)
     moments = [AT, AT, later, AT, None, AT, later, later, AT]
     with engine.begin() as db:
-        ids = _contacts(db, len(moments))
-        update_rows(
-            db,
-            contacts,
-            [{"_id": c, "last_interest_at": m} for c, m in zip(ids, moments, strict=True)],
-        )
+        _last_interests(db, moments)
         query = sa.select(contacts.c.last_interest_at, contacts.c.created_at).order_by(
             contacts.c.id
         )
