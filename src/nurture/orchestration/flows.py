@@ -95,9 +95,7 @@ def _app(as_of: str) -> App:
     with _apps_lock:
         if as_of not in _apps:
             early = _early.pop(as_of, None)
-            for stale, _ in _early.values():  # built for another moment: not this run's
-                stale.engine.dispose()
-            _early.clear()
+            _forget_early()  # built for another moment: not this run's
             if early is None:
                 app = _factory[0](datetime.fromisoformat(as_of))
             else:
@@ -356,10 +354,15 @@ def start_workers_early(as_of: datetime | None = None) -> None:
     )
     reading.start()
     with _apps_lock:
-        for stale, _ in _early.values():
-            stale.engine.dispose()
-        _early.clear()
+        _forget_early()
         _early[pinned] = (app, reading)
+
+
+def _forget_early() -> None:
+    """Let go of the applications built early that no run took (under ``_apps_lock``)."""
+    for stale, _ in _early.values():
+        stale.engine.dispose()
+    _early.clear()
 
 
 def _read_project(app: App) -> None:
