@@ -164,6 +164,17 @@ def test_each_batch_reports_its_progress_to_listeners(ready: Live) -> None:
     assert heard == sorted(heard)
 
 
+def test_progress_adds_up_what_each_batch_claimed(
+    ready: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NURTURE_BATCH_SIZE", "1")  # two batches of one touch
+    heard: list[float] = []
+    with on_progress(heard.append):
+        summary = daily_run(as_of=NOW.isoformat())
+    assert summary["execute"]["sent"] == {"email": 2}
+    assert heard == [0.5, 1.0]
+
+
 def test_a_dispatch_sweep_reports_its_progress_too(ready: Live) -> None:
     run_id = phases.start(ready.app)  # planned, not sent: the dispatch sends them
     phases.plan(ready.app, run_id)

@@ -12,6 +12,7 @@ import gc
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -109,6 +110,9 @@ def _app(as_of: str) -> App:
             _apps[as_of] = app
         return _apps[as_of]
 
+
+#: Touches claimed so far by the batches of each progress artifact (by its id).
+_claimed: Counter[str] = Counter()
 
 #: Who hears each batch's progress in this process (``nurture run`` draws a bar).
 _listeners: list[Callable[[float], None]] = []
@@ -241,11 +245,15 @@ def execute_batch(run_id: str, as_of: str, worker: str, progress: dict[str, Any]
             failure["reason"],
         )
     if progress.get("artifact") and progress.get("total"):
-        remaining = phases.count_due_now(app)
-        done = max(0.0, 1.0 - remaining / progress["total"])
+        # Counted from the batches' claims, not the database: counting the touches still
+        # due after every batch cost PostgreSQL 15 ms a batch (0.5 s of its time at 1M).
+        key = str(progress["artifact"])
+        with _apps_lock:  # batches finish in parallel: listeners hear the shares in order
+            _claimed[key] += result["claimed"]
+            done = min(1.0, _claimed[key] / progress["total"])
+            for listener in list(_listeners):
+                listener(done)
         update_progress_artifact(progress["artifact"], progress=round(100 * done, 1))
-        for listener in list(_listeners):
-            listener(done)
     logger.info(
         "run %s %s: sent %s, failed %s, cancelled %s",
         run_id,
@@ -420,6 +428,8 @@ def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
         if phases.count_due_now(app):  # left over: planned meanwhile, or released late
             executions.append(execute_batch(run_id, as_of, "sweep", {**progress, "sweep": True}))
     update_progress_artifact(artifact, progress=100.0)
+    with _apps_lock:
+        _claimed.pop(str(artifact), None)
     return executions
 
 
