@@ -19,6 +19,11 @@ _CHUNK = 500
 _COLUMNS = [enrollments.c[name] for name in field_names(Enrollment)]
 
 
+def _due_by(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    """What makes an enrollment due by ``now`` (the terms of ``ix_enrollments_due``)."""
+    return enrollments.c.status == EnrollmentStatus.ACTIVE, enrollments.c.next_due_at <= now
+
+
 class SqlEnrollments:
     """Enrollment rows."""
 
@@ -63,9 +68,7 @@ class SqlEnrollments:
 
     def due_contacts(self, now: datetime) -> list[int]:
         """Every contact with a step due by ``now``, in id order."""
-        query = sa.select(enrollments.c.contact_id).where(
-            enrollments.c.status == EnrollmentStatus.ACTIVE, enrollments.c.next_due_at <= now
-        )
+        query = sa.select(enrollments.c.contact_id).where(*_due_by(now))
         return sorted({row.contact_id for row in self._db.execute(query).all()})
 
     def due_for(self, contact_ids: Sequence[int], now: datetime) -> list[Enrollment]:
@@ -73,11 +76,7 @@ class SqlEnrollments:
         priority (highest first), due time and id."""
         query = (
             sa.select(*_COLUMNS)
-            .where(
-                any_of(self._db, enrollments.c.contact_id, contact_ids),
-                enrollments.c.status == EnrollmentStatus.ACTIVE,
-                enrollments.c.next_due_at <= now,
-            )
+            .where(any_of(self._db, enrollments.c.contact_id, contact_ids), *_due_by(now))
             .order_by(
                 enrollments.c.contact_id,
                 enrollments.c.priority.desc(),
@@ -95,22 +94,14 @@ class SqlEnrollments:
     def count_due(self, now: datetime) -> int:
         """How many enrollments are due by ``now`` (counted in the due index alone: by
         sequence, each row is looked up in the table, 0.17 s at 1M contacts)."""
-        query = (
-            sa.select(sa.func.count())
-            .select_from(enrollments)
-            .where(
-                enrollments.c.status == EnrollmentStatus.ACTIVE, enrollments.c.next_due_at <= now
-            )
-        )
+        query = sa.select(sa.func.count()).select_from(enrollments).where(*_due_by(now))
         return int(self._db.execute(query).scalar_one())
 
     def due_by_sequence(self, now: datetime) -> dict[str, int]:
         """How many enrollments are due by ``now``, by sequence."""
         query = (
             sa.select(enrollments.c.sequence_id, sa.func.count())
-            .where(
-                enrollments.c.status == EnrollmentStatus.ACTIVE, enrollments.c.next_due_at <= now
-            )
+            .where(*_due_by(now))
             .group_by(enrollments.c.sequence_id)
         )
         return {sequence_id: int(n) for sequence_id, n in self._db.execute(query)}
