@@ -203,6 +203,11 @@ class App:
             sms_rate=RateLimiter(run.sms_rate_per_second) if sms.provider != "outbox" else None,
             status_callback_url=f"{public}/webhooks/twilio/status",
             unsubscribe_mailto=settings.email.unsubscribe_mailto,
+            inline=frozenset(
+                channel
+                for channel, driver in (("email", email), ("sms", sms))
+                if driver.provider == "outbox"
+            ),
         )
 
     @property

@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from nurture.adapters.templates import TemplateStore
 from nurture.bootstrap import bootstrap
-from nurture.settings import DatabaseSettings, ProjectSettings, Settings
+from nurture.settings import DatabaseSettings, EmailSettings, ProjectSettings, Settings
 
 
 class _Dialer:
@@ -33,4 +35,18 @@ def test_templates_and_dialer_can_be_replaced(tmp_path: Path, project_dir: Path)
     assert asked
     assert asked[0][0] == project_dir / "templates"
     assert app.dialer is dialer
+    app.engine.dispose()
+
+
+def test_only_the_outbox_drivers_send_in_the_batch_thread(tmp_path: Path) -> None:
+    settings = Settings(
+        database=DatabaseSettings(database_url=f"sqlite:///{tmp_path / 'n.db'}"),
+        project=ProjectSettings(project_dir=tmp_path, outbox_dir=tmp_path / "outbox"),
+    )
+    app = bootstrap(settings)
+    assert app.delivery.inline == {"email", "sms"}
+    app.engine.dispose()
+    settings.email = EmailSettings(email_driver="sendgrid", sendgrid_api_key=SecretStr("SG.k"))
+    app = bootstrap(settings)
+    assert (app.delivery.email.provider, app.delivery.inline) == ("sendgrid", {"sms"})
     app.engine.dispose()

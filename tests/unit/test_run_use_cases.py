@@ -4,6 +4,7 @@ reconciling, applying events and the lifecycle. No database, no Prefect."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -205,6 +206,31 @@ def test_a_claimed_touch_is_sent_once_recorded_and_its_next_step_scheduled(
     )
     assert again.claimed == 0
     assert len(email.sent) == 1
+
+
+class _ThreadNoting(FakeEmail):
+    """Notes the thread each email was handed over on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[int] = []
+
+    def send(self, email):  # type: ignore[no-untyped-def]
+        self.threads.append(threading.get_ident())
+        return super().send(email)
+
+
+@pytest.mark.parametrize(("inline", "on_the_batch_thread"), [({"email"}, True), (set(), False)])
+def test_the_outbox_is_written_in_the_batch_thread_and_providers_in_sender_threads(
+    uow: FakeUnitOfWork, project: Project, inline: set[str], on_the_batch_thread: bool
+) -> None:
+    _planned(uow, project, "jean@client.fr", "marie@client.fr", "paul@client.fr")
+    email = _ThreadNoting()
+    delivery = Delivery(email=email, sms=FakeSms(), concurrency=4, inline=frozenset(inline))
+    report = execute_batch(uow=uow, ctx=_ctx(project), delivery=delivery, worker="w", batch_size=9)
+    assert report.sent == {"email": 3}
+    here = threading.get_ident()
+    assert [thread == here for thread in email.threads] == [on_the_batch_thread] * 3
 
 
 def test_a_crash_after_the_claim_never_sends_twice_and_reconciliation_settles_it(

@@ -97,3 +97,7 @@ class Delivery:
     unsubscribe_mailto: str | None = None
     #: A dry run hands emails to SendGrid in sandbox mode (checked, never delivered).
     sandbox: bool = False
+    #: Channels whose driver writes local files (the outbox): sent in the batch's own
+    #: thread. Threads overlap waits on a provider; a file write does not wait, and the
+    #: sender threads only added interpreter hand-offs to it.
+    inline: frozenset[str] = frozenset()
