@@ -175,6 +175,21 @@ def test_progress_adds_up_what_each_batch_claimed(
     assert heard == [0.5, 1.0]
 
 
+def test_a_task_sends_its_batches_one_after_the_other(
+    ready: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nurture.orchestration import flows
+
+    monkeypatch.setenv("NURTURE_BATCH_SIZE", "1")
+    monkeypatch.setenv("NURTURE_TASK_RUNNER", "threads")  # one sender: the flow's process
+    monkeypatch.setattr(flows, "TASKS_PER_WORKER", 1)  # two batches, one task
+    heard: list[float] = []
+    with on_progress(heard.append):
+        summary = daily_run(as_of=NOW.isoformat())
+    assert summary["execute"]["sent"] == {"email": 2}
+    assert heard == [1.0]  # one task reported both batches (no sweep sent the second)
+
+
 def test_a_dispatch_sweep_reports_its_progress_too(ready: Live) -> None:
     run_id = phases.start(ready.app)  # planned, not sent: the dispatch sends them
     phases.plan(ready.app, run_id)

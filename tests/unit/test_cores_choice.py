@@ -8,6 +8,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from nurture.orchestration import cores
@@ -259,3 +261,32 @@ def test_the_runner_queues_a_batch_ahead_but_this_process_sends_within_the_setti
     for thread in threads:
         thread.join(5)
     assert most == [3]
+
+
+def test_a_prefect_task_sends_several_batches_when_there_are_many() -> None:
+    from nurture.orchestration import flows
+
+    # The 1M bench: 58,458 touches due now, two worker processes. One task a batch made
+    # 30 tasks; 10 tasks of 3 batches now, 5 for each worker.
+    assert flows.split_sending(58_458, 2000, 2) == (10, 3, 1949)
+    assert flows.split_sending(2, 1, 1) == (2, 1, 1)  # few batches: one a task, as before
+    assert flows.split_sending(3, 2000, 2) == (2, 1, 2)
+
+
+@given(
+    due=st.integers(1, 3_000_000),
+    batch_size=st.integers(1, 10_000),
+    workers=st.integers(1, 8),
+)
+def test_the_sending_split_covers_every_touch_in_batches_within_the_size(
+    due: int, batch_size: int, workers: int
+) -> None:
+    from nurture.orchestration import flows
+
+    tasks, per_task, batch = flows.split_sending(due, batch_size, workers)
+    assert 1 <= batch <= batch_size
+    assert tasks * per_task * batch >= due  # every touch due has a batch
+    batches = -(-due // batch_size)
+    assert tasks <= -(-batches // workers) * workers  # never more tasks than batches were
+    assert tasks % workers == 0 or workers == 1  # as many tasks for each worker
+    assert per_task == 1 or tasks >= workers * flows.TASKS_PER_WORKER  # progress is heard

@@ -217,10 +217,11 @@ def reconcile_unknown(run_id: str, as_of: str) -> dict[str, Any]:
 
 @task(name="execute-batch", **RETRYING)
 def execute_batch(run_id: str, as_of: str, worker: str, progress: dict[str, Any]) -> dict[str, Any]:
-    """Send one batch of due touches (or, with ``sweep``, every batch left)."""
+    """Send ``progress["batches"]`` batches of due touches (one by default; with
+    ``sweep``, every batch left)."""
     app = _app(as_of)
     logger = get_run_logger()
-    max_batches = None if progress.get("sweep") else 1
+    max_batches = None if progress.get("sweep") else progress.get("batches", 1)
     workers = progress.get("workers", 1)
     if workers > 1:
         result = cores.execute(app, as_of, run_id, worker=worker, workers=workers,
@@ -409,21 +410,37 @@ def _shards(app: App) -> int:
     return wanted
 
 
+#: Prefect tasks per sending worker (more when the batches are few): each reports its
+#: progress, and each costs the flow and Prefect's API about 60 ms of CPU (its states and
+#: their events), which a task of one batch paid every 2,000 touches.
+TASKS_PER_WORKER = 4
+
+
+def split_sending(due: int, batch_size: int, workers: int) -> tuple[int, int, int]:
+    """``(tasks, batches per task, touches per batch)`` for sending ``due`` touches in
+    batches of at most ``batch_size``. Each of the ``workers`` gets as many tasks, so none
+    waits alone for the last one."""
+    batches = math.ceil(due / batch_size)
+    per_task = max(1, batches // (workers * TASKS_PER_WORKER))
+    tasks = math.ceil(batches / per_task)
+    if workers > 1:
+        tasks = math.ceil(tasks / workers) * workers
+    return tasks, per_task, math.ceil(due / (tasks * per_task))
+
+
 def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
     due = phases.count_due_now(app)
     if not due:
         return []
     workers = cores.senders_for(app, due, handed_over=_factory[0] is not _from_environment)
-    batches = math.ceil(due / app.settings.run.batch_size)
-    if workers > 1:  # as many batches for each worker process: none waits for the last one
-        batches = math.ceil(batches / workers) * workers
+    tasks, per_task, batch_size = split_sending(due, app.settings.run.batch_size, workers)
     artifact = cast(
         "UUID", create_progress_artifact(progress=0.0, description=f"Touches sent by {run_id}")
     )
     progress = {"artifact": artifact, "total": due, "workers": workers,
-                "batch_size": math.ceil(due / batches)}  # fmt: skip
+                "batches": per_task, "batch_size": batch_size}  # fmt: skip
     with app.checkpointing():  # the senders' commits leave SQLite's log to this process
-        futures = [execute_batch.submit(run_id, as_of, f"b{i}", progress) for i in range(batches)]
+        futures = [execute_batch.submit(run_id, as_of, f"b{i}", progress) for i in range(tasks)]
         executions = [future.result() for future in futures]
         if phases.count_due_now(app):  # left over: planned meanwhile, or released late
             executions.append(execute_batch(run_id, as_of, "sweep", {**progress, "sweep": True}))
