@@ -5,7 +5,9 @@ from __future__ import annotations
 import email
 from email import policy
 
-from nurture.adapters.email import eml
+import pytest
+
+from nurture.adapters.email import LINE_LIMIT, eml
 from nurture.ports import OutgoingEmail
 
 
@@ -42,6 +44,38 @@ def test_an_outbox_file_reads_back_as_the_message_it_was() -> None:
     assert parsed.get_body(("html",)).get_content().rstrip() == sent.html
     assert parsed.defects == []
     assert all(part.defects == [] for part in parsed.walk())
+
+
+def _parts(raw: bytes) -> dict[str, tuple[str, str]]:
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert parsed.defects == []
+    return {
+        part.get_content_subtype(): (part["Content-Transfer-Encoding"], part.get_content())
+        for part in parsed.walk()
+        if part.get_content_maintype() == "text"
+    }
+
+
+def test_parts_travel_as_written_utf8_when_their_lines_fit() -> None:
+    sent = message()
+    parts = _parts(eml(sent, "m"))
+    assert parts["plain"] == ("8bit", sent.text)  # exactly as rendered
+    assert parts["html"] == ("8bit", sent.html)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>" + "é" * (LINE_LIMIT // 2) + "</p>",  # 998 characters, 1,003 bytes in UTF-8
+        "<p>a\rb</p>",  # a bare carriage return
+    ],
+)
+def test_a_part_with_a_line_too_long_or_a_bare_cr_is_quoted_printable(html: str) -> None:
+    raw = eml(message(html=html), "m")
+    assert max(len(line) for line in raw.split(b"\n")) <= LINE_LIMIT
+    encoding, content = _parts(raw)["html"]
+    assert encoding == "quoted-printable"
+    assert content == html
 
 
 def test_internationalised_addresses_travel_as_utf8() -> None:
