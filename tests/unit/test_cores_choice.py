@@ -269,7 +269,9 @@ def test_a_prefect_task_sends_several_batches_when_there_are_many() -> None:
     # The 1M bench: 58,458 touches due now, two worker processes. One task a batch made
     # 30 tasks; 10 tasks of 3 batches now, 5 for each worker.
     assert flows.split_sending(58_458, 2000, 2) == (10, 3, 1949)
-    assert flows.split_sending(2, 1, 1) == (2, 1, 1)  # few batches: one a task, as before
+    # 1% of 1M: three batches for two workers made four tasks of one; two of two now.
+    assert flows.split_sending(5_700, 2000, 2) == (2, 2, 1425)
+    assert flows.split_sending(2, 1, 2) == (2, 1, 1)  # a batch for each worker
     assert flows.split_sending(3, 2000, 2) == (2, 1, 2)
 
 
@@ -289,4 +291,5 @@ def test_the_sending_split_covers_every_touch_in_batches_within_the_size(
     batches = -(-due // batch_size)
     assert tasks <= -(-batches // workers) * workers  # never more tasks than batches were
     assert tasks % workers == 0 or workers == 1  # as many tasks for each worker
-    assert per_task == 1 or tasks >= workers * flows.TASKS_PER_WORKER  # progress is heard
+    assert per_task <= max(2, batches // (workers * flows.TASKS_PER_WORKER))  # progress heard
+    assert per_task >= min(2, -(-batches // workers))  # two batches a task when there are

@@ -419,9 +419,11 @@ TASKS_PER_WORKER = 4
 def split_sending(due: int, batch_size: int, workers: int) -> tuple[int, int, int]:
     """``(tasks, batches per task, touches per batch)`` for sending ``due`` touches in
     batches of at most ``batch_size``. Each of the ``workers`` gets as many tasks, so none
-    waits alone for the last one."""
+    waits alone for the last one; a task sends two batches at least when a worker has
+    that many (a small run's tasks cost more than their progress tells)."""
     batches = math.ceil(due / batch_size)
-    per_task = max(1, batches // (workers * TASKS_PER_WORKER))
+    per_worker = math.ceil(batches / workers)
+    per_task = min(per_worker, max(2, batches // (workers * TASKS_PER_WORKER)))
     tasks = math.ceil(batches / per_task)
     if workers > 1:
         tasks = math.ceil(tasks / workers) * workers
