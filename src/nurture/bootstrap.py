@@ -193,21 +193,21 @@ class App:
         run = settings.run
         email = self.email or build_email_sender(settings)
         sms = self.sms or build_sms_sender(settings)
+        # The local outbox: never paced, and written in the batch's own thread.
+        outbox = frozenset(
+            channel
+            for channel, driver in (("email", email), ("sms", sms))
+            if driver.provider == "outbox"
+        )
         return Delivery(
             email=email,
             sms=sms,
             concurrency=run.send_concurrency,
-            email_rate=RateLimiter(run.email_rate_per_second)
-            if email.provider != "outbox"
-            else None,
-            sms_rate=RateLimiter(run.sms_rate_per_second) if sms.provider != "outbox" else None,
+            email_rate=None if "email" in outbox else RateLimiter(run.email_rate_per_second),
+            sms_rate=None if "sms" in outbox else RateLimiter(run.sms_rate_per_second),
             status_callback_url=f"{public}/webhooks/twilio/status",
             unsubscribe_mailto=settings.email.unsubscribe_mailto,
-            inline=frozenset(
-                channel
-                for channel, driver in (("email", email), ("sms", sms))
-                if driver.provider == "outbox"
-            ),
+            inline=outbox,
         )
 
     @property

@@ -233,9 +233,11 @@ def _send(items: list[Prepared], delivery: Delivery) -> None:
     which overlap the network waits, and the outbox's in this thread (writing a file does
     not wait: at 1M contacts, sixteen threads cost each worker process 0.6 s of CPU more
     than one, handing the interpreter lock to and fro)."""
-    work = [item for item in items if item.outcome is None and (item.email or item.sms)]
-    local = [item for item in work if _channel(item) in delivery.inline]
-    remote = [item for item in work if _channel(item) not in delivery.inline] if local else work
+    local: list[Prepared] = []
+    remote: list[Prepared] = []
+    for item in items:
+        if item.outcome is None and (item.email or item.sms):
+            (local if _channel(item) in delivery.inline else remote).append(item)
     senders = min(delivery.concurrency, len(remote))
     if senders < 2:
         for item in remote + local:
