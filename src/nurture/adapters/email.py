@@ -214,17 +214,21 @@ class OutboxFiles:
 
     def path(self, touch_id: int) -> Path:
         """Where the message of ``touch_id`` is (or would be) written."""
-        return Path(self._root, f"{touch_id // 1000:05d}", f"{touch_id}{self._suffix}")
+        return Path(self._where(touch_id)[1])
+
+    def _where(self, touch_id: int) -> tuple[str, str]:
+        """The folder and file name of ``touch_id``'s message, as plain strings: building
+        a Path per message was an eighth of writing the outbox."""
+        folder = f"{self._root}/{touch_id // 1000:05d}"
+        return folder, f"{folder}/{touch_id}{self._suffix}"
 
     def write(self, touch_id: int, data: bytes) -> None:
         """Write the message once; a complete earlier copy is kept (never a duplicate)."""
-        # Plain strings: building a Path per message was an eighth of writing the outbox.
-        folder = f"{self._root}/{touch_id // 1000:05d}"
+        folder, name = self._where(touch_id)
         if folder not in self._made:
             Path(folder).mkdir(parents=True, exist_ok=True)
             with self._lock:
                 self._made.add(folder)
-        name = f"{folder}/{touch_id}{self._suffix}"
         try:
             descriptor = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
