@@ -3,6 +3,8 @@
 Without statistics, SQLite prices ``contact_id IN (900 ids)`` above a range on a status
 index, so a chunk's query picked ``(status, deliver_at)`` or ``(status, next_due_at)`` and
 walked every due row once per chunk: planning a million contacts took minutes, not seconds.
+The reads every planner makes first take no write lock, so planners in parallel make them
+side by side.
 """
 
 from __future__ import annotations
@@ -120,3 +122,35 @@ def test_the_due_set_is_read_from_its_index_alone(app: App, tmp_path: Path) -> N
                 for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
             )
             assert "COVERING INDEX ix_enrollments_due" in plan, plan
+
+
+def test_planners_read_the_due_set_without_the_write_lock(app: App, tmp_path: Path) -> None:
+    """Parallel planners each read every due contact first: in a read transaction, side
+    by side, not one after the other behind SQLite's write lock (BEGIN IMMEDIATE)."""
+    csv = write_contacts_csv(tmp_path / "contacts.csv", 40, seed=13)
+    import_contacts(
+        path=csv, uow=app.uow(), scoring=app.scoring, defaults=app.row_defaults, now=app.now()
+    )
+    assert enroll_all(app, "nurture-12-months")
+    with app.engine.begin() as connection:  # every first step due now
+        connection.execute(enrollments.update().values(next_due_at=app.now()))
+    statements: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(app.engine, "before_cursor_execute", capture)
+    try:
+        run_once(app)
+    finally:
+        sa.event.remove(app.engine, "before_cursor_execute", capture)
+    due_set = [
+        at
+        for at, statement in enumerate(statements)
+        if statement.startswith("SELECT enrollments.contact_id FROM enrollments")
+    ]
+    assert due_set, "the due set was not read"
+    for at in due_set:
+        began = [s for s in statements[:at] if s.startswith("BEGIN")][-1]
+        assert began == "BEGIN", f"the due set was read after {began}"
+    assert any(s == "BEGIN IMMEDIATE" for s in statements), "no write was seen"

@@ -72,11 +72,15 @@ def plan_due(
     calendars = ctx.calendar_book()
     # Read the due set once (one pass over the index), then plan it chunk by chunk: each
     # chunk re-reads its own enrollments, so what another planner did meanwhile is seen.
-    due = uow.enrollments.due_contacts(ctx.now)
+    if commit:
+        # A read snapshot: parallel planners read the due set side by side instead of
+        # queueing for SQLite's write lock (0.1 s each at 1M contacts).
+        with uow.reading():
+            due = uow.enrollments.due_contacts(ctx.now)
+    else:
+        due = uow.enrollments.due_contacts(ctx.now)
     if shard is not None:
         due = [contact_id for contact_id in due if contact_id % shard[1] == shard[0]]
-    if commit:
-        uow.commit()  # release the read snapshot before the first chunk takes its locks
     for start in range(0, len(due), _CHUNK):
         ids = due[start : start + _CHUNK]
         if commit and uow.serialises_writers:
