@@ -31,15 +31,22 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'nurture.db'}"
 
 
-def test_per_chunk_queries_use_the_per_contact_indexes(app: App, tmp_path: Path) -> None:
-    csv = write_contacts_csv(tmp_path / "contacts.csv", 1500, seed=11)
+def _first_steps_due(app: App, tmp_path: Path, contacts: int, *, seed: int) -> int:
+    """Import ``contacts`` sample contacts, enroll them all, make every first step due
+    now; returns how many were enrolled."""
+    csv = write_contacts_csv(tmp_path / "contacts.csv", contacts, seed=seed)
     report = import_contacts(
         path=csv, uow=app.uow(), scoring=app.scoring, defaults=app.row_defaults, now=app.now()
     )
     assert not report.rejected, report.rejected[:3]
-    assert len(enroll_all(app, "nurture-12-months")) >= 1000
-    with app.engine.begin() as connection:  # every first step due now
+    enrolled = len(enroll_all(app, "nurture-12-months"))
+    with app.engine.begin() as connection:
         connection.execute(enrollments.update().values(next_due_at=app.now()))
+    return enrolled
+
+
+def test_per_chunk_queries_use_the_per_contact_indexes(app: App, tmp_path: Path) -> None:
+    assert _first_steps_due(app, tmp_path, 1500, seed=11) >= 1000
 
     chunked: list[tuple[str, Any]] = []
 
@@ -127,13 +134,7 @@ def test_the_due_set_is_read_from_its_index_alone(app: App, tmp_path: Path) -> N
 def test_planners_read_the_due_set_without_the_write_lock(app: App, tmp_path: Path) -> None:
     """Parallel planners each read every due contact first: in a read transaction, side
     by side, not one after the other behind SQLite's write lock (BEGIN IMMEDIATE)."""
-    csv = write_contacts_csv(tmp_path / "contacts.csv", 40, seed=13)
-    import_contacts(
-        path=csv, uow=app.uow(), scoring=app.scoring, defaults=app.row_defaults, now=app.now()
-    )
-    assert enroll_all(app, "nurture-12-months")
-    with app.engine.begin() as connection:  # every first step due now
-        connection.execute(enrollments.update().values(next_due_at=app.now()))
+    assert _first_steps_due(app, tmp_path, 40, seed=13)
     statements: list[str] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
