@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import email
+import os
 from email import policy
 
 import pytest
 
-from nurture.adapters.email import LINE_LIMIT, eml
+from nurture.adapters.email import LINE_LIMIT, eml, unique
 from nurture.ports import OutgoingEmail
 
 
@@ -99,3 +100,30 @@ def test_outbox_files_are_written_once_and_partial_ones_do_not_count(tmp_path) -
     partial.write_bytes(original[:100])  # a crash cut this one short
     assert outbox.find(2000) == []  # not sent: reconciliation will send it
     assert not partial.exists()
+
+
+def test_the_boundary_never_occurs_in_a_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A body that happens to hold the next boundary gets the one after it (RFC 2046)."""
+    tokens = iter(["clash", "clear"])
+    monkeypatch.setattr(unique, "token", lambda: next(tokens))
+    sent = message(text="Bonjour,\n\n--=_nurture_clash\nSuite.\n")
+    raw = eml(sent, "m1@nurture.local")
+    assert b'boundary="=_nurture_clear"' in raw
+    assert _parts(raw)["plain"][1].rstrip() == sent.text.rstrip()
+
+
+def test_a_forked_worker_draws_tokens_of_its_own() -> None:
+    """Worker processes fork from one server: the outbox's message ids and boundaries
+    must not repeat the parent's, nor another worker's."""
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child process
+        os.write(writer, unique.token().encode())
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    theirs = os.read(reader, 100).decode()
+    os.close(reader)
+    mine = unique.token()
+    assert theirs
+    assert theirs[:12] != mine[:12]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import os
+import secrets
 import threading
 import time
 import urllib.parse
-import uuid
 from collections.abc import Callable, Sequence
 from email.utils import formataddr, formatdate
 from pathlib import Path
@@ -178,6 +179,27 @@ def _retry_after(headers: object, now: float) -> float | None:
     return None
 
 
+class _Unique:
+    """Tokens unique to this process (a random prefix, then a counter) for the outbox's
+    message ids and MIME boundaries. ``uuid4`` asks the kernel for random bytes at each
+    call: at 1M contacts its ``getrandom`` calls were 0.32 s of the two sending workers'
+    samples (``py-spy --native``), and an email costs 28 us instead of 31 in a loop of
+    20,000. A forked worker draws a prefix of its own."""
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        self._prefix, self._counter = secrets.token_hex(6), itertools.count()
+
+    def token(self) -> str:
+        return f"{self._prefix}{next(self._counter):x}"
+
+
+unique = _Unique()
+
+
 class OutboxEmail:
     """Writes each email as ``outbox/email/<touch // 1000>/<touch>.eml``: the demo and
     local runs need no account."""
@@ -188,7 +210,7 @@ class OutboxEmail:
         self._files = OutboxFiles(folder / "email", suffix=".eml", complete=_complete_eml)
 
     def send(self, email: OutgoingEmail) -> SendReceipt:
-        message_id = f"touch{email.touch_id}.{uuid.uuid4().hex[:12]}@nurture.local"
+        message_id = f"touch{email.touch_id}.{unique.token()}@nurture.local"
         self._files.write(email.touch_id, eml(email, message_id))
         return SendReceipt(self.provider, message_id)
 
@@ -310,7 +332,11 @@ def eml(email: OutgoingEmail, message_id: str) -> bytes:
     """The message as an RFC 5322 file (LF line ends, as mail tools store them):
     multipart/alternative, text and HTML, UTF-8 (quoted-printable for long lines), with the
     List-Unsubscribe headers a provider would send."""
-    boundary = f"=_nurture_{uuid.uuid4().hex}"
+    text_encoding, text = _body(email.text)
+    html_encoding, html = _body(email.html)
+    boundary = f"=_nurture_{unique.token()}"
+    while boundary.encode() in text or boundary.encode() in html:  # RFC 2046, 5.1.1
+        boundary = f"=_nurture_{unique.token()}"
     headers = [
         f"Message-ID: <{email.message_id or message_id}>",
         f"Date: {formatdate(localtime=False)}",
@@ -330,8 +356,6 @@ def eml(email: OutgoingEmail, message_id: str) -> bytes:
         headers.append(f"X-Nurture-Deliver-At: {email.send_at.isoformat()}")
     headers.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
     part = 'Content-Type: text/{kind}; charset="utf-8"\nContent-Transfer-Encoding: {encoding}'
-    text_encoding, text = _body(email.text)
-    html_encoding, html = _body(email.html)
     return b"".join(
         [
             "\n".join(headers).encode("utf-8"),
