@@ -15,7 +15,11 @@ from sqlalchemy.engine import Engine
 from nurture import limits
 from nurture.adapters.clock import FixedClock, SystemClock
 from nurture.adapters.db import migrate
-from nurture.adapters.db.engine import checkpoints_beside, create_db_engine
+from nurture.adapters.db.engine import (
+    checkpoints_beside,
+    checkpoints_deferred,
+    create_db_engine,
+)
 from nurture.adapters.db.uow import SqlUnitOfWork
 from nurture.adapters.email import OutboxEmail, OutboxFiles, SendGridEmail
 from nurture.adapters.holidays import holiday_check, known_holiday_region
@@ -255,6 +259,11 @@ class App:
         """Background checkpoints of SQLite's log while a phase with several writers runs
         (``adapters/db/engine.checkpoints_beside``); nothing on PostgreSQL."""
         return checkpoints_beside(self.engine)
+
+    def checkpoints_deferred(self) -> AbstractContextManager[None]:
+        """This process's commits leave SQLite's log to grow while the run plans; the
+        sending phase's background checkpoints copy it (``checkpoints_deferred``)."""
+        return checkpoints_deferred(self.engine)
 
     @cached_property
     def calendars(self) -> Calendars:

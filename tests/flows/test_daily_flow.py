@@ -123,36 +123,42 @@ def test_daily_and_dispatch_runs_are_named_and_publish_readable_artifacts(ready:
             assert repr_mark not in text, f"{artifact.key}: {repr_mark} in {text[:300]}"  # type: ignore[attr-defined]
 
 
-def test_planning_and_sending_run_beside_background_checkpoints(
+def test_planning_defers_checkpoints_and_sending_runs_beside_them(
     ready: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both phases whose workers commit side by side leave SQLite's log to a thread of
-    the flow's process (App.checkpointing)."""
-    open_now = [0]
-    seen: list[tuple[str, int]] = []
+    """The planners' commits leave SQLite's log to grow (App.checkpoints_deferred); the
+    senders' run beside a thread of the flow's process that copies it (App.checkpointing)."""
+    open_now = {"deferred": 0, "beside": 0}
+    seen: list[tuple[str, dict[str, int]]] = []
 
-    @contextmanager
-    def counted(_app: App) -> Iterator[None]:
-        open_now[0] += 1
-        try:
-            yield
-        finally:
-            open_now[0] -= 1
+    def counted(kind: str) -> Any:
+        @contextmanager
+        def context(_app: App) -> Iterator[None]:
+            open_now[kind] += 1
+            try:
+                yield
+            finally:
+                open_now[kind] -= 1
+
+        return context
 
     def heard(name: str, phase: Any) -> Any:
         def run(*args: Any, **kwargs: Any) -> Any:
-            seen.append((name, open_now[0]))
+            seen.append((name, dict(open_now)))
             return phase(*args, **kwargs)
 
         return run
 
-    monkeypatch.setattr(App, "checkpointing", counted)
+    monkeypatch.setattr(App, "checkpoints_deferred", counted("deferred"))
+    monkeypatch.setattr(App, "checkpointing", counted("beside"))
     monkeypatch.setattr(phases, "plan", heard("plan", phases.plan))
     monkeypatch.setattr(phases, "execute", heard("execute", phases.execute))
     summary = daily_run(as_of=NOW.isoformat())
     assert summary["execute"]["sent"] == {"email": 2}
     assert {name for name, _ in seen} == {"plan", "execute"}
-    assert all(checkpointing == 1 for _, checkpointing in seen), seen
+    for name, now in seen:
+        expected = {"deferred": 1, "beside": 0} if name == "plan" else {"deferred": 0, "beside": 1}
+        assert now == expected, seen
 
 
 def test_each_batch_reports_its_progress_to_listeners(ready: Live) -> None:

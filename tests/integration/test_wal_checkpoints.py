@@ -11,8 +11,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from nurture.adapters.db.engine import (
+    DEFERRED_CHECKPOINT_PAGES,
     WAL_AUTOCHECKPOINT_PAGES,
     checkpoints_beside,
+    checkpoints_deferred,
     create_db_engine,
 )
 
@@ -90,3 +92,40 @@ def test_a_commit_copies_the_log_itself_only_past_a_bounded_size(tmp_path: Path)
     assert pages == WAL_AUTOCHECKPOINT_PAGES
     assert pages > 1_000
     assert pages * page_size <= 100 * 2**20
+
+
+def _commit_past_the_bound(engine: sa.Engine) -> None:
+    """One commit of more pages than a commit copies by itself (blobs of a page each)."""
+    rows = WAL_AUTOCHECKPOINT_PAGES + 500
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO t SELECT zeroblob(4000) FROM "
+            "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+            "SELECT i FROM n)",
+            (rows,),
+        )
+
+
+def test_while_planning_a_large_commit_leaves_the_log_to_grow(tmp_path: Path) -> None:
+    """The planners' commits copy nothing into the database file (the sending phase's
+    background checkpoints do it); afterwards a commit copies past the bound again."""
+    database = _database(tmp_path)
+    engine = create_db_engine(f"sqlite:///{database}")
+    with checkpoints_deferred(engine):
+        with engine.connect() as connection:
+            pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+        _commit_past_the_bound(engine)
+        assert _rows_in_the_file_alone(database, tmp_path / "copy.db") == 0
+    assert pages == DEFERRED_CHECKPOINT_PAGES
+    _commit_past_the_bound(engine)  # the same pooled connection, the bound restored
+    assert _rows_in_the_file_alone(database, tmp_path / "copy.db") > WAL_AUTOCHECKPOINT_PAGES
+    engine.dispose()
+
+
+def test_without_deferring_a_large_commit_copies_the_log_itself(tmp_path: Path) -> None:
+    """The control: the same commit, outside a planning phase, reaches the file."""
+    database = _database(tmp_path)
+    engine = create_db_engine(f"sqlite:///{database}")
+    _commit_past_the_bound(engine)
+    assert _rows_in_the_file_alone(database, tmp_path / "copy.db") > WAL_AUTOCHECKPOINT_PAGES
+    engine.dispose()

@@ -206,7 +206,8 @@ def plan_in_worker(
 ) -> dict[str, Any]:
     """``phases.plan`` of one shard of the due contacts, in this worker process."""
     app = _worker_app(settings, as_of, shard[1])
-    return phases.plan(app, run_id, shard=shard)
+    with app.checkpoints_deferred():  # the sending phase copies the log
+        return phases.plan(app, run_id, shard=shard)
 
 
 def plan(app: App, as_of: str, run_id: str, *, workers: int) -> dict[str, Any]:

@@ -323,9 +323,9 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
                 parts["plan"], executions = shards.across_workers(app, run_id, pinned, split)
                 executions += _execute_all(app, run_id, pinned)  # what is left, if anything
             else:
-                with app.checkpointing():  # the planners' commits leave the log to it too
+                with app.checkpoints_deferred():  # copied once sending starts
                     parts["plan"] = plan_touches(run_id, pinned, due_steps)
-                parts["reconcile"] = reconcile_unknown(run_id, pinned)
+                    parts["reconcile"] = reconcile_unknown(run_id, pinned)
                 started = time.perf_counter()
                 executions = _execute_all(app, run_id, pinned)
             executed = time.perf_counter()
@@ -441,7 +441,7 @@ def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
     )
     progress = {"artifact": artifact, "total": due, "workers": workers,
                 "batches": per_task, "batch_size": batch_size}  # fmt: skip
-    with app.checkpointing():  # the senders' commits leave SQLite's log to this process
+    with app.checkpointing():  # the senders' commits, and the planners' before them
         futures = [execute_batch.submit(run_id, as_of, f"b{i}", progress) for i in range(tasks)]
         executions = [future.result() for future in futures]
         if phases.count_due_now(app):  # left over: planned meanwhile, or released late
