@@ -105,9 +105,10 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 #: While a run plans (``checkpoints_deferred``), a commit copies SQLite's log into the
-#: database file only past this many pages (1 GiB of 4 KiB pages): the planners' log
+#: database file only past this many pages (1 GiB of 4 KiB pages). The planners' log
 #: reached 108,000 pages at 1M contacts, and the sending phase's background checkpoints
-#: copy it. Still bounded for a base ten times larger.
+#: copy it; at ten times the contacts, the planners' own commits would copy it past this
+#: size, so the log stays bounded.
 DEFERRED_CHECKPOINT_PAGES = 262_144
 
 #: The engines whose commits currently defer checkpoints, and up to how many pages.
