@@ -110,3 +110,33 @@ def test_a_claim_reads_the_claims_own_index(engine: Engine) -> None:
             explain = "EXPLAIN QUERY PLAN " + statement
         plan = " | ".join(str(row[-1]) for row in db.exec_driver_sql(explain, params))  # type: ignore[arg-type]
     assert "ix_touches_claim" in plan, plan
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_claim_after_a_days_planning_walks_the_claims_index(engine: Engine) -> None:
+    """Planning writes the day's touches after the table's statistics were taken: a claim
+    must still walk ix_touches_claim and stop at its batch, not read and sort every touch
+    due (PostgreSQL chose that when it expected a handful)."""
+    with engine.connect() as db:
+        db.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE touches")
+    _touches(engine, [(n % 3, n % 30, "scheduled") for n in range(30_000)])
+    seen: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+        seen.append((statement, params))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    with engine.begin() as db:
+        assert len(_claim(db, "w1", 100)) == 100
+    sa.event.remove(engine, "before_cursor_execute", capture)
+    with engine.begin() as db:
+        plan = ""
+        for statement, params in seen:
+            if statement.startswith("UPDATE touches"):
+                rows = db.exec_driver_sql("EXPLAIN " + statement, params)  # type: ignore[arg-type]
+                plan = " | ".join(str(row[0]) for row in rows)
+                break
+            db.exec_driver_sql(statement, params)  # type: ignore[arg-type]
+    assert "ix_touches_claim" in plan, plan
+    assert "Sort" not in plan, plan
