@@ -87,28 +87,40 @@ def test_workers_claiming_at_once_take_different_touches(engine: Engine) -> None
     assert not set(taken) & set(other)
 
 
-def test_a_claim_reads_the_claims_own_index(engine: Engine) -> None:
-    """A claim walks the waiting touches in its order and stops at its batch, instead of
-    reading and sorting every touch due (once per batch of a run)."""
-    _touches(engine, [(n % 3, n, "scheduled") for n in range(20)])
+def _claim_and_its_plan(engine: Engine, limit: int, *, tiny: bool = False) -> tuple[int, str]:
+    """Claim up to ``limit`` touches, then explain the claim's UPDATE under the settings
+    its transaction made first (``SET ...``); returns how many were claimed, and the plan.
+    ``tiny``: a table so small that PostgreSQL would rather read it whole."""
     seen: list[tuple[str, object]] = []
 
     def capture(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
-        if statement.startswith("UPDATE touches"):
-            seen.append((statement, params))
+        seen.append((statement, params))
 
     sa.event.listen(engine, "before_cursor_execute", capture)
     with engine.begin() as db:
-        _claim(db, "w1", 5)
+        claimed = len(_claim(db, "w1", limit))
     sa.event.remove(engine, "before_cursor_execute", capture)
-    ((statement, params),) = seen
+    updates = [at for at, (statement, _) in enumerate(seen) if statement.startswith("UPDATE")]
+    ((statement, params),) = [seen[at] for at in updates]
     with engine.begin() as db:
+        for setting, values in seen[: updates[0]]:
+            if setting.startswith("SET "):
+                db.exec_driver_sql(setting, values)  # type: ignore[arg-type]
         if engine.dialect.name == "postgresql":
-            db.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a table this small
+            if tiny:
+                db.exec_driver_sql("SET LOCAL enable_seqscan = off")
             explain = "EXPLAIN " + statement
         else:
             explain = "EXPLAIN QUERY PLAN " + statement
         plan = " | ".join(str(row[-1]) for row in db.exec_driver_sql(explain, params))  # type: ignore[arg-type]
+    return claimed, plan
+
+
+def test_a_claim_reads_the_claims_own_index(engine: Engine) -> None:
+    """A claim walks the waiting touches in its order and stops at its batch, instead of
+    reading and sorting every touch due (once per batch of a run)."""
+    _touches(engine, [(n % 3, n, "scheduled") for n in range(20)])
+    _, plan = _claim_and_its_plan(engine, 5, tiny=True)
     assert "ix_touches_claim" in plan, plan
 
 
@@ -121,22 +133,7 @@ def test_a_claim_after_a_days_planning_walks_the_claims_index(engine: Engine) ->
     with engine.connect() as db:
         db.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE touches")
     _touches(engine, [(n % 3, n % 30, "scheduled") for n in range(30_000)])
-    seen: list[tuple[str, object]] = []
-
-    def capture(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
-        seen.append((statement, params))
-
-    sa.event.listen(engine, "before_cursor_execute", capture)
-    with engine.begin() as db:
-        assert len(_claim(db, "w1", 100)) == 100
-    sa.event.remove(engine, "before_cursor_execute", capture)
-    with engine.begin() as db:
-        plan = ""
-        for statement, params in seen:
-            if statement.startswith("UPDATE touches"):
-                rows = db.exec_driver_sql("EXPLAIN " + statement, params)  # type: ignore[arg-type]
-                plan = " | ".join(str(row[0]) for row in rows)
-                break
-            db.exec_driver_sql(statement, params)  # type: ignore[arg-type]
+    claimed, plan = _claim_and_its_plan(engine, 100)
+    assert claimed == 100
     assert "ix_touches_claim" in plan, plan
     assert "Sort" not in plan, plan
