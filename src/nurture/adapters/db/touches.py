@@ -65,7 +65,8 @@ class SqlTouches:
         running at the same time take disjoint touches; SQLite serialises writers.
         """
         chosen: Any
-        if self._db.dialect.name == "postgresql":
+        postgres = self._db.dialect.name == "postgresql"
+        if postgres:
             pick = (
                 sa.select(touches.c.id)
                 .where(SCHEDULED, touches.c.deliver_at <= due_by)  # ix_touches_claim's terms
@@ -102,16 +103,15 @@ class SqlTouches:
             )
             .returning(*_COLUMNS)
         )
-        if self._db.dialect.name != "postgresql":
-            rows = self._db.execute(statement).all()
-        else:
+        if postgres:
             # Planning has just written the day's touches, after autovacuum last took the
             # table's statistics: PostgreSQL then expects a handful of due touches, reads
             # every one through (status, deliver_at) and sorts them all on disk before
             # taking a batch (60-95 ms a claim at 1M contacts, auto_explain), where
             # walking ix_touches_claim in its order stops at the batch. No sort, then.
             self._db.exec_driver_sql("SET LOCAL enable_sort = off")
-            rows = self._db.execute(statement).all()
+        rows = self._db.execute(statement).all()
+        if postgres:
             self._db.exec_driver_sql("SET LOCAL enable_sort = on")
         claimed = [Touch(*row) for row in rows]
         claimed.sort(key=lambda t: t.id or 0)
