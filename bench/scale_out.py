@@ -2,7 +2,8 @@
 
     python bench/scale_out.py [--contacts 200000] [--shards 2] [--workers 1,2] [--repeat 2]
 
-Starts a throwaway PostgreSQL and a Prefect server, generates one base, registers the
+Starts a throwaway PostgreSQL and a Prefect server (its own database in the same cluster,
+as Prefect advises for several machines), generates one base, registers the
 ``shard`` deployment on a ``process`` work pool, then for each worker count: copies the
 base, starts that many ``prefect worker start --pool nurture --limit 1`` processes, runs the
 daily flow with ``NURTURE_SHARDS`` and checks, against the database and the outbox, that
@@ -71,14 +72,18 @@ class _Processes:
         self.running.clear()
 
 
-def _prefect_server(processes: _Processes, home: Path) -> dict[str, str]:
+def _prefect_server(processes: _Processes, home: Path, database: str) -> dict[str, str]:
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {
         **os.environ,
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        # On SQLite (Prefect's default) the server took 2.3 s to create the task run that
+        # links the first shard to the daily run, idle meanwhile but for its threads in
+        # SQLite: a dead time each worker count paid once, 1.78x with it and 2.21x
+        # without in the same hour (BENCHMARKS.md, item 53).
+        "PREFECT_API_DATABASE_CONNECTION_URL": database,
         "PREFECT_UI_API_URL": api,
     }
     env.pop("PREFECT_API_URL", None)
@@ -231,7 +236,8 @@ def main() -> None:
         results["generated"] = made
         print(f"generated {made}")
         (work / "prefect").mkdir(exist_ok=True)
-        server = _prefect_server(processes, work / "prefect")
+        prefect_database = cluster.create_database("prefect").replace("+psycopg", "+asyncpg")
+        server = _prefect_server(processes, work / "prefect", prefect_database)
         _register(base.project.project_dir, {**os.environ, **server,
                   "NURTURE_PROJECT_DIR": str(base.project.project_dir)})  # fmt: skip
         trials = []
