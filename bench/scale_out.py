@@ -81,8 +81,8 @@ def _prefect_server(processes: _Processes, home: Path, database: str) -> dict[st
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         # On SQLite (Prefect's default) the server took 2.3 s to create the task run that
         # links the first shard to the daily run, idle meanwhile but for its threads in
-        # SQLite: a dead time each worker count paid once, 1.78x with it and 2.21x
-        # without in the same hour (BENCHMARKS.md, item 53).
+        # SQLite: a dead time each worker count paid once. The same morning: 1.78x with
+        # the server on SQLite, 1.88x on PostgreSQL (BENCHMARKS.md, item 53).
         "PREFECT_API_DATABASE_CONNECTION_URL": database,
         "PREFECT_UI_API_URL": api,
     }
