@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -293,3 +294,34 @@ def test_the_sending_split_covers_every_touch_in_batches_within_the_size(
     assert tasks % workers == 0 or workers == 1  # as many tasks for each worker
     assert per_task <= max(2, batches // (workers * flows.TASKS_PER_WORKER))  # progress heard
     assert per_task >= min(2, -(-batches // workers))  # two batches a task when there are
+
+
+def test_the_last_task_of_each_worker_sends_one_batch() -> None:
+    from nurture.orchestration import flows
+
+    # The 1M bench: 10 tasks of 3 batches; the two that start last send one batch each,
+    # so that the worker that finishes first waits for one batch of the other's at most.
+    assert flows.tapered(10, 3, 2) == [4, 4, 4, 4, 3, 3, 3, 3, 1, 1]
+    assert flows.tapered(2, 2, 2) == [2, 2]  # one task each: nothing to move
+    assert flows.tapered(4, 1, 2) == [1, 1, 1, 1]
+    assert flows.tapered(3, 5, 1) == [7, 7, 1]
+
+
+@given(
+    due=st.integers(1, 3_000_000),
+    batch_size=st.integers(1, 10_000),
+    workers=st.integers(1, 8),
+)
+def test_tapering_keeps_every_batch_and_ends_each_worker_on_one(
+    due: int, batch_size: int, workers: int
+) -> None:
+    from nurture.orchestration import flows
+
+    tasks, per_task, _ = flows.split_sending(due, batch_size, workers)
+    counts = flows.tapered(tasks, per_task, workers)
+    assert len(counts) == tasks
+    assert sum(counts) == tasks * per_task  # as many batches: every touch still has one
+    assert min(counts) >= 1
+    if tasks > workers:
+        assert counts[-workers:] == [1] * workers
+        assert max(counts) <= per_task + math.ceil(workers * (per_task - 1) / (tasks - workers))

@@ -430,6 +430,25 @@ def split_sending(due: int, batch_size: int, workers: int) -> tuple[int, int, in
     return tasks, per_task, math.ceil(due / (tasks * per_task))
 
 
+def tapered(tasks: int, per_task: int, workers: int) -> list[int]:
+    """How many batches each of ``tasks`` sends, in the order they start: the last task
+    of each worker sends one batch, and the batches this takes from them go to the
+    first tasks. Workers never finish together: the first to finish its last task waits
+    for the other's, which is one batch now instead of ``per_task`` (a worker alone for
+    0.3-0.4 s at the end of the 1M bench's sending)."""
+    counts = [per_task] * tasks
+    if tasks <= workers or per_task <= 1:
+        return counts
+    first = tasks - workers
+    moved = 0
+    for last in range(first, tasks):
+        moved += counts[last] - 1
+        counts[last] = 1
+    for index in range(moved):
+        counts[index % first] += 1
+    return counts
+
+
 def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
     due = phases.count_due_now(app)
     if not due:
@@ -440,9 +459,12 @@ def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
         "UUID", create_progress_artifact(progress=0.0, description=f"Touches sent by {run_id}")
     )
     progress = {"artifact": artifact, "total": due, "workers": workers,
-                "batches": per_task, "batch_size": batch_size}  # fmt: skip
+                "batch_size": batch_size}  # fmt: skip
     with app.checkpointing():  # the senders' commits, and the planners' before them
-        futures = [execute_batch.submit(run_id, as_of, f"b{i}", progress) for i in range(tasks)]
+        futures = [
+            execute_batch.submit(run_id, as_of, f"b{i}", {**progress, "batches": batches})
+            for i, batches in enumerate(tapered(tasks, per_task, workers))
+        ]
         executions = [future.result() for future in futures]
         if phases.count_due_now(app):  # left over: planned meanwhile, or released late
             executions.append(execute_batch(run_id, as_of, "sweep", {**progress, "sweep": True}))
