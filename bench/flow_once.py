@@ -88,6 +88,7 @@ def main() -> None:
     )
 
     start_workers_early(datetime.fromisoformat(as_of))  # as `nurture run` does
+    daily_run = configured_daily_run()  # before Prefect's API starts, as `nurture run` does
 
     @flow(name="warm-up")
     def warm_up() -> int:
@@ -98,7 +99,7 @@ def main() -> None:
     sampler.start()
     ready = time.perf_counter()
     with without_idle_heartbeats():  # as `nurture run` does on the ephemeral API
-        summary = configured_daily_run()(as_of=datetime.fromisoformat(as_of).isoformat())
+        summary = daily_run(as_of=datetime.fromisoformat(as_of).isoformat())
     finished = time.perf_counter()
     sampler.stopped.set()
     usage_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
