@@ -297,3 +297,47 @@ def test_an_insert_that_skips_conflicts_counts_only_the_rows_inserted(engine: En
     # the first row of a key wins, and rows go in in the order given
     assert stored[10] == ("again", {"n": 5})
     assert [key for key, _ in stored[11:]] == [f"n{n}" for n in range(1200)]
+
+
+def test_any_of_finds_exactly_the_values_given_whatever_they_hold(engine: Engine) -> None:
+    from nurture.adapters.db.bulk import any_of
+
+    # On PostgreSQL the values travel as an array's text: quotes, backslashes, commas,
+    # braces, spaces and the word NULL must come back as themselves.
+    odd = [
+        'a"quote@durand.example',
+        "back\\slash@durand.example",
+        "comma,brace}{@durand.example",
+        " spaced @durand.example",
+        "NULL",
+        "élodie@durand.example",
+        "x" * 300 + "@durand.example",
+    ]
+    with engine.begin() as db:
+        for email in [*odd, "other@durand.example", "x" * 300]:
+            db.execute(contacts.insert(), {"email": email, "created_at": AT, "updated_at": AT})
+        found = db.execute(
+            sa.select(contacts.c.email).where(any_of(db, contacts.c.email, [*odd, "missing"]))
+        ).scalars()
+        assert sorted(found) == sorted(odd)
+        ids = list(
+            db.execute(sa.select(contacts.c.id).where(contacts.c.email.in_(odd[:3]))).scalars()
+        )
+        by_id = db.execute(sa.select(contacts.c.email).where(any_of(db, contacts.c.id, ids)))
+        assert sorted(by_id.scalars()) == sorted(odd[:3])
+        assert not db.execute(sa.select(contacts.c.id).where(any_of(db, contacts.c.id, []))).all()
+
+
+def test_any_of_binds_the_array_untyped_on_postgresql(engine: Engine) -> None:
+    from nurture.adapters.db.bulk import any_of
+
+    # Bound as text, the cast to an array is an expression PostgreSQL's planner does not
+    # see through: a chunk's read of recent touches left its index (46 ms -> 1.3 s a run).
+    with engine.connect() as db:
+        query = sa.select(contacts.c.id).where(any_of(db, contacts.c.id, [3, 1, 2]))
+        sql = str(query.compile(dialect=db.dialect))
+        assert sorted(db.execute(query).scalars()) == []
+    if engine.dialect.name == "postgresql":
+        assert "= ANY (CAST(%(param_1)s AS BIGINT[]))" in sql, sql
+    else:
+        assert " IN (" in sql, sql

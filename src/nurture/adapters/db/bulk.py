@@ -40,10 +40,29 @@ def any_of(db: sa.Connection, column: Any, values: Iterable[Any]) -> sa.ColumnEl
     """``column IN (values)``; on PostgreSQL ``column = ANY(:values)``, the values in one
     array parameter. An ``IN`` of a thousand values is a thousand parameters there: a
     query text SQLAlchemy writes out again, psycopg parses again (it remembers only short
-    queries) and the server plans again, at every chunk of contacts a run reads."""
+    queries) and the server plans again, at every chunk of contacts a run reads.
+
+    Ids and strings go as the array's text, which the server reads: psycopg adapts a list
+    element by element in Python (0.68 ms a query of a thousand ids against 0.27 ms as
+    text, 1.05 against 0.33 ms for a thousand addresses; about 0.5 s of the worker
+    processes' time in a 1M-contact run)."""
     if db.dialect.name == "postgresql":
-        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
-        return column == sa.any_(array)  # type: ignore[no-any-return]
+        given = list(values)
+        if all(type(value) is int for value in given):
+            text, element = "{" + ",".join(map(str, given)) + "}", column.type
+        elif all(type(value) is str for value in given):
+            # Each string quoted, its quotes and backslashes escaped; as text[], not the
+            # column's varchar(n)[]: a cast to varchar(n) would cut a longer value short.
+            quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in given)
+            text, element = "{" + ",".join(quoted) + "}", sa.Text()
+        else:
+            array = sa.bindparam(None, given, type_=postgresql.ARRAY(column.type))
+            return column == sa.any_(array)  # type: ignore[no-any-return]
+        # Bound untyped, the server reads the parameter as the array itself, as it reads
+        # psycopg's own arrays, and plans alike: typed as text, the cast was an expression
+        # the planner could not see through (a budget read went from 46 ms to 1.3 s a run).
+        untyped = sa.bindparam(None, text, type_=sa.types.NullType())
+        return column == sa.any_(sa.cast(untyped, postgresql.ARRAY(element)))  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]
 
 
