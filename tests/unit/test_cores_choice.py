@@ -276,11 +276,15 @@ def test_a_prefect_task_sends_several_batches_when_there_are_many() -> None:
     assert flows.split_sending(3, 2000, 2) == (2, 1, 2)
 
 
-@given(
+#: Any run's sending: touches due now, the batch size, the worker processes.
+_SENDING = given(
     due=st.integers(1, 3_000_000),
     batch_size=st.integers(1, 10_000),
     workers=st.integers(1, 8),
 )
+
+
+@_SENDING
 def test_the_sending_split_covers_every_touch_in_batches_within_the_size(
     due: int, batch_size: int, workers: int
 ) -> None:
@@ -307,11 +311,7 @@ def test_the_last_task_of_each_worker_sends_one_batch() -> None:
     assert flows.tapered(3, 5, 1) == [7, 7, 1]
 
 
-@given(
-    due=st.integers(1, 3_000_000),
-    batch_size=st.integers(1, 10_000),
-    workers=st.integers(1, 8),
-)
+@_SENDING
 def test_tapering_keeps_every_batch_and_ends_each_worker_on_one(
     due: int, batch_size: int, workers: int
 ) -> None:
