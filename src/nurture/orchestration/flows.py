@@ -436,17 +436,11 @@ def tapered(tasks: int, per_task: int, workers: int) -> list[int]:
     first tasks. Workers never finish together: the first to finish its last task waits
     for the other's, which is one batch now instead of ``per_task`` (a worker alone for
     0.3-0.4 s at the end of the 1M bench's sending)."""
-    counts = [per_task] * tasks
     if tasks <= workers or per_task <= 1:
-        return counts
+        return [per_task] * tasks
     first = tasks - workers
-    moved = 0
-    for last in range(first, tasks):
-        moved += counts[last] - 1
-        counts[last] = 1
-    for index in range(moved):
-        counts[index % first] += 1
-    return counts
+    extra, rest = divmod(workers * (per_task - 1), first)
+    return [per_task + extra + (index < rest) for index in range(first)] + [1] * workers
 
 
 def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
