@@ -3,6 +3,7 @@ one worker, and a batch read through the claim's own index."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -137,3 +138,27 @@ def test_a_claim_after_a_days_planning_walks_the_claims_index(engine: Engine) ->
     assert claimed == 100
     assert "ix_touches_claim" in plan, plan
     assert "Sort" not in plan, plan
+
+
+def test_a_planner_finds_the_touches_it_inserted_claimed_and_no_other(engine: Engine) -> None:
+    """Planning inserts the touches due now as ``sending`` under its name (plan.SendNow);
+    a key that was there already keeps its row, and is not the planner's to send."""
+    _touches(engine, [(0, 0, "sending"), (0, 0, "sent"), (0, 0, "scheduled")])  # t0, t1, t2
+    with engine.begin() as db:
+        db.execute(sa.text("UPDATE touches SET claimed_by = 'an-earlier-run/p0'"))
+        ids = dict(db.execute(sa.text("SELECT touch_key, id FROM touches")).all())
+        rows = SqlTouches(db)
+        first = rows.scheduled()[0]
+        claimed = {"status": "sending", "claimed_by": "r/p0", "claimed_at": AT, "attempts": 1}
+        new = replace(first, id=0, touch_key="t9", step_id="step9", **claimed)
+        again = replace(new, touch_key="t0")  # decided again: t0 is there already
+        rows.insert_new([new, again])
+        found = rows.claimed_ids("r/p0", ["t0", "t1", "t2", "t9", "t404"])
+        earlier = rows.claimed_ids("an-earlier-run/p0", ["t0", "t1"])
+        stored = db.execute(sa.text("SELECT status, claimed_at, attempts FROM touches "
+                                    "WHERE touch_key = 't9'")).one()  # fmt: skip
+    assert set(found) == {"t9"}
+    assert earlier == {"t0": ids["t0"]}  # its sending touch, not the sent one
+    assert found["t9"] not in ids.values()
+    assert (stored.status, stored.attempts) == ("sending", 1)
+    assert stored.claimed_at is not None

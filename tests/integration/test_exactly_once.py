@@ -1,6 +1,7 @@
 """A run stopped at any point and run again never sends twice and never loses a touch.
 
-Runs on SQLite and on a real PostgreSQL.
+Runs on SQLite and on a real PostgreSQL, with the touches due now sent by the planners
+(the daily run) and by the execute batches' claims (touches planned earlier).
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ def due(live: Live, tmp_path: Path) -> Live:
     return live
 
 
+@pytest.fixture(params=["planners", "batches"])
+def planning_sends(request: pytest.FixtureRequest) -> bool:
+    """Who sends the touches due now: the planners, or the batches that claim them."""
+    return bool(request.param == "planners")
+
+
 def statuses(live: Live) -> list[str]:
     with live.app.engine.connect() as connection:
         return sorted(connection.execute(sa.select(touches.c.status)).scalars())
@@ -59,13 +66,15 @@ def rerun(live: Live) -> dict[str, Any]:
     return run_once(live.at(NOW + timedelta(minutes=10)))
 
 
-def test_a_crash_before_the_send(due: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_before_the_send(
+    due: Live, monkeypatch: pytest.MonkeyPatch, planning_sends: bool
+) -> None:
     def crash(*_: object) -> None:
         raise RuntimeError("killed before sending")
 
     monkeypatch.setattr(executor, "_send", crash)
     with pytest.raises(RuntimeError):
-        run_once(due.app)
+        run_once(due.app, planning_sends=planning_sends)
     assert statuses(due) == ["sending"] * COUNT
     assert due.sendgrid.delivered() == []
     monkeypatch.undo()
@@ -75,14 +84,14 @@ def test_a_crash_before_the_send(due: Live, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_a_crash_after_the_send_before_the_commit(
-    due: Live, monkeypatch: pytest.MonkeyPatch
+    due: Live, monkeypatch: pytest.MonkeyPatch, planning_sends: bool
 ) -> None:
     def crash(**_: object) -> None:
         raise RuntimeError("killed before recording")
 
     monkeypatch.setattr(executor, "record_outcomes", crash)
     with pytest.raises(RuntimeError):
-        run_once(due.app)
+        run_once(due.app, planning_sends=planning_sends)
     assert len(due.sendgrid.delivered()) == COUNT
     monkeypatch.undo()
     summary = rerun(due)
@@ -91,7 +100,9 @@ def test_a_crash_after_the_send_before_the_commit(
     assert_exactly_once(due)
 
 
-def test_a_crash_in_the_middle_of_a_batch(due: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_in_the_middle_of_a_batch(
+    due: Live, monkeypatch: pytest.MonkeyPatch, planning_sends: bool
+) -> None:
     real = executor._send_one
     calls = {"n": 0}
 
@@ -103,7 +114,7 @@ def test_a_crash_in_the_middle_of_a_batch(due: Live, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(executor, "_send_one", flaky)
     with pytest.raises(RuntimeError):
-        run_once(due.app)
+        run_once(due.app, planning_sends=planning_sends)
     sent_before = len(due.sendgrid.delivered())
     assert 0 < sent_before < COUNT
     monkeypatch.undo()
@@ -113,14 +124,15 @@ def test_a_crash_in_the_middle_of_a_batch(due: Live, monkeypatch: pytest.MonkeyP
     assert_exactly_once(due)
 
 
-def test_a_run_killed_with_sigkill(due: Live) -> None:
+def test_a_run_killed_with_sigkill(due: Live, planning_sends: bool) -> None:
     due.sendgrid.behaviour.delay = 0.05  # a slow provider: the kill lands mid-execution
     env = {**os.environ, **settings_env(due.app.settings)}
     script = (
         "from datetime import datetime\n"
         "from nurture.bootstrap import bootstrap\n"
         "from tests.support.run import run_once\n"
-        f"run_once(bootstrap(as_of=datetime.fromisoformat({NOW.isoformat()!r})))\n"
+        f"app = bootstrap(as_of=datetime.fromisoformat({NOW.isoformat()!r}))\n"
+        f"run_once(app, planning_sends={planning_sends!r})\n"
     )
     child = subprocess.Popen(
         [sys.executable, "-c", script], env=env, cwd=Path(__file__).resolve().parents[2]

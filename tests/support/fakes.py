@@ -359,6 +359,14 @@ class FakeTouches:
             t.attempts += 1
         return sorted((replace(t) for t in due[:limit]), key=lambda t: t.id)
 
+    def claimed_ids(self, worker: str, keys: Sequence[str]) -> dict[str, int]:
+        wanted = set(keys)
+        return {
+            t.touch_key: t.id
+            for t in self.rows.values()
+            if t.touch_key in wanted and t.status == TouchStatus.SENDING and t.claimed_by == worker
+        }
+
     def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
             touch = self.rows[row["id"]]

@@ -13,8 +13,10 @@ from nurture.orchestration import phases
 __all__ = ["a_day_of_runs", "dispatch_once", "run_once"]
 
 
-def run_once(app: App) -> dict[str, Any]:
-    """ingest → score → plan → reconcile → execute → summary, at ``app``'s moment.
+def run_once(app: App, *, planning_sends: bool = True) -> dict[str, Any]:
+    """ingest → score → reconcile → plan, sending what is due now → execute what is left
+    → summary, at ``app``'s moment, as the daily flow does. Without ``planning_sends``,
+    planning only plans, and the execute batches claim and send everything due.
 
     A failure marks the run failed, as the flow does, so that the next run reconciles it.
     """
@@ -24,11 +26,12 @@ def run_once(app: App) -> dict[str, Any]:
             "ingest": phases.ingest(app, run_id),
             "retention": phases.retention(app, run_id),
             "score": phases.score(app, run_id),
-            "plan": phases.plan(app, run_id),
             "reconcile": phases.reconcile_unknown(app, run_id),
+            "plan": phases.plan(app, run_id, sender="plan" if planning_sends else None),
         }
-        execution = phases.execute(app, run_id, worker="test")
-        summary = phases.summarize(app, run_id, phases=parts, executions=[execution])
+        executions = [parts["plan"].pop("execution")] if planning_sends else []
+        executions.append(phases.execute(app, run_id, worker="test"))
+        summary = phases.summarize(app, run_id, phases=parts, executions=executions)
     except BaseException:
         phases.finish(app, run_id, {}, status="failed")
         raise

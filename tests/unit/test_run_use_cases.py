@@ -22,7 +22,7 @@ from nurture.pipeline.delivery import Delivery, RetryPolicy
 from nurture.pipeline.execute import execute_batch
 from nurture.pipeline.ingest import ingest_events
 from nurture.pipeline.lifecycle import RunContext, exit_enrollments
-from nurture.pipeline.plan import plan_due
+from nurture.pipeline.plan import SendNow, plan_due
 from nurture.pipeline.reconcile import reconcile
 from nurture.pipeline.rendering import Sender
 from nurture.specs.project import Project, load_project
@@ -206,6 +206,89 @@ def test_a_claimed_touch_is_sent_once_recorded_and_its_next_step_scheduled(
     )
     assert again.claimed == 0
     assert len(email.sent) == 1
+
+
+# Planning that sends what is due now (the daily run) -------------------------------------
+
+
+def test_planning_sends_what_is_due_now_once_and_leaves_the_rest_scheduled(
+    uow: FakeUnitOfWork, project: Project
+) -> None:
+    now, later = _person(uow, "jean@client.fr"), _person(uow, "marie@client.fr")
+    _enrolled(uow, project, "channels-test", now)
+    _enrolled(uow, project, "mornings", later)  # its window opens at 14:00 Paris
+    email = FakeEmail()
+    send = SendNow(_delivery(email), "run-1/p0")
+    report = plan_due(uow=uow, ctx=_ctx(project), budget=Budget(), send=send)
+    assert [e.to for e in email.sent] == ["jean@client.fr"]
+    sent = next(t for t in uow.touches.rows.values() if t.contact_id == now)
+    assert (sent.status, sent.claimed_by, sent.attempts, sent.provider_message_id) == (
+        TouchStatus.SENT,
+        "run-1/p0",
+        1,
+        f"em-{sent.id}",
+    )
+    waiting = next(t for t in uow.touches.rows.values() if t.contact_id == later)
+    assert (waiting.status, waiting.claimed_by) == (TouchStatus.SCHEDULED, None)
+    assert report.deliver_now == 1
+    assert report.sent is not None
+    assert (report.sent.claimed, report.sent.sent) == (1, {"email": 1})
+    assert report.as_dict()["execution"]["sent"] == {"email": 1}
+    assert uow.enrollments.rows[sent.enrollment_id].next_due_at is not None  # SMS next
+    again = execute_batch(
+        uow=uow, ctx=_ctx(project), delivery=_delivery(email), worker="w1", batch_size=10
+    )
+    assert again.claimed == 0  # nothing due is left for the batches
+    assert len(email.sent) == 1
+
+
+def test_planning_never_sends_a_touch_whose_key_was_there_already(
+    uow: FakeUnitOfWork, project: Project
+) -> None:
+    _enrolled(uow, project, "channels-test", _person(uow))
+    ctx = _ctx(project)
+    plan_due(uow=uow, ctx=ctx, budget=Budget(), commit=False)  # the same step, decided
+    (touch,) = uow.touches.rows.values()
+    touch.status, touch.claimed_by = TouchStatus.SENDING, "an-earlier-run/p0"
+    uow.enrollments.rows[touch.enrollment_id].step_index = 0  # due again, as if not moved
+    uow.enrollments.rows[touch.enrollment_id].next_due_at = ctx.now
+    uow.commit()
+    email, roomy = FakeEmail(), Budget(per_day=5, per_week=5)  # the earlier touch counts
+    report = plan_due(uow=uow, ctx=ctx, budget=roomy, send=SendNow(_delivery(email), "r/p0"))
+    assert report.deliver_now == 1  # decided again...
+    assert email.sent == []  # ...but the earlier run's touch is reconciliation's
+    assert report.sent is not None
+    assert report.sent.claimed == 0
+    assert [t.claimed_by for t in uow.touches.rows.values()] == ["an-earlier-run/p0"]
+
+
+def test_an_opt_out_between_the_plan_and_its_sending_cancels_the_touch(
+    uow: FakeUnitOfWork, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planners check the suppression list again before sending, as a batch does."""
+    _enrolled(uow, project, "channels-test", _person(uow, "jean@client.fr"))
+    committed = uow.commit
+
+    def commit_then_opt_out() -> None:  # an unsubscribe lands as the plan is committed
+        committed()
+        if uow.touches.rows:
+            uow.suppressions.suppress("email", "jean@client.fr", reason="unsubscribe", at=NOW)
+
+    monkeypatch.setattr(uow, "commit", commit_then_opt_out)
+    email = FakeEmail()
+    report = plan_due(uow=uow, ctx=_ctx(project), budget=Budget(),
+                      send=SendNow(_delivery(email), "r/p0"))  # fmt: skip
+    assert email.sent == []
+    (touch,) = uow.touches.rows.values()
+    assert (touch.status, touch.reason) == (TouchStatus.CANCELLED, "suppressed: unsubscribe")
+    assert report.sent is not None
+    assert report.sent.cancelled == {"suppressed": 1}
+
+
+def test_planning_that_sends_must_commit() -> None:
+    with pytest.raises(ValueError, match="committed"):
+        plan_due(uow=FakeUnitOfWork(), ctx=None, budget=Budget(), commit=False,  # type: ignore[arg-type]
+                 send=SendNow(_delivery(), "r/p0"))  # fmt: skip
 
 
 class _ThreadNoting(FakeEmail):

@@ -116,8 +116,8 @@ class Touch(Record):
         self.status = TouchStatus(self.status)
 
     def planned_row(self) -> dict[str, Any]:
-        """What planning decides of a touch, as a mapping of column names (the rest is
-        written when it is claimed, sent or settled)."""
+        """What planning decides of a touch, as a mapping of column names, with its claim
+        when planning sends it at once (the rest is written when it is sent or settled)."""
         return self.as_row(_PLANNED)
 
     @property
@@ -129,4 +129,8 @@ class Touch(Record):
         return "email" if "@" in (self.address or "") else "sms"
 
 
-_PLANNED = field_names(Touch)[: field_names(Touch).index("run_id") + 1]
+_PLANNED = (
+    *field_names(Touch)[: field_names(Touch).index("run_id") + 1],
+    "claimed_by",
+    "claimed_at",
+)

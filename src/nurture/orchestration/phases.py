@@ -29,7 +29,7 @@ from nurture.pipeline.lifecycle import (
     stale_prospects,
 )
 from nurture.pipeline.pauses import resume_paused
-from nurture.pipeline.plan import plan_due
+from nurture.pipeline.plan import SendNow, plan_due
 from nurture.pipeline.reconcile import reconcile
 from nurture.views.reports import funnel
 from nurture.views.wording import hour_label
@@ -125,17 +125,30 @@ def score(app: App, run_id: str) -> dict[str, Any]:
     return _phase(app, run_id, work)
 
 
-def plan(app: App, run_id: str, *, shard: tuple[int, int] | None = None) -> dict[str, Any]:
+def plan(
+    app: App,
+    run_id: str,
+    *,
+    shard: tuple[int, int] | None = None,
+    sender: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Resume the sequences whose pause ended (an out-of-office is back), then turn due
     steps into touches with a delivery time, within each contact's budget. A ``shard``
-    plans its part of the contacts only, and leaves resuming to :func:`resume`."""
+    plans its part of the contacts only, and leaves resuming to :func:`resume`. With a
+    ``sender`` (a worker's name), each chunk's touches due now are sent as soon as it is
+    planned (``plan.SendNow``), and reported under ``execution``. ``progress`` hears
+    ``(contacts done, contacts due)`` after each chunk."""
 
     def work(uow: Any, ctx: RunContext) -> dict[str, Any]:
         resumed = 0
         if shard is None:
             resumed = resume_paused(uow=uow, ctx=ctx)
             uow.commit()
-        planned = plan_due(uow=uow, ctx=ctx, budget=app.budget, shard=shard)
+        send = None if sender is None else SendNow(app.delivery, f"{run_id}/{sender}")
+        planned = plan_due(
+            uow=uow, ctx=ctx, budget=app.budget, shard=shard, send=send, progress=progress
+        )
         return {**planned.as_dict(), "resumed": resumed}
 
     return _phase(app, run_id, work)

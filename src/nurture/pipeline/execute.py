@@ -3,7 +3,9 @@
 The protocol, per batch:
 
 1. **claim** — due touches go from ``scheduled`` to ``sending`` under this worker's name,
-   committed before anything leaves (on PostgreSQL with ``FOR UPDATE SKIP LOCKED``);
+   committed before anything leaves (on PostgreSQL with ``FOR UPDATE SKIP LOCKED``); the
+   daily run's planners insert the touches due now as ``sending`` already, under theirs,
+   committed with the plan (``plan.SendNow``), and go on from step 2 (:func:`deliver`);
 2. **check again** at delivery time — suppressed, exited or out-of-audience contacts get
    nothing (the touch is cancelled with the reason);
 3. **render and send** — one failure fails that touch only; 429/5xx are retried with
@@ -19,12 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from nurture.domain.enrollment import RUNNING
 from nurture.domain.messages import RenderedCall, RenderedEmail, RenderedSms
-from nurture.domain.scoring import fit_score
+from nurture.domain.scoring import ScoredContact, fit_score
 from nurture.domain.tasks import CallTask, TaskKind
 from nurture.domain.touches import Outcome, Touch
 from nurture.errors import (
@@ -40,7 +43,7 @@ from nurture.pipeline.record import record_outcomes, rescore
 from nurture.pipeline.rendering import render_step, touch_context
 from nurture.ports import OutgoingEmail, OutgoingSms, SendReceipt, UnitOfWork
 
-__all__ = ["BatchReport", "Prepared", "execute_batch", "prepare", "rescore"]
+__all__ = ["BatchReport", "Prepared", "deliver", "execute_batch", "prepare", "rescore"]
 
 
 def execute_batch(
@@ -60,10 +63,25 @@ def execute_batch(
     uow.commit()  # claimed before anything leaves: a rerun will not take these again
     if not claimed:
         return report
-    report.claimed = len(claimed)
+    return deliver(uow=uow, ctx=ctx, delivery=delivery, claimed=claimed, report=report)
+
+
+def deliver(
+    *,
+    uow: UnitOfWork,
+    ctx: RunContext,
+    delivery: Delivery,
+    claimed: list[Touch],
+    report: BatchReport,
+    people: Mapping[int, ScoredContact] | None = None,
+) -> BatchReport:
+    """Steps 2 to 4 for touches claimed and committed: check, render, send, and record
+    what became of them, counted in ``report``. ``people``: the contacts as the caller
+    read them (planning, which sends what is due now), else read here."""
+    report.claimed += len(claimed)
     # Checking, rendering and sending hold no lock: other batches claim and record meanwhile.
     with uow.reading():
-        items = prepare(uow=uow, ctx=ctx, delivery=delivery, touches=claimed)
+        items = prepare(uow=uow, ctx=ctx, delivery=delivery, touches=claimed, people=people)
     _send(items, delivery)
     record_outcomes(uow=uow, ctx=ctx, items=items, delivery=delivery, report=report)
     uow.commit()
@@ -71,10 +89,16 @@ def execute_batch(
 
 
 def prepare(
-    *, uow: UnitOfWork, ctx: RunContext, delivery: Delivery, touches: list[Touch]
+    *,
+    uow: UnitOfWork,
+    ctx: RunContext,
+    delivery: Delivery,
+    touches: list[Touch],
+    people: Mapping[int, ScoredContact] | None = None,
 ) -> list[Prepared]:
     """Check each touch again and render it; decided touches carry their outcome."""
-    people = uow.contacts.for_sending([t.contact_id for t in touches])
+    if people is None:
+        people = uow.contacts.for_sending([t.contact_id for t in touches])
     status = uow.enrollments.statuses([t.enrollment_id for t in touches if t.enrollment_id])
     suppressed = {
         "email": uow.suppressions.active("email", [t.address for t in touches]),

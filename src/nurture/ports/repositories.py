@@ -233,6 +233,11 @@ class Touches(Protocol):
         """Take up to ``limit`` scheduled touches due by ``due_by`` for ``worker``."""
         ...
 
+    def claimed_ids(self, worker: str, keys: Sequence[str]) -> dict[str, int]:
+        """The ids of the touches of these keys that ``worker`` holds (``sending``, by
+        key): those a planner inserted claimed, and no other."""
+        ...
+
     def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Update touches by ``id`` (rows grouped by their set of keys)."""
         ...

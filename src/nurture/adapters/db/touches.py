@@ -117,6 +117,21 @@ class SqlTouches:
         claimed.sort(key=lambda t: t.id or 0)
         return claimed
 
+    def claimed_ids(self, worker: str, keys: Sequence[str]) -> dict[str, int]:
+        """The ids of the touches of these keys that ``worker`` holds (``sending``, by
+        key): those a planner inserted claimed, and no other (a key that was there
+        already is left as it was, and not taken)."""
+        c = touches.c
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), _CHUNK):
+            query = sa.select(c.touch_key, c.id, c.status, c.claimed_by).where(
+                any_of(self._db, c.touch_key, keys[start : start + _CHUNK])
+            )
+            for key, id_, status, holder in self._db.execute(query).all():
+                if status == TouchStatus.SENDING and holder == worker:
+                    found[key] = id_
+        return found
+
     def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Update touches by ``id`` (rows grouped by their set of keys)."""
         update_rows(self._db, touches, rows, id_key="id")
