@@ -40,7 +40,10 @@ def _open_when_both_claim(live: Live) -> None:
     live.sendgrid.behaviour.delay = 0.0
 
 
-COUNT = 400
+#: Three chunks of planning (1,000 contacts each; a run this size plans in its own
+#: process): while the first run sends its first chunk to the slow provider, the second
+#: plans and sends the chunks the first has not reached.
+COUNT = 2400
 
 
 @pytest.fixture

@@ -123,11 +123,21 @@ def test_daily_and_dispatch_runs_are_named_and_publish_readable_artifacts(ready:
             assert repr_mark not in text, f"{artifact.key}: {repr_mark} in {text[:300]}"  # type: ignore[attr-defined]
 
 
-def test_planning_defers_checkpoints_and_sending_runs_beside_them(
+def _planned_earlier(live: Live, shard: tuple[int, int] | None = None) -> None:
+    """An earlier run planned the due steps (those of ``shard`` only, if given) and sent
+    nothing: the touches are due now, for the daily run's batches to claim."""
+    run_id = phases.start(live.app)
+    phases.plan(live.app, run_id, shard=shard)
+    phases.finish(live.app, run_id, {})
+
+
+def test_the_run_plans_and_sends_beside_the_flows_checkpoints(
     ready: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The planners' commits leave SQLite's log to grow (App.checkpoints_deferred); the
-    senders' run beside a thread of the flow's process that copies it (App.checkpointing)."""
+    """Planning (which sends what is due now) and the batches that send what earlier runs
+    planned both run beside a thread of the flow's process that copies SQLite's log
+    (App.checkpointing); only worker processes defer their own checkpoints."""
+    _planned_earlier(ready, shard=(0, 2))  # one of the two touches
     open_now = {"deferred": 0, "beside": 0}
     seen: list[tuple[str, dict[str, int]]] = []
 
@@ -155,13 +165,25 @@ def test_planning_defers_checkpoints_and_sending_runs_beside_them(
     monkeypatch.setattr(phases, "execute", heard("execute", phases.execute))
     summary = daily_run(as_of=NOW.isoformat())
     assert summary["execute"]["sent"] == {"email": 2}
+    assert summary["execute"]["claimed"] == 2
     assert {name for name, _ in seen} == {"plan", "execute"}
-    for name, now in seen:
-        expected = {"deferred": 1, "beside": 0} if name == "plan" else {"deferred": 0, "beside": 1}
-        assert now == expected, seen
+    for _, now in seen:
+        assert now == {"deferred": 0, "beside": 1}, seen
 
 
-def test_each_batch_reports_its_progress_to_listeners(ready: Live) -> None:
+def test_planning_sends_what_is_due_now_and_the_batches_what_earlier_runs_planned(
+    ready: Live,
+) -> None:
+    _planned_earlier(ready, shard=(0, 2))
+    summary = daily_run(as_of=NOW.isoformat())
+    assert summary["plan"]["deliver_now"] == 1
+    assert "execution" not in summary["plan"]
+    assert summary["execute"]["sent"] == {"email": 2}
+    assert len(ready.sendgrid.delivered()) == 2
+    assert summary["delivery"]["delivered_now"] == 2
+
+
+def test_the_run_reports_its_progress_to_listeners(ready: Live) -> None:
     heard: list[float] = []
     with on_progress(heard.append):
         daily_run(as_of=NOW.isoformat())
@@ -170,9 +192,19 @@ def test_each_batch_reports_its_progress_to_listeners(ready: Live) -> None:
     assert heard == sorted(heard)
 
 
+def test_progress_goes_from_planning_to_the_batches_in_proportion(ready: Live) -> None:
+    """One step due to plan, one touch planned earlier: planning is the first half."""
+    _planned_earlier(ready, shard=(0, 2))
+    heard: list[float] = []
+    with on_progress(heard.append):
+        daily_run(as_of=NOW.isoformat())
+    assert heard == [0.5, 1.0]
+
+
 def test_progress_adds_up_what_each_batch_claimed(
     ready: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _planned_earlier(ready)
     monkeypatch.setenv("NURTURE_BATCH_SIZE", "1")  # two batches of one touch
     heard: list[float] = []
     with on_progress(heard.append):
@@ -186,6 +218,7 @@ def test_a_task_sends_its_batches_one_after_the_other(
 ) -> None:
     from nurture.orchestration import flows
 
+    _planned_earlier(ready)
     monkeypatch.setenv("NURTURE_BATCH_SIZE", "1")
     monkeypatch.setenv("NURTURE_TASK_RUNNER", "threads")  # one sender: the flow's process
     monkeypatch.setattr(flows, "TASKS_PER_WORKER", 1)  # two batches, one task
@@ -197,9 +230,7 @@ def test_a_task_sends_its_batches_one_after_the_other(
 
 
 def test_a_dispatch_sweep_reports_its_progress_too(ready: Live) -> None:
-    run_id = phases.start(ready.app)  # planned, not sent: the dispatch sends them
-    phases.plan(ready.app, run_id)
-    phases.finish(ready.app, run_id, {})
+    _planned_earlier(ready)  # the dispatch sends them
     heard: list[float] = []
     with on_progress(heard.append):
         summary = dispatch(as_of=NOW.isoformat())

@@ -70,7 +70,7 @@ def run(
             start_workers_early(moment)  # while Prefect's API starts
         daily_run = configured_daily_run()
         with (
-            _bar(shown=not as_json and not dry_run) as advance,
+            _bar("planning and sending", shown=not as_json and not dry_run) as advance,
             on_progress(advance),
             without_idle_heartbeats(),
         ):
@@ -84,16 +84,16 @@ def run(
 
 
 @contextmanager
-def _bar(*, shown: bool) -> Iterator[Callable[[float], None]]:
-    """A progress bar of the run's batches on a terminal (never in --json or a pipe)."""
+def _bar(label: str, *, shown: bool) -> Iterator[Callable[[float], None]]:
+    """A progress bar of the run on a terminal (never in --json or a pipe)."""
     if not shown or not err_console.is_terminal:
         yield lambda _done: None
         return
     with Progress(
-        TextColumn("sending"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+        TextColumn(label), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
         console=err_console, transient=True,
     ) as progress:  # fmt: skip
-        task = progress.add_task("sending", total=1.0)
+        task = progress.add_task(label, total=1.0)
         yield lambda done: progress.update(task, completed=done)
 
 
@@ -110,7 +110,11 @@ def dispatch(as_of: str | None = _AS_OF, as_json: bool = _JSON) -> None:
         from nurture.orchestration.flows import dispatch as dispatch_flow
         from nurture.orchestration.flows import on_progress, without_idle_heartbeats
 
-        with _bar(shown=not as_json) as advance, on_progress(advance), without_idle_heartbeats():
+        with (
+            _bar("sending", shown=not as_json) as advance,
+            on_progress(advance),
+            without_idle_heartbeats(),
+        ):
             summary = dispatch_flow(as_of=moment.isoformat() if moment else None)
     if as_json:
         print_json(summary)

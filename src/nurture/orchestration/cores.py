@@ -11,14 +11,19 @@ run on every core instead of behind one interpreter lock.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import functools
 import gc
 import hashlib
 import multiprocessing
 import os
 import pickle
+import struct
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, wait
 from datetime import datetime
+from multiprocessing import shared_memory
 from typing import Any
 
 from nurture.bootstrap import App, bootstrap
@@ -26,6 +31,7 @@ from nurture.orchestration import phases
 from nurture.settings import Settings
 
 __all__ = [
+    "ProgressBoard",
     "execute",
     "paced",
     "plan",
@@ -202,26 +208,119 @@ def execute_in_worker(
 
 
 def plan_in_worker(
-    settings: Settings, as_of: str, run_id: str, *, shard: tuple[int, int]
+    settings: Settings,
+    as_of: str,
+    run_id: str,
+    *,
+    shard: tuple[int, int],
+    sending: bool = False,
+    board: str | None = None,
 ) -> dict[str, Any]:
-    """``phases.plan`` of one shard of the due contacts, in this worker process."""
+    """``phases.plan`` of one shard of the due contacts, in this worker process (sending
+    what is due now as it plans, with ``sending``); its progress is written on the
+    ``board`` (:class:`ProgressBoard`) when one is named."""
     app = _worker_app(settings, as_of, shard[1])
-    with app.checkpoints_deferred():  # the sending phase copies the log
-        return phases.plan(app, run_id, shard=shard)
+    sender = f"p{shard[0]}" if sending else None
+    with contextlib.ExitStack() as stack:
+        progress = None
+        if board is not None:
+            progress = functools.partial(
+                stack.enter_context(ProgressBoard.attach(board)).write, shard[0]
+            )
+        stack.enter_context(app.checkpoints_deferred())  # the flow's checkpoints copy the log
+        return phases.plan(app, run_id, shard=shard, sender=sender, progress=progress)
 
 
-def plan(app: App, as_of: str, run_id: str, *, workers: int) -> dict[str, Any]:
-    """Planning in ``workers`` processes, each with its shard of the contacts; paused
-    sequences that are due back are resumed here first."""
+def plan(
+    app: App,
+    as_of: str,
+    run_id: str,
+    *,
+    workers: int,
+    sending: bool = False,
+    on_progress: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """Planning in ``workers`` processes, each with its shard of the contacts (and
+    sending what is due now as it plans, with ``sending``); paused sequences that are
+    due back are resumed here first. ``on_progress`` hears the share of the due contacts
+    done, read from the workers' board every ``_PROGRESS_SECONDS``."""
     resumed = phases.resume(app, run_id)
     pool = worker_pool(workers)
-    futures = [
-        pool.submit(plan_in_worker, app.settings, as_of, run_id, shard=(i, workers))
-        for i in range(workers)
-    ]
-    result = phases.merged([future.result() for future in futures])
+    with contextlib.ExitStack() as stack:
+        board = None if on_progress is None else stack.enter_context(ProgressBoard.create(workers))
+        work = functools.partial(
+            plan_in_worker, sending=sending, board=None if board is None else board.name
+        )
+        futures = [
+            pool.submit(work, app.settings, as_of, run_id, shard=(i, workers))
+            for i in range(workers)
+        ]
+        if board is not None and on_progress is not None:
+            told = -1.0
+            while wait(futures, timeout=_PROGRESS_SECONDS).not_done:
+                share = board.share()
+                if share != told:
+                    on_progress(share)
+                    told = share
+        result = phases.merged([future.result() for future in futures])
     result["resumed"] = resumed
     return result
+
+
+#: How often the flow reads how far the planners are.
+_PROGRESS_SECONDS = 0.5
+
+
+class ProgressBoard:
+    """How far each worker process is, in shared memory: worker ``i`` writes its
+    ``(done, of)`` in slot ``i`` as it starts and after each chunk, and the flow's process
+    reads them all. No lock: each slot has one writer, and a reader a chunk behind is
+    none the worse."""
+
+    _SLOT = struct.Struct("<qq")
+
+    def __init__(self, memory: shared_memory.SharedMemory, slots: int) -> None:
+        assert memory.buf is not None  # open until the board's block ends
+        self._memory, self._buffer, self._slots = memory, memory.buf, slots
+        self.name = memory.name
+
+    @classmethod
+    @contextlib.contextmanager
+    def create(cls, workers: int) -> Iterator[ProgressBoard]:
+        """A board of ``workers`` slots, all at nothing done; freed when the block ends."""
+        memory = shared_memory.SharedMemory(create=True, size=cls._SLOT.size * workers)
+        board = cls(memory, workers)
+        for slot in range(workers):
+            board.write(slot, 0, -1)  # not started: how many it has is not known yet
+        try:
+            yield board
+        finally:
+            memory.close()
+            memory.unlink()
+
+    @classmethod
+    @contextlib.contextmanager
+    def attach(cls, name: str) -> Iterator[ProgressBoard]:
+        """The board ``name``, from a worker process (its creator frees it)."""
+        memory = shared_memory.SharedMemory(name=name)
+        try:
+            yield cls(memory, memory.size // cls._SLOT.size)
+        finally:
+            memory.close()
+
+    def write(self, slot: int, done: int, of: int) -> None:
+        """Worker ``slot`` has done ``done`` of its ``of`` items."""
+        self._SLOT.pack_into(self._buffer, slot * self._SLOT.size, done, of)
+
+    def share(self) -> float:
+        """The share of every worker's items done: 0 until each has said how many it has,
+        1 when they have none."""
+        size = self._SLOT.size
+        slots = [self._SLOT.unpack_from(self._buffer, i * size) for i in range(self._slots)]
+        if any(of < 0 for _, of in slots):
+            return 0.0
+        total = sum(of for _, of in slots)
+        return min(1.0, sum(done for done, _ in slots) / total) if total else 1.0
 
 
 def execute(

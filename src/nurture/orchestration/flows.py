@@ -128,6 +128,41 @@ def on_progress(listener: Callable[[float], None]) -> Iterator[None]:
         _listeners.remove(listener)
 
 
+def _tell(progress: dict[str, Any], share: float) -> None:
+    """Tell the listeners and the run's progress artifact how far the run is, given the
+    ``share`` done of the part ``progress`` describes (its ``offset`` and ``weight`` in
+    the run: planning, then sending what earlier runs planned)."""
+    weight = progress.get("weight", 1.0)
+    if weight <= 0:
+        return  # the run's earlier parts took it all: it is told already
+    whole = min(1.0, progress.get("offset", 0.0) + weight * share)
+    for listener in list(_listeners):
+        listener(whole)
+    update_progress_artifact(progress["artifact"], progress=round(100 * whole, 1))
+
+
+class _Told:
+    """A part's share done, told (:func:`_tell`) at most every ``_TELL_SECONDS``: each
+    update of the artifact is a call to Prefect's API."""
+
+    def __init__(self, progress: dict[str, Any] | None) -> None:
+        self._progress = progress
+        self._told, self._at = 0.0, 0.0
+
+    def __call__(self, share: float) -> None:
+        now = time.monotonic()
+        if self._progress is None or share <= self._told:
+            return
+        if share < 1.0 and now - self._at < _TELL_SECONDS:
+            return
+        self._told, self._at = share, now
+        _tell(self._progress, share)
+
+
+#: The least time between two updates of a part's progress.
+_TELL_SECONDS = 1.0
+
+
 def _sweep_progress(app: App) -> Callable[[Any], None]:
     """Tell the listeners how far a sweep (dispatch) is, batch after batch."""
     due = max(phases.count_due_now(app), 1)
@@ -181,15 +216,23 @@ def score_contacts(run_id: str, as_of: str) -> dict[str, Any]:
 
 
 @task(name="plan-touches", **RETRYING)
-def plan_touches(run_id: str, as_of: str, due_steps: int) -> dict[str, Any]:
-    """Give every due step a delivery time, within each contact's budget; ``due_steps``
-    (counted as the run began) chooses between the worker processes and this one."""
+def plan_touches(
+    run_id: str, as_of: str, due_steps: int, progress: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Give every due step a delivery time, within each contact's budget, and send what
+    is due now as each chunk of contacts is planned; ``due_steps`` (counted as the run
+    began) chooses between the worker processes and this one. ``progress``: where the
+    share of due contacts done is told (:func:`_tell`)."""
     app = _app(as_of)
     workers = _workers(app, due_steps)
+    told = _Told(progress)
     if workers > 1:
-        result = cores.plan(app, as_of, run_id, workers=workers)
+        result = cores.plan(app, as_of, run_id, workers=workers, sending=True, on_progress=told)
     else:
-        result = phases.plan(app, run_id)
+        result = phases.plan(
+            app, run_id, sender="plan", progress=lambda done, of: told(done / of if of else 1.0)
+        )
+    told(1.0)
     get_run_logger().info(
         "run %s: planned %s, %s to deliver now, deferred %s, held %s",
         run_id,
@@ -251,10 +294,7 @@ def execute_batch(run_id: str, as_of: str, worker: str, progress: dict[str, Any]
         key = str(progress["artifact"])
         with _apps_lock:  # batches finish in parallel: listeners hear the shares in order
             _claimed[key] += result["claimed"]
-            done = min(1.0, _claimed[key] / progress["total"])
-            for listener in list(_listeners):
-                listener(done)
-        update_progress_artifact(progress["artifact"], progress=round(100 * done, 1))
+            _tell(progress, min(1.0, _claimed[key] / progress["total"]))
     logger.info(
         "run %s %s: sent %s, failed %s, cancelled %s",
         run_id,
@@ -323,11 +363,14 @@ def daily_run(as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]
                 parts["plan"], executions = shards.across_workers(app, run_id, pinned, split)
                 executions += _execute_all(app, run_id, pinned)  # what is left, if anything
             else:
-                with app.checkpoints_deferred():  # copied once sending starts
-                    parts["plan"] = plan_touches(run_id, pinned, due_steps)
-                    parts["reconcile"] = reconcile_unknown(run_id, pinned)
+                # Settled before anything new leaves: planning sends what is due now.
+                parts["reconcile"] = reconcile_unknown(run_id, pinned)
+                planning, sending = _run_progress(app, run_id, due_steps)
+                with app.checkpointing():  # copies the log of the planners' commits
+                    parts["plan"] = plan_touches(run_id, pinned, due_steps, planning)
                 started = time.perf_counter()
-                executions = _execute_all(app, run_id, pinned)
+                executions = [parts["plan"].pop("execution")]
+                executions += _execute_all(app, run_id, pinned, sending)
             executed = time.perf_counter()
             summary = report(run_id, pinned, parts, executions)
             summary["timings"]["execute_wall"] = round(executed - started, 3)
@@ -443,17 +486,40 @@ def tapered(tasks: int, per_task: int, workers: int) -> list[int]:
     return [per_task + extra + (index < rest) for index in range(first)] + [1] * workers
 
 
-def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
+def _run_progress(app: App, run_id: str, due_steps: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run's progress artifact, and the parts of it planning and then sending what
+    earlier runs planned take: as many as each has to do (due steps, due touches)."""
+    waiting = phases.count_due_now(app)  # planned by earlier runs, due now
+    artifact = cast(
+        "UUID",
+        create_progress_artifact(
+            progress=0.0, description=f"Due steps planned and touches sent by {run_id}"
+        ),
+    )
+    first = due_steps / (due_steps + waiting) if due_steps + waiting else 1.0
+    return (
+        {"artifact": artifact, "offset": 0.0, "weight": first},
+        {"artifact": artifact, "offset": first, "weight": 1.0 - first},
+    )
+
+
+def _execute_all(
+    app: App, run_id: str, as_of: str, progress: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Send every touch due now, in batches across the senders; ``progress``: the part of
+    the run's progress this is (else an artifact of its own)."""
     due = phases.count_due_now(app)
     if not due:
+        if progress is not None:
+            _tell(progress, 1.0)
         return []
     workers = cores.senders_for(app, due, handed_over=_factory[0] is not _from_environment)
     tasks, per_task, batch_size = split_sending(due, app.settings.run.batch_size, workers)
-    artifact = cast(
-        "UUID", create_progress_artifact(progress=0.0, description=f"Touches sent by {run_id}")
-    )
-    progress = {"artifact": artifact, "total": due, "workers": workers,
-                "batch_size": batch_size}  # fmt: skip
+    if progress is None:
+        made = create_progress_artifact(progress=0.0, description=f"Touches sent by {run_id}")
+        progress = {"artifact": cast("UUID", made)}
+    artifact = progress["artifact"]
+    progress = {**progress, "total": due, "workers": workers, "batch_size": batch_size}
     with app.checkpointing():  # the senders' commits, and the planners' before them
         futures = [
             execute_batch.submit(run_id, as_of, f"b{i}", {**progress, "batches": batches})
@@ -462,7 +528,7 @@ def _execute_all(app: App, run_id: str, as_of: str) -> list[dict[str, Any]]:
         executions = [future.result() for future in futures]
         if phases.count_due_now(app):  # left over: planned meanwhile, or released late
             executions.append(execute_batch(run_id, as_of, "sweep", {**progress, "sweep": True}))
-    update_progress_artifact(artifact, progress=100.0)
+    update_progress_artifact(artifact, progress=100.0)  # the listeners heard every batch
     with _apps_lock:
         _claimed.pop(str(artifact), None)
     return executions

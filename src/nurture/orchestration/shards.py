@@ -3,10 +3,11 @@
 With ``NURTURE_SHARDS=N`` and a Prefect server, the daily run starts N flow runs of the
 ``shard`` deployment (``nurture deploy`` registers it on the ``nurture`` work pool; ``nurture
 serve`` serves it). Shard i plans the due contacts whose id is i modulo N (a contact's
-pressure budget is never split), then sends whatever is due, claiming batches with
-``FOR UPDATE SKIP LOCKED``: any number of workers, on any machines, share one run and each
-touch is sent once. Each shard records its report as a part of the run (``RUN/shard-i``)
-in the database, which every machine shares; the daily run merges them into its summary.
+pressure budget is never split), sending what is due now as it plans them, then sends
+whatever else is due, claiming batches with ``FOR UPDATE SKIP LOCKED``: any number of
+workers, on any machines, share one run and each touch is sent once. Each shard records
+its report as a part of the run (``RUN/shard-i``) in the database, which every machine
+shares; the daily run merges them into its summary.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def _shard_app(as_of: str, shards: int) -> App:
 
 @task(name="plan-shard", **_RETRYING)
 def _plan(app: App, run_id: str, shard: int, shards: int) -> dict[str, Any]:
-    return phases.plan(app, run_id, shard=(shard, shards))
+    return phases.plan(app, run_id, shard=(shard, shards), sender=f"shard-{shard}/plan")
 
 
 @task(name="send-due", **_RETRYING)
@@ -65,12 +66,13 @@ def _send(app: App, run_id: str, shard: int) -> dict[str, Any]:
 
 @flow(name="run-shard", log_prints=False)
 def run_shard(run_id: str, as_of: str, shard: int, shards: int) -> dict[str, Any]:
-    """Plan shard ``shard`` of ``shards`` of the run's due contacts, then send what is due."""
+    """Plan shard ``shard`` of ``shards`` of the run's due contacts, sending what is due
+    now as it goes, then send whatever else is due."""
     app = _shard_app(as_of, shards)
     part = phases.start(app, kind="shard", run_id=f"{run_id}/shard-{shard}")
     try:
         planned = _plan(app, run_id, shard, shards)
-        sent = _send(app, run_id, shard)
+        sent = phases.merged([planned.pop("execution"), _send(app, run_id, shard)])
         report = {"plan": planned, "execute": sent}
         phases.finish(app, part, report)
     except BaseException:
