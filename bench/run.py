@@ -179,20 +179,26 @@ def _figures(run: dict[str, Any]) -> dict[str, Any]:
     sent = sum(summary["execute"]["sent"].values())
     ours = sum(timings.get(k) or 0 for k in ("ingest", "score", "plan", "reconcile"))
     ours += (timings.get("execute_wall") or 0) + (timings.get("report") or 0)
+    sending = _sending_wall(timings)
     return {
         "wall_s": wall,
         "prefect_start_s": run["prefect_start"],
         "planned": sum(summary["plan"]["planned"].values()),
         "sent_now": sent,
         "scheduled_later": sum(summary["delivery"]["scheduled_later_today_by_hour"].values()),
-        "touches_per_s": round(sent / timings["execute_wall"], 1)
-        if timings.get("execute_wall")
-        else None,
+        "touches_per_s": round(sent / sending, 1) if sending else None,
         "phases_s": dict(timings),
         "prefect_share": round(max(0.0, wall - ours) / wall, 3) if wall else None,
         "peak_rss_mb": max(run["peak_rss_mb"], run["peak_rss_children_mb"]),
         "cores_busy": run.get("cores_busy"),
     }
+
+
+def _sending_wall(timings: dict[str, Any]) -> float:
+    """The wall time of sending: planning, whose planners send each chunk's touches due
+    now, and then the batches that send what earlier runs planned (the whole of planning
+    is counted, the steps planned for later included)."""
+    return float((timings.get("plan") or 0) + (timings.get("execute_wall") or 0))
 
 
 def _cost(work: Path, args: argparse.Namespace, ten_percent: dict[str, Any]) -> dict[str, Any]:
@@ -321,7 +327,7 @@ def main() -> None:
             run = _flow(settings)
             sent = run["summary"]["execute"]["sent"]
             emails = sent.get("email", 0) + sent.get("content", 0)
-            seconds = run["summary"]["timings"]["execute_wall"]
+            seconds = _sending_wall(run["summary"]["timings"])
             bare = bare_sdk_loop(
                 providers["sendgrid_url"], providers["sendgrid_api_key"], max(emails, 1000)
             )
@@ -329,7 +335,7 @@ def main() -> None:
                 "contacts": args.standins_contacts,
                 "emails": emails,
                 "sms": sent.get("sms", 0),
-                "execute_wall_s": seconds,
+                "sending_wall_s": seconds,  # planning that sends, then the batches
                 "emails_per_s": round(emails / seconds, 1),
                 "bare_sdk_emails_per_s": bare["emails_per_s"],
                 "share_of_bare_sdk": round(emails / seconds / bare["emails_per_s"], 2),
