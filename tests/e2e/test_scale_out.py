@@ -40,10 +40,11 @@ def _open_when_both_claim(live: Live) -> None:
     live.sendgrid.behaviour.delay = 0.0
 
 
-#: Three chunks of planning (1,000 contacts each; a run this size plans in its own
-#: process): while the first run sends its first chunk to the slow provider, the second
-#: plans and sends the chunks the first has not reached.
-COUNT = 2400
+#: Two chunks of planning (3,000 contacts each, plan._CHUNK), planned in each run's own
+#: process (NURTURE_TASK_RUNNER=threads: worker processes would plan a shard of 1,800
+#: each, one chunk apiece): while the first run sends its first chunk to the slow
+#: provider, the second plans and sends the chunk the first has not reached.
+COUNT = 3600
 
 
 @pytest.fixture
@@ -66,6 +67,7 @@ def test_two_runs_at_once_send_each_touch_exactly_once(
         **settings_env(live.app.settings),
         **prefect_server.env(),
         "NURTURE_MAX_PARALLEL_BATCHES": "2",
+        "NURTURE_TASK_RUNNER": "threads",
         "NURTURE_SEND_CONCURRENCY": "2",
     }
     nurture = str(Path(sys.executable).with_name("nurture"))

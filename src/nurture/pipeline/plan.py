@@ -33,7 +33,13 @@ from nurture.views.wording import hour_label
 
 __all__ = ["Budget", "PlanReport", "SendNow", "plan_due"]
 
-_CHUNK = 1000
+#: Contacts planned (and their touches due now sent) together. Since planning sends, a
+#: chunk is four transactions (its decisions read, its plan written, its touches checked
+#: again, their outcomes written), and a planner often starts one after the other's
+#: commits, which empties its SQLite page cache. The saved 1M base ran in 8.45 s with
+#: chunks of 3,000 against 8.85 s with 1,000 (five alternating pairs); 5,000 was no
+#: faster than 3,000.
+_CHUNK = 3000
 
 
 @dataclass
