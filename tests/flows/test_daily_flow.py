@@ -277,10 +277,14 @@ def test_worker_processes_plan_and_send_each_touch_once(
 
     monkeypatch.setenv("NURTURE_TASK_RUNNER", "processes")
     monkeypatch.setenv("NURTURE_BATCH_SIZE", "1")  # two batches: two worker processes
-    summary = daily_run(as_of=NOW.isoformat())
+    heard: list[float] = []
+    with on_progress(heard.append):
+        summary = daily_run(as_of=NOW.isoformat())
     assert cores._pools  # the work went to worker processes
     assert summary["plan"]["planned"] == {"email": 2}  # one shard each, merged
-    assert summary["execute"]["sent"] == {"email": 2}
+    assert summary["execute"]["sent"] == {"email": 2}  # by the planners, as they planned
+    assert summary["execute"]["claimed"] == 2
+    assert heard[-1] == 1.0  # the run told to its end (the board: test_worker_pool.py)
     assert sorted(m.to for m in ready.sendgrid.delivered()) == ["alice@globex.com", "jean@acme.fr"]
     again = daily_run(as_of=NOW.isoformat())  # the same morning again: nothing twice
     assert again["execute"]["sent"] == {}
