@@ -221,13 +221,9 @@ def plan_in_worker(
     ``board`` (:class:`ProgressBoard`) when one is named."""
     app = _worker_app(settings, as_of, shard[1])
     sender = f"p{shard[0]}" if sending else None
-    with contextlib.ExitStack() as stack:
-        progress = None
-        if board is not None:
-            progress = functools.partial(
-                stack.enter_context(ProgressBoard.attach(board)).write, shard[0]
-            )
-        stack.enter_context(app.checkpoints_deferred())  # the flow's checkpoints copy the log
+    attached = ProgressBoard.attach(board) if board else contextlib.nullcontext()
+    with attached as on, app.checkpoints_deferred():  # the flow's checkpoints copy the log
+        progress = functools.partial(on.write, shard[0]) if on is not None else None
         return phases.plan(app, run_id, shard=shard, sender=sender, progress=progress)
 
 
@@ -243,11 +239,12 @@ def plan(
     """Planning in ``workers`` processes, each with its shard of the contacts (and
     sending what is due now as it plans, with ``sending``); paused sequences that are
     due back are resumed here first. ``on_progress`` hears the share of the due contacts
-    done, read from the workers' board every ``_PROGRESS_SECONDS``."""
+    done, read from the workers' board every ``_PROGRESS_SECONDS`` (the same share again
+    when nothing moved: :class:`flows._Told` tells only what grew)."""
     resumed = phases.resume(app, run_id)
     pool = worker_pool(workers)
-    with contextlib.ExitStack() as stack:
-        board = None if on_progress is None else stack.enter_context(ProgressBoard.create(workers))
+    made = ProgressBoard.create(workers) if on_progress else contextlib.nullcontext()
+    with made as board:
         work = functools.partial(
             plan_in_worker, sending=sending, board=None if board is None else board.name
         )
@@ -255,13 +252,8 @@ def plan(
             pool.submit(work, app.settings, as_of, run_id, shard=(i, workers))
             for i in range(workers)
         ]
-        if board is not None and on_progress is not None:
-            told = -1.0
-            while wait(futures, timeout=_PROGRESS_SECONDS).not_done:
-                share = board.share()
-                if share != told:
-                    on_progress(share)
-                    told = share
+        while on_progress and board and wait(futures, timeout=_PROGRESS_SECONDS).not_done:
+            on_progress(board.share())
         result = phases.merged([future.result() for future in futures])
     result["resumed"] = resumed
     return result

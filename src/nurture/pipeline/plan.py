@@ -186,7 +186,8 @@ def _decide_chunk(
         calendars=calendars,
         report=report,
         people=people,
-        send=(send, scored) if send is not None else None,
+        send=send,
+        scored=scored,
     )
     for enrollment in due:
         chunk.plan(enrollment)
@@ -205,7 +206,8 @@ class _Chunk:
         calendars: Calendars,
         report: PlanReport,
         people: dict[int, Contact],
-        send: tuple[SendNow, dict[int, ScoredContact]] | None = None,
+        send: SendNow | None = None,
+        scored: dict[int, ScoredContact] | None = None,
     ) -> None:
         self.uow, self.ctx, self.budget, self.calendars, self.report = (
             uow,
@@ -216,8 +218,7 @@ class _Chunk:
         )
         self.people = people
         #: How to send what is due now, and the contacts as sending needs them.
-        self.send: SendNow | None = send[0] if send else None
-        self.scored: dict[int, ScoredContact] = send[1] if send else {}
+        self.send, self.scored = send, scored or {}
         #: Touches due now, inserted claimed by ``send.worker`` (with ``send`` only).
         self.claimed: list[Touch] = []
         self.suppressed = {

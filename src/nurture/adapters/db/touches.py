@@ -127,6 +127,8 @@ class SqlTouches:
             query = sa.select(c.touch_key, c.id, c.status, c.claimed_by).where(
                 any_of(self._db, c.touch_key, keys[start : start + _CHUNK])
             )
+            # Status and holder are checked here, not in SQL: with the status in the query
+            # SQLite walks ix_touches_status_deliver instead of the key's own (EXPLAIN).
             for key, id_, status, holder in self._db.execute(query).all():
                 if status == TouchStatus.SENDING and holder == worker:
                     found[key] = id_
